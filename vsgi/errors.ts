@@ -1,0 +1,33 @@
+/**
+ * The catalogue of coded errors thrown by the gateway layer. A code never changes once shipped,
+ * so that applications can test `err.code` instead of parsing messages.
+ */
+export class VsgiError extends Error {
+  readonly code: string;
+  /** The HTTP status the router answers with when this error reaches it (500 when absent). */
+  readonly status: number | undefined;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = "VsgiError";
+    this.code = code;
+    this.status = options?.status;
+  }
+}
+
+/** A header name or value that would break the message framing (CR, LF, NUL) or is no token. */
+export const ERR_INVALID_HEADER = "ERR_VSGI_INVALID_HEADER";
+/** The head was already sent: status and headers can no longer change. */
+export const ERR_HEAD_WRITTEN = "ERR_VSGI_HEAD_WRITTEN";
+/** `Server.new` found no backend of that name. */
+export const ERR_UNKNOWN_SERVER = "ERR_VSGI_UNKNOWN_SERVER";
+/** A backend module exists but does not export a server class by default. */
+export const ERR_INVALID_SERVER_MODULE = "ERR_VSGI_INVALID_SERVER_MODULE";
+/** A server option or command-line flag has a wrong value. */
+export const ERR_INVALID_OPTION = "ERR_VSGI_INVALID_OPTION";
+/** `options.handler` is none of the accepted forms. */
+export const ERR_INVALID_HANDLER = "ERR_VSGI_INVALID_HANDLER";
+/** A request body was larger than a configured or declared limit. */
+export const ERR_BODY_TOO_LARGE = "ERR_VSGI_BODY_TOO_LARGE";
+/** A request could not be decoded from the wire (bad framing, bad variables). */
+export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";

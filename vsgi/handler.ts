@@ -1,0 +1,75 @@
+import type { Request } from "./request.js";
+import type { Response } from "./response.js";
+import { VsgiError, ERR_INVALID_HANDLER } from "./errors.js";
+
+/** An application as a function: the result says whether it handled (or will handle) the request. */
+export type HandlerFunction = (req: Request, res: Response) => boolean | Promise<boolean>;
+
+/** An application as an object, such as a `Router`. */
+export interface Handler {
+  handle(req: Request, res: Response): boolean | Promise<boolean>;
+}
+
+/** What `options.handler` accepts. */
+export type HandlerLike = HandlerFunction | Handler;
+
+/**
+ * Turns any accepted handler form into a function, once, when the server is built.
+ *
+ * @example toHandlerFunction(router)(req, res);
+ */
+export function toHandlerFunction(handler: HandlerLike): HandlerFunction {
+  if (typeof handler === "function") return handler;
+  if (handler !== null && typeof handler === "object" && typeof handler.handle === "function") {
+    return handler.handle.bind(handler);
+  }
+  throw new VsgiError(
+    ERR_INVALID_HANDLER,
+    "options.handler must be a Router, an object with handle(req, res), or a function (req, res) => boolean",
+  );
+}
+
+/** Where the gateway layer reports errors the application did not handle. Replaceable. */
+export let logError = (message: string, error?: unknown): void => {
+  if (error === undefined) console.error(message);
+  else console.error(message, error);
+};
+
+/** Replaces the error logger (e.g. to route errors into a structured log). */
+export function setErrorLogger(logger: (message: string, error?: unknown) => void): void {
+  logError = logger;
+}
+
+/**
+ * Runs the application on one request, and answers for it when it could not: 404 when nothing
+ * handled the request, 500 (revealing nothing) when it failed before the head was written; a
+ * failure after that can only close the connection.
+ */
+export async function dispatch(handler: HandlerFunction, req: Request, res: Response): Promise<void> {
+  try {
+    if (!(await handler(req, res)) && !res.headWritten) {
+      res.status = 404;
+      res.headers.set("Content-Type", "text/plain; charset=UTF-8");
+      await res.expand("Not Found");
+    }
+  } catch (error) {
+    fail(res, error);
+  }
+}
+
+function fail(res: Response, error: unknown): void {
+  logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
+  if (res.headWritten) {
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+    return;
+  }
+  const status = error instanceof VsgiError && error.status !== undefined ? error.status : 500;
+  try {
+    res.status = status;
+    for (const [name] of [...res.headers.entries()]) res.headers.delete(name);
+    res.headers.set("Content-Type", "text/plain; charset=UTF-8");
+    void res.expand(status === 500 ? "Internal Server Error" : (error as Error).message);
+  } catch (again) {
+    res.destroy(again instanceof Error ? again : new Error(String(again)));
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * VSGI: the gateway layer. Request, Response, Server and what they share; nothing here knows
+ * of the router or of any backend.
+ */
+export { Request, type RequestInit } from "./request.js";
+export { Response, statusHasBody } from "./response.js";
+export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
+export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
+export { normalizePath, encodePath } from "./path.js";
+export {
+  toHandlerFunction,
+  dispatch,
+  setErrorLogger,
+  logError,
+  type Handler,
+  type HandlerFunction,
+  type HandlerLike,
+} from "./handler.js";
+export * from "./errors.js";

@@ -1,0 +1,60 @@
+/**
+ * Path helpers shared by the backends: a request path is kept percent-encoded, as in a WHATWG
+ * URL, so that `/a%2Fb` (one segment) and `/a/b` (two) stay different.
+ */
+
+// The bytes a WHATWG URL path keeps as they are; anything else, and any `.` segment, goes
+// through the URL parser so every backend presents the same normalized path.
+function isPlainPathCode(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || // a-z
+    (c >= 65 && c <= 90) || // A-Z
+    (c >= 48 && c <= 57) || // 0-9
+    c === 47 || c === 45 || c === 95 || c === 126 || c === 37 || // / - _ ~ %
+    c === 33 || c === 36 || c === 38 || c === 39 || c === 40 || c === 41 || // ! $ & ' ( )
+    c === 42 || c === 43 || c === 44 || c === 59 || c === 61 || c === 58 || c === 64 // * + , ; = : @
+  );
+}
+
+/**
+ * Returns the normalized, percent-encoded form of an origin-form path: dot segments resolved
+ * (also `%2e`), characters a URL would encode encoded. Plain paths are returned unchanged
+ * without building a URL, which is what keeps this off the profile of the hot path.
+ *
+ * @example normalizePath("/a/./b/../c d"); // "/a/c%20d"
+ */
+export function normalizePath(path: string): string {
+  const length = path.length;
+  if (length === 0 || path.charCodeAt(0) !== 47) return new URL(path, "http://h/").pathname;
+  let plain = true;
+  for (let i = 0; i < length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 46 /* . */) {
+      // a `.` is harmless unless it starts a segment that is `.` or `..`
+      if (path.charCodeAt(i - 1) === 47) {
+        const n = path.charCodeAt(i + 1);
+        if (i + 1 === length || n === 47 || (n === 46 && (i + 2 === length || path.charCodeAt(i + 2) === 47))) {
+          plain = false;
+          break;
+        }
+      }
+    } else if (c === 37 /* % */ && (path.charCodeAt(i + 1) === 50 && (path.charCodeAt(i + 2) | 32) === 101)) {
+      plain = false; // %2e: an encoded dot, which URL resolves as a dot segment
+      break;
+    } else if (!isPlainPathCode(c)) {
+      plain = false;
+      break;
+    }
+  }
+  return plain ? path : new URL(path, "http://h/").pathname;
+}
+
+/**
+ * Percent-encodes a decoded path (as CGI's PATH_INFO and SCRIPT_NAME are) into URL form,
+ * keeping `/` as the separator.
+ *
+ * @example encodePath("/a b/é"); // "/a%20b/%C3%A9"
+ */
+export function encodePath(decoded: string): string {
+  return encodeURI(decoded).replace(/[?#]/g, (c) => (c === "?" ? "%3F" : "%23"));
+}

@@ -1,0 +1,297 @@
+import type { Readable } from "node:stream";
+import { Headers, type ReadonlyHeaders } from "./headers.js";
+import { parseCookies, unsignCookie } from "./cookies.js";
+import { normalizePath } from "./path.js";
+import { VsgiError, ERR_BODY_TOO_LARGE } from "./errors.js";
+
+const EMPTY_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({});
+
+/** What a backend knows about a request when it hands it to the application. */
+export interface RequestInit {
+  method: string;
+  /** The request-target as received: origin-form (`/a?b`), absolute-form, or `*`. */
+  target: string;
+  /** `http` or `https`. */
+  scheme?: string;
+  /** `host[:port]` the client asked for. */
+  authority?: string;
+  httpVersion?: string;
+  body: Readable;
+  headers?: Headers;
+  /** The mount prefix, percent-encoded (CGI's SCRIPT_NAME); `""` at the root. */
+  scriptName?: string;
+  gatewayInterface?: string;
+  environment?: Readonly<Record<string, string>>;
+  remoteAddress?: string | null;
+}
+
+/**
+ * An incoming request, the same on every backend. Everything derived (URL, headers, query,
+ * cookies) is computed on first use only.
+ *
+ * @example
+ * app.get("/hello", (req, res) => res.expandUtf8(`hello ${req.lookupQuery("name") ?? "world"}`));
+ */
+export class Request {
+  /** The method, upper-case as sent (`GET`, `PATCH`, ...). */
+  method: string;
+  /** The request-target as received. */
+  readonly target: string;
+  /** `1.1`, `1.0`, ... */
+  readonly httpVersion: string;
+  /** The request body, streamed; never buffered by the framework unless asked (`flatten`). */
+  readonly body: Readable;
+  /** `HTTP/1.1` on the http backend, `CGI/1.1` on the CGI family, `AJP/1.3` on ajp. */
+  readonly gatewayInterface: string;
+  /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */
+  readonly remoteAddress: string | null;
+  /**
+   * The mount prefix the application lives under, percent-encoded: SCRIPT_NAME behind a
+   * gateway, extended by `basepath`. `req.uri.pathname` is `scriptName + path`.
+   */
+  scriptName: string;
+
+  protected readonly scheme: string;
+  protected readonly authority: string;
+  protected _headers: Headers | null;
+  private readonly _environment: Readonly<Record<string, string>>;
+  private _uri: URL | null = null;
+  private _path: string | null = null;
+  private _query: Record<string, string> | null | undefined = undefined;
+  private _cookies: Map<string, string> | null = null;
+  private _controller: AbortController | null = null;
+  private _aborted = false;
+
+  constructor(init: RequestInit) {
+    this.method = init.method;
+    this.target = init.target;
+    this.scheme = init.scheme ?? "http";
+    this.authority = init.authority ?? "localhost";
+    this.httpVersion = init.httpVersion ?? "1.1";
+    this.body = init.body;
+    this._headers = init.headers ?? null;
+    this.scriptName = init.scriptName ?? "";
+    this.gatewayInterface = init.gatewayInterface ?? "HTTP/1.1";
+    this._environment = init.environment ?? EMPTY_ENVIRONMENT;
+    this.remoteAddress = init.remoteAddress ?? null;
+  }
+
+  /** True behind a CGI-family gateway (cgi, scgi, fastcgi). */
+  get isCgi(): boolean {
+    return this.gatewayInterface.startsWith("CGI/");
+  }
+
+  /** The CGI-style variables, where the backend has them; empty otherwise. */
+  get environment(): Readonly<Record<string, string>> {
+    return this._environment;
+  }
+
+  /**
+   * The URL the client asked for, with scheme, host, port, path (mount prefix included) and
+   * query.
+   */
+  get uri(): URL {
+    if (this._uri === null) {
+      const base = this.scheme + "://" + this.authority;
+      let url: URL;
+      try {
+        url = this.target.charCodeAt(0) === 47 ? new URL(base + this.target) : new URL(this.target === "*" ? base + "/" : this.target);
+      } catch {
+        url = new URL(this.target.charCodeAt(0) === 47 ? "http://localhost" + this.target : "http://localhost/");
+      }
+      this._uri = url;
+    }
+    return this._uri;
+  }
+
+  /**
+   * The path the application routes on, percent-encoded and normalized: the URL's path without
+   * the mount prefix. Assignable, for middlewares such as `basepath`.
+   */
+  get path(): string {
+    if (this._path === null) {
+      const target = this.target;
+      let path: string;
+      if (target.charCodeAt(0) === 47) {
+        const q = target.indexOf("?");
+        path = normalizePath(q === -1 ? target : target.slice(0, q));
+      } else if (target === "*") {
+        path = "*";
+      } else {
+        path = this.uri.pathname;
+      }
+      const prefix = this.scriptName;
+      if (prefix.length > 0 && path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)) {
+        path = path.length === prefix.length ? "/" : path.slice(prefix.length);
+      }
+      this._path = path;
+    }
+    return this._path;
+  }
+
+  set path(value: string) {
+    this._path = value;
+  }
+
+  /** The raw query string after `?`, or `null` when the target has no `?`. */
+  get queryString(): string | null {
+    const q = this.target.indexOf("?");
+    if (q === -1) return null;
+    const h = this.target.indexOf("#", q);
+    return h === -1 ? this.target.slice(q + 1) : this.target.slice(q + 1, h);
+  }
+
+  /**
+   * The decoded query (`+` is a space), the last value of a key winning; `null` when the
+   * target has no `?`.
+   */
+  get query(): Readonly<Record<string, string>> | null {
+    if (this._query === undefined) {
+      const qs = this.queryString;
+      if (qs === null) {
+        this._query = null;
+      } else {
+        const query: Record<string, string> = Object.create(null);
+        for (const [k, v] of new URLSearchParams(qs)) query[k] = v;
+        this._query = query;
+      }
+    }
+    return this._query;
+  }
+
+  /** One query value, or `null`. */
+  lookupQuery(key: string): string | null {
+    const query = this.query;
+    return query === null ? null : (query[key] ?? null);
+  }
+
+  /** The request headers, case-insensitive, multi-valued. */
+  get headers(): Headers {
+    if (this._headers === null) this._headers = this.loadHeaders();
+    return this._headers;
+  }
+
+  /**
+   * One header value (`null` if absent), read without building the whole header table when
+   * the backend can.
+   */
+  header(name: string): string | null {
+    return this._headers !== null ? this._headers.get(name) : this.rawHeader(name);
+  }
+
+  /** Backends with a cheaper store than `Headers` override this and `loadHeaders`. */
+  protected rawHeader(name: string): string | null {
+    return this.headers.get(name);
+  }
+
+  protected loadHeaders(): Headers {
+    return new Headers();
+  }
+
+  /** The cookies, the last of a name winning. */
+  get cookies(): ReadonlyMap<string, string> {
+    if (this._cookies === null) this._cookies = parseCookies(this.headers.getAll("cookie"));
+    return this._cookies;
+  }
+
+  /** One cookie value, or `null`. */
+  lookupCookie(name: string): string | null {
+    return this.cookies.get(name) ?? null;
+  }
+
+  /**
+   * A cookie signed by `res.setCookie(..., { signed })` or Express's cookie-parser, verified
+   * against each secret in turn (for key rotation); `null` when absent or forged.
+   *
+   * @example req.lookupSignedCookie("session", [process.env.KEY!, process.env.OLD_KEY!]);
+   */
+  lookupSignedCookie(name: string, secrets: string | readonly string[]): string | null {
+    return unsignCookie(this.lookupCookie(name), secrets);
+  }
+
+  /** True once the client went away or the front server aborted the request. */
+  get aborted(): boolean {
+    return this._aborted;
+  }
+
+  /** Aborted when the client goes away: pass it to work that should stop then. */
+  get signal(): AbortSignal {
+    if (this._controller === null) {
+      this._controller = new AbortController();
+      if (this._aborted) this._controller.abort();
+    }
+    return this._controller.signal;
+  }
+
+  /** Called by backends when the request is aborted. */
+  abort(reason?: unknown): void {
+    if (this._aborted) return;
+    this._aborted = true;
+    if (this._controller !== null) this._controller.abort(reason);
+  }
+
+  /**
+   * Reads the whole body into memory. `limit` bounds it: past it the promise rejects with a
+   * 413 `VsgiError` and the rest is not read.
+   *
+   * @example const bytes = await req.flatten(1 << 20);
+   */
+  flatten(limit = Infinity): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const body = this.body;
+      const onData = (chunk: Buffer | string): void => {
+        const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        size += buf.length;
+        if (size > limit) {
+          cleanup();
+          body.pause();
+          reject(new VsgiError(ERR_BODY_TOO_LARGE, `request body larger than ${limit} bytes`, { status: 413 }));
+          return;
+        }
+        chunks.push(buf);
+      };
+      const onEnd = (): void => {
+        cleanup();
+        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      const cleanup = (): void => {
+        body.off("data", onData);
+        body.off("end", onEnd);
+        body.off("error", onError);
+      };
+      if (body.readableEnded) {
+        resolve(Buffer.alloc(0));
+        return;
+      }
+      body.on("data", onData);
+      body.once("end", onEnd);
+      body.once("error", onError);
+    });
+  }
+
+  /** The whole body as UTF-8 text (see `flatten`). */
+  async flattenUtf8(limit = Infinity): Promise<string> {
+    return (await this.flatten(limit)).toString("utf8");
+  }
+
+  /**
+   * Decodes an `application/x-www-form-urlencoded` body, the last value of a key winning.
+   * Bounded by `limit` (1 MiB by default): a larger body rejects with a 413 `VsgiError`.
+   *
+   * @example app.post("/login", async (req, res) => res.expandUtf8((await req.form()).user ?? ""));
+   */
+  async form(limit = 1 << 20): Promise<Record<string, string>> {
+    const text = await this.flattenUtf8(limit);
+    const form: Record<string, string> = Object.create(null);
+    for (const [k, v] of new URLSearchParams(text)) form[k] = v;
+    return form;
+  }
+}
+
+export type { ReadonlyHeaders };

@@ -1,0 +1,385 @@
+import { STATUS_CODES } from "node:http";
+import { createReadStream, promises as fs } from "node:fs";
+import { Readable, Writable, type Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { Headers } from "./headers.js";
+import { serializeCookie, type CookieOptions } from "./cookies.js";
+import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION } from "./errors.js";
+import type { Request } from "./request.js";
+
+const TRUE: Promise<true> = Promise.resolve(true);
+
+/** Whether a response with this status to this method carries a body (RFC 9110 6.4.1). */
+export function statusHasBody(method: string, status: number): boolean {
+  return method !== "HEAD" && status >= 200 && status !== 204 && status !== 304;
+}
+
+/**
+ * The public body stream: its first write sends the head, then bytes flow into the top of the
+ * filter chain (`convert`, `tee`) and down to the backend's sink.
+ */
+class ResponseBody extends Writable {
+  private readonly response: Response;
+
+  constructor(response: Response) {
+    super({ decodeStrings: false });
+    this.response = response;
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const res = this.response;
+    if (!res.headWritten) {
+      try {
+        res.writeHead();
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+    }
+    const top = res.bodyTarget;
+    if (top.destroyed) {
+      callback(new Error("the response sink is closed"));
+    } else if (top.write(chunk, encoding)) {
+      callback();
+    } else {
+      waitDrain(top, callback);
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const res = this.response;
+    if (!res.headWritten) {
+      try {
+        res.writeHead();
+      } catch (err) {
+        callback(err as Error);
+        return;
+      }
+    }
+    res.bodyTarget.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error !== null) this.response.destroy(error);
+    callback(error);
+  }
+}
+
+function waitDrain(stream: Writable, callback: (error?: Error | null) => void): void {
+  const done = (err?: Error): void => {
+    stream.off("drain", onDrain);
+    stream.off("close", onClose);
+    stream.off("error", onError);
+    callback(err);
+  };
+  const onDrain = (): void => done();
+  const onClose = (): void => done(new Error("the response sink closed"));
+  const onError = (err: Error): void => done(err);
+  stream.on("drain", onDrain);
+  stream.on("close", onClose);
+  stream.on("error", onError);
+}
+
+/** Writes each chunk to two streams, waiting for both: what `tee` inserts in the chain. */
+class Tee extends Writable {
+  private readonly a: Writable;
+  private readonly b: Writable;
+
+  constructor(a: Writable, b: Writable) {
+    super({ decodeStrings: false });
+    this.a = a;
+    this.b = b;
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    let pending = 2;
+    let failed = false;
+    const one = (err?: Error | null): void => {
+      if (failed) return;
+      if (err) {
+        failed = true;
+        callback(err);
+      } else if (--pending === 0) callback();
+    };
+    for (const out of [this.a, this.b]) {
+      if (out.write(chunk, encoding)) one();
+      else waitDrain(out, one);
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.a.end();
+    this.b.end();
+    callback();
+  }
+}
+
+/**
+ * A response, the same on every backend: set `status` and `headers`, then send the body with
+ * one of the helpers, all of which resolve to `true` so a handler can return them.
+ *
+ * Backends implement `sendHead` (the head in their wire format) and `sink` (where body bytes
+ * go, ending the response when it ends), and may override `sendWhole` to send head and body in
+ * one write.
+ *
+ * @example
+ * app.get("/", (req, res) => {
+ *   res.status = 201;
+ *   res.headers.set("Content-Type", "text/plain");
+ *   return res.expandUtf8("created");
+ * });
+ */
+export abstract class Response {
+  /** The status code, 200 unless changed. */
+  status = 200;
+  /** The reason phrase; the standard one for `status` when `null`. */
+  reasonPhrase: string | null = null;
+  /** The response headers. `Set-Cookie` stays a list. */
+  readonly headers = new Headers();
+  readonly request: Request;
+
+  private _headWritten = false;
+  private _body: ResponseBody | null = null;
+  private _top: Writable | null = null;
+  private _filtered = false;
+
+  constructor(request: Request) {
+    this.request = request;
+  }
+
+  /** Writes the head in the backend's format. `hasBody` false: the sink must drop body bytes. */
+  protected abstract sendHead(status: number, reason: string, headers: Headers, hasBody: boolean): void;
+
+  /** Where body bytes go once the head is sent; ending it ends the response. */
+  protected abstract get sink(): Writable;
+
+  /** Sends head and body at once and ends; backends override it to save writes. */
+  protected sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
+    const hasBody = body !== null;
+    this.sendHead(status, reason, headers, hasBody);
+    if (hasBody) this.sink.end(body);
+    else this.sink.end();
+  }
+
+  /** Drops the connection: the way out when a response cannot be completed. */
+  abstract destroy(error?: Error): void;
+
+  /** True once the status line and headers are sent. */
+  get headWritten(): boolean {
+    return this._headWritten;
+  }
+
+  /** Whether this response may carry a body (not for HEAD, 1xx, 204, 304). */
+  get hasBody(): boolean {
+    return statusHasBody(this.request.method, this.status);
+  }
+
+  private reason(): string {
+    const status = this.status;
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new VsgiError(ERR_INVALID_OPTION, `invalid status ${status}: a status is an integer from 100 to 999`);
+    }
+    const reason = this.reasonPhrase ?? STATUS_CODES[status] ?? "Unknown";
+    if (/[\r\n\0]/.test(reason)) throw new VsgiError(ERR_INVALID_OPTION, "invalid reason phrase: CR, LF and NUL are not allowed");
+    return reason;
+  }
+
+  private claimHead(): string {
+    if (this._headWritten) {
+      throw new VsgiError(ERR_HEAD_WRITTEN, "the head was already written: status and headers can no longer change");
+    }
+    const reason = this.reason();
+    this._headWritten = true;
+    return reason;
+  }
+
+  /**
+   * Sends the status line and headers now. Usually implicit: the body's first write does it.
+   *
+   * @example res.writeHead(); // e.g. before a long computation, to show the client progress
+   */
+  writeHead(): void {
+    const reason = this.claimHead();
+    this.sendHead(this.status, reason, this.headers, this.hasBody);
+  }
+
+  /** @internal The top of the filter chain: where the public body writes. */
+  get bodyTarget(): Writable {
+    if (this._top === null) this._top = this.sink;
+    return this._top;
+  }
+
+  /**
+   * The body, a Writable; its first write sends the head, ending it ends the response.
+   *
+   * @example
+   * res.body.write("partial ");
+   * res.body.end("done");
+   */
+  get body(): Writable {
+    if (this._body === null) this._body = new ResponseBody(this);
+    return this._body;
+  }
+
+  /**
+   * Sends `bytes` as the whole body, with a Content-Length (unless a Content-Encoding or a
+   * `convert` changes the length), and ends.
+   *
+   * @example return res.expand(Buffer.from([0xca, 0xfe]));
+   */
+  expand(bytes: Uint8Array | string): Promise<true> {
+    if (this._headWritten || this._body !== null) {
+      return this.finish(bytes);
+    }
+    const hasBody = this.hasBody;
+    if (!this._filtered && this.status >= 200 && this.status !== 204 && this.status !== 304 && !this.headers.has("content-encoding")) {
+      this.headers.set("Content-Length", typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength);
+    }
+    if (this._filtered) {
+      this.writeHead();
+      if (hasBody) this.bodyTarget.end(bytes);
+      else this.bodyTarget.end();
+      return TRUE;
+    }
+    const reason = this.claimHead();
+    this.sendWhole(this.status, reason, this.headers, hasBody ? bytes : null);
+    return TRUE;
+  }
+
+  /**
+   * Sends `text` encoded in UTF-8 as the whole body; the Content-Type (by default
+   * `application/octet-stream`) gets `charset=UTF-8`.
+   *
+   * @example return res.expandUtf8("hello world");
+   */
+  expandUtf8(text: string): Promise<true> {
+    if (!this._headWritten) {
+      const type = this.headers.get("content-type");
+      if (type === null) this.headers.set("Content-Type", "application/octet-stream; charset=UTF-8");
+      else if (!/;\s*charset=/i.test(type)) this.headers.set("Content-Type", type + "; charset=UTF-8");
+    }
+    return this.expand(text);
+  }
+
+  /**
+   * Streams `readable` as the body (no Content-Length unless set) and ends.
+   *
+   * @example return res.expandStream(fs.createReadStream("big.log"));
+   */
+  async expandStream(readable: Readable): Promise<true> {
+    await pipeline(readable, this.body);
+    return true;
+  }
+
+  /**
+   * Streams a file as the body, with its size as Content-Length.
+   *
+   * @example return res.expandFile("/srv/www/index.html");
+   */
+  async expandFile(path: string): Promise<true> {
+    const handle = await fs.open(path, "r");
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) throw new VsgiError(ERR_INVALID_OPTION, `${path} is not a regular file`);
+      if (!this._headWritten && !this._filtered && !this.headers.has("content-encoding")) {
+        this.headers.set("Content-Length", stat.size);
+      }
+      if (!this.hasBody) {
+        await this.end();
+        return true;
+      }
+      const stream = createReadStream("", { fd: handle, autoClose: false, start: 0, end: stat.size - 1 });
+      await pipeline(stat.size === 0 ? Readable.from([]) : stream, this.body);
+      return true;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /**
+   * Writes a chunk of body (streaming, no Content-Length); resolves once the chunk is taken,
+   * which is how a producer follows the client's pace.
+   *
+   * @example for (const row of rows) await res.append(JSON.stringify(row) + "\n");
+   */
+  append(chunk: Uint8Array | string): Promise<true> {
+    const body = this.body;
+    return new Promise((resolve, reject) => {
+      if (body.write(chunk)) {
+        resolve(true);
+      } else {
+        waitDrain(body, (err) => (err ? reject(err) : resolve(true)));
+      }
+    });
+  }
+
+  /** `append` for text, encoded in UTF-8. */
+  appendUtf8(text: string): Promise<true> {
+    return this.append(Buffer.from(text, "utf8"));
+  }
+
+  /**
+   * Ends the response, sending the head first if needed.
+   *
+   * @example res.status = 204; return res.end();
+   */
+  end(): Promise<true> {
+    if (!this._headWritten && this._body === null && !this._filtered) {
+      const reason = this.claimHead();
+      this.sendWhole(this.status, reason, this.headers, null);
+      return TRUE;
+    }
+    return this.finish(null);
+  }
+
+  private finish(last: Uint8Array | string | null): Promise<true> {
+    const body = this.body;
+    if (body.writableEnded) return TRUE;
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error | null): void => (err ? reject(err) : resolve(true));
+      if (last === null) body.end(done);
+      else body.end(last, done);
+    });
+  }
+
+  /**
+   * Copies everything written to the body from now on into `writable` as well (a cache file, a
+   * log). The filters added last see the data first.
+   *
+   * @example res.tee(fs.createWriteStream("/tmp/copy"));
+   */
+  tee(writable: Writable): void {
+    if (this._headWritten) throw new VsgiError(ERR_HEAD_WRITTEN, "tee() must be called before the head is written");
+    this._top = new Tee(this.bodyTarget, writable);
+    this._filtered = true;
+  }
+
+  /**
+   * Passes the body through `transform` (e.g. `zlib.createGzip()`) before it is sent; set the
+   * matching Content-Encoding yourself. Content-Length is not computed any more.
+   *
+   * @example
+   * res.headers.set("Content-Encoding", "gzip");
+   * res.convert(zlib.createGzip());
+   */
+  convert(transform: Transform): void {
+    if (this._headWritten) throw new VsgiError(ERR_HEAD_WRITTEN, "convert() must be called before the head is written");
+    const below = this.bodyTarget;
+    transform.pipe(below);
+    transform.on("error", (err) => this.destroy(err));
+    this._top = transform;
+    this._filtered = true;
+    this.headers.delete("content-length");
+  }
+
+  /**
+   * Adds a `Set-Cookie` header. With `signed: secret` the value is signed the way Express's
+   * cookie-parser reads it (read it back with `req.lookupSignedCookie`).
+   *
+   * @example res.setCookie("session", id, { httpOnly: true, sameSite: "Lax", signed: secret });
+   */
+  setCookie(name: string, value: string, options?: CookieOptions): void {
+    this.headers.append("Set-Cookie", serializeCookie(name, value, options));
+  }
+}
