@@ -17,3 +17,16 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
+export { Server, type ServerOptions, type ListenAddress } from "./server.js";
+export { SocketServer, systemdSockets, type SocketServerOptions } from "./socket-server.js";
+export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
+export { Application } from "./application.js";
+export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
+export {
+  requestFromEnvironment,
+  environmentFromPairs,
+  checkCgiOptions,
+  type CgiEnvironmentOptions,
+  type CgiRequestInit,
+} from "./cgi-environment.js";
+export { cgiHead, CgiResponse } from "./cgi-response.js";

@@ -20,6 +20,8 @@ export interface RequestInit {
   headers?: Headers;
   /** The mount prefix, percent-encoded (CGI's SCRIPT_NAME); `""` at the root. */
   scriptName?: string;
+  /** The routing path (percent-encoded), when the backend knows it better than the target does. */
+  path?: string;
   gatewayInterface?: string;
   environment?: Readonly<Record<string, string>>;
   remoteAddress?: string | null;
@@ -43,8 +45,6 @@ export class Request {
   readonly body: Readable;
   /** `HTTP/1.1` on the http backend, `CGI/1.1` on the CGI family, `AJP/1.3` on ajp. */
   readonly gatewayInterface: string;
-  /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */
-  readonly remoteAddress: string | null;
   /**
    * The mount prefix the application lives under, percent-encoded: SCRIPT_NAME behind a
    * gateway, extended by `basepath`. `req.uri.pathname` is `scriptName + path`.
@@ -52,7 +52,8 @@ export class Request {
   scriptName: string;
 
   protected readonly scheme: string;
-  protected readonly authority: string;
+  private readonly _authority: string | undefined;
+  private readonly _remoteAddress: string | null;
   protected _headers: Headers | null;
   private readonly _environment: Readonly<Record<string, string>>;
   private _uri: URL | null = null;
@@ -66,14 +67,25 @@ export class Request {
     this.method = init.method;
     this.target = init.target;
     this.scheme = init.scheme ?? "http";
-    this.authority = init.authority ?? "localhost";
+    this._authority = init.authority;
     this.httpVersion = init.httpVersion ?? "1.1";
     this.body = init.body;
     this._headers = init.headers ?? null;
     this.scriptName = init.scriptName ?? "";
+    if (init.path !== undefined) this._path = init.path;
     this.gatewayInterface = init.gatewayInterface ?? "HTTP/1.1";
     this._environment = init.environment ?? EMPTY_ENVIRONMENT;
-    this.remoteAddress = init.remoteAddress ?? null;
+    this._remoteAddress = init.remoteAddress ?? null;
+  }
+
+  /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */
+  get remoteAddress(): string | null {
+    return this._remoteAddress;
+  }
+
+  /** `host[:port]` the client asked for; backends that read it lazily override this. */
+  protected getAuthority(): string {
+    return this._authority ?? "localhost";
   }
 
   /** True behind a CGI-family gateway (cgi, scgi, fastcgi). */
@@ -92,7 +104,7 @@ export class Request {
    */
   get uri(): URL {
     if (this._uri === null) {
-      const base = this.scheme + "://" + this.authority;
+      const base = this.scheme + "://" + this.getAuthority();
       let url: URL;
       try {
         url = this.target.charCodeAt(0) === 47 ? new URL(base + this.target) : new URL(this.target === "*" ? base + "/" : this.target);

@@ -1,0 +1,85 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as NodeHttpServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Server as NetServer, Socket } from "node:net";
+import { dispatch, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
+import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import type { ListenAddress } from "../../vsgi/server.js";
+import { HttpRequest } from "./request.js";
+import { HttpResponse } from "./response.js";
+
+/** Options of the http backend. */
+export interface HttpServerOptions extends SocketServerOptions {
+  /** TLS private key (PEM): with `cert`, the server speaks https. */
+  key?: string | Buffer;
+  /** TLS certificate chain (PEM). */
+  cert?: string | Buffer;
+  /** Milliseconds an idle kept-alive connection stays open (node's default: 5000). */
+  keepAliveTimeout?: number;
+  /** Milliseconds allowed to receive a whole request (node's default: 300000). */
+  requestTimeout?: number;
+  /** Milliseconds allowed to receive the head (node's default: 60000). */
+  headersTimeout?: number;
+  /** Largest head accepted, in bytes (node's default: 16 KiB); larger ones get 431. */
+  maxHeaderSize?: number;
+}
+
+/**
+ * The http backend, on node:http (or node:https with `key` and `cert`): keep-alive, chunked
+ * bodies both ways, `Expect: 100-continue` answered as the body is needed.
+ *
+ * @example
+ * const server = Server.new("http", { handler: app });
+ * await server.listen({ port: 8080 });
+ */
+export default class HttpServer extends SocketServer {
+  declare readonly options: HttpServerOptions;
+  private readonly nodeServers: NodeHttpServer[] = [];
+  private readonly tls: boolean;
+
+  constructor(options: HttpServerOptions) {
+    super(options);
+    if ((options.key === undefined) !== (options.cert === undefined)) {
+      throw new VsgiError(ERR_INVALID_OPTION, "options key and cert go together: give both for https, or neither");
+    }
+    this.tls = options.key !== undefined;
+    this.onRequest = this.onRequest.bind(this);
+  }
+
+  get scheme(): string {
+    return this.tls ? "https" : "http";
+  }
+
+  protected defaultAddresses(): ListenAddress[] {
+    return [{ port: 3003, host: "127.0.0.1" }];
+  }
+
+  protected createListener(): NetServer {
+    const o = this.options;
+    const common = {
+      ...(o.maxHeaderSize !== undefined ? { maxHeaderSize: o.maxHeaderSize } : {}),
+      ...(o.requestTimeout !== undefined ? { requestTimeout: o.requestTimeout } : {}),
+      ...(o.headersTimeout !== undefined ? { headersTimeout: o.headersTimeout } : {}),
+      ...(o.keepAliveTimeout !== undefined ? { keepAliveTimeout: o.keepAliveTimeout } : {}),
+    };
+    const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
+    if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+    if (o.allow !== undefined && o.allow.length > 0) {
+      server.on("connection", (socket: Socket) => void this.acceptConnection(socket));
+    }
+    this.nodeServers.push(server);
+    return server;
+  }
+
+  private onRequest(nodeReq: IncomingMessage, nodeRes: ServerResponse): void {
+    const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
+    void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
+  }
+
+  protected override closeIdleConnections(): void {
+    for (const server of this.nodeServers) server.closeIdleConnections();
+  }
+
+  protected override closeAllConnections(): void {
+    for (const server of this.nodeServers) server.closeAllConnections();
+  }
+}

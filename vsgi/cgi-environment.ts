@@ -1,0 +1,198 @@
+import type { Readable } from "node:stream";
+import { Headers } from "./headers.js";
+import { encodePath, normalizePath } from "./path.js";
+import type { RequestInit } from "./request.js";
+import { VsgiError, ERR_BAD_REQUEST, ERR_INVALID_OPTION } from "./errors.js";
+
+/** How a CGI-family backend rebuilds requests; every such backend takes these options. */
+export interface CgiEnvironmentOptions {
+  /**
+   * The public origin (`https://example.com:8443`), when the front server's variables do not
+   * say it right (Debian's nginx params drop the port from HTTP_HOST, a TLS terminator hides
+   * the scheme). It replaces scheme and authority.
+   */
+  publicOrigin?: string;
+  /**
+   * The mount prefix, when the front server does not send it as SCRIPT_NAME + PATH_INFO (nginx,
+   * Apache's mod_proxy_fcgi): `/app` makes `/app/users` route as `/users`.
+   */
+  scriptName?: string;
+}
+
+/** A request rebuilt from CGI variables, and what the backend must know to frame its body. */
+export interface CgiRequestInit extends RequestInit {
+  /** CONTENT_LENGTH; `null` when absent or empty: the body runs to the end of the stream. */
+  contentLength: number | null;
+}
+
+// Request headers the front server already consumed: they describe the hop, not the body the
+// backend receives (PROTOCOLS.md: never trust Transfer-Encoding or HTTP_CONTENT_LENGTH).
+const DROPPED = new Set(["HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"]);
+
+function headerName(variable: string): string {
+  // HTTP_ACCEPT_LANGUAGE -> Accept-Language
+  const parts = variable.slice(5).toLowerCase().split("_");
+  return parts.map((p) => (p.length > 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("-");
+}
+
+/** Checks and normalizes `options.publicOrigin` and `options.scriptName` once, at start-up. */
+export function checkCgiOptions(options: CgiEnvironmentOptions): void {
+  if (options.publicOrigin !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(options.publicOrigin);
+    } catch {
+      throw new VsgiError(ERR_INVALID_OPTION, `option publicOrigin must be an absolute URL, got ${JSON.stringify(options.publicOrigin)}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new VsgiError(ERR_INVALID_OPTION, `option publicOrigin must be an http or https origin, got ${JSON.stringify(options.publicOrigin)}`);
+    }
+  }
+  if (options.scriptName !== undefined && options.scriptName !== "" && (!options.scriptName.startsWith("/") || options.scriptName.endsWith("/"))) {
+    throw new VsgiError(ERR_INVALID_OPTION, `option scriptName must start with / and not end with one, got ${JSON.stringify(options.scriptName)}`);
+  }
+}
+
+/**
+ * Collects CGI variables given as pairs, in order. Front servers may send a variable twice
+ * (nginx 1.22 and HAProxy send two HTTP_COOKIE): the values are combined, `; ` for cookies and
+ * `, ` otherwise, as HTTP combines repeated headers.
+ *
+ * @example environmentFromPairs([["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]).HTTP_COOKIE; // "a=1; b=2"
+ */
+export function environmentFromPairs(pairs: Iterable<readonly [string, string]>): Record<string, string> {
+  const env: Record<string, string> = Object.create(null);
+  for (const [name, value] of pairs) {
+    const previous = env[name];
+    if (previous === undefined) env[name] = value;
+    else if (name.startsWith("HTTP_")) env[name] = previous + (name === "HTTP_COOKIE" ? "; " : ", ") + value;
+    else env[name] = value;
+  }
+  return env;
+}
+
+function authorityOf(env: Record<string, string>, scheme: string): string {
+  const host = env.HTTP_HOST;
+  if (host !== undefined && host.length > 0) return host;
+  const name = env.SERVER_NAME ?? env.SERVER_ADDR ?? "localhost";
+  const bracketed = name.includes(":") && !name.startsWith("[") ? `[${name}]` : name;
+  const port = env.SERVER_PORT;
+  const standard = (scheme === "https" && port === "443") || (scheme === "http" && port === "80");
+  return port === undefined || port === "" || standard ? bracketed : `${bracketed}:${port}`;
+}
+
+function schemeOf(env: Record<string, string>): string {
+  const https = env.HTTPS;
+  if (https !== undefined && (https.toLowerCase() === "on" || https === "1")) return "https";
+  const scheme = env.REQUEST_SCHEME?.toLowerCase();
+  return scheme === "https" ? "https" : "http";
+}
+
+/** The origin-form path and query of a REQUEST_URI that may be in absolute form. */
+function originForm(requestUri: string): string {
+  if (requestUri.startsWith("/")) return requestUri;
+  try {
+    const url = new URL(requestUri);
+    return url.pathname + url.search;
+  } catch {
+    return "/" + requestUri;
+  }
+}
+
+/**
+ * Rebuilds a request from CGI variables (RFC 3875, and what lighttpd, nginx, Apache and HAProxy
+ * really send): scheme from HTTPS or REQUEST_SCHEME, authority from HTTP_HOST or
+ * SERVER_NAME:SERVER_PORT, path and query from REQUEST_URI (else SCRIPT_NAME + PATH_INFO +
+ * QUERY_STRING), the mount prefix from SCRIPT_NAME when PATH_INFO is present, `HTTP_*` as
+ * headers, and the body length from CONTENT_LENGTH only.
+ *
+ * @example
+ * const init = requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "/a?b=1", HTTP_HOST: "x" }, body);
+ * new Request(init).uri.href; // "http://x/a?b=1"
+ */
+export function requestFromEnvironment(
+  env: Record<string, string>,
+  body: Readable,
+  options: CgiEnvironmentOptions = {},
+): CgiRequestInit {
+  const method = env.REQUEST_METHOD;
+  if (method === undefined || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
+    throw new VsgiError(ERR_BAD_REQUEST, `invalid REQUEST_METHOD ${JSON.stringify(method ?? null)}`, { status: 400 });
+  }
+
+  let contentLength: number | null = null;
+  const length = env.CONTENT_LENGTH;
+  if (length !== undefined && length !== "") {
+    if (!/^\d{1,15}$/.test(length)) {
+      throw new VsgiError(ERR_BAD_REQUEST, `invalid CONTENT_LENGTH ${JSON.stringify(length)}`, { status: 400 });
+    }
+    contentLength = Number(length);
+  }
+
+  const headers = new Headers(null, false);
+  for (const name in env) {
+    if (name.startsWith("HTTP_")) {
+      if (!DROPPED.has(name)) headers.append(headerName(name), env[name]!);
+    }
+  }
+  if (env.CONTENT_TYPE !== undefined && env.CONTENT_TYPE !== "") headers.set("Content-Type", env.CONTENT_TYPE);
+  if (contentLength !== null) headers.set("Content-Length", String(contentLength));
+
+  let scheme = schemeOf(env);
+  let authority = authorityOf(env, scheme);
+  if (options.publicOrigin !== undefined) {
+    const origin = new URL(options.publicOrigin);
+    scheme = origin.protocol.slice(0, -1);
+    authority = origin.host;
+  }
+
+  const query = env.QUERY_STRING;
+  const pathInfo = env.PATH_INFO;
+  const scriptName = env.SCRIPT_NAME ?? "";
+  const requestUri = env.REQUEST_URI;
+  let target: string;
+  if (requestUri !== undefined && requestUri !== "") {
+    target = originForm(requestUri);
+  } else {
+    target = encodePath(scriptName + (pathInfo ?? "")) || "/";
+    if (query !== undefined && query !== "") target += "?" + query;
+  }
+  const q = target.indexOf("?");
+  const fullPath = normalizePath(q === -1 ? target : target.slice(0, q));
+
+  // The mount prefix: configured, or SCRIPT_NAME when the front server split the path (lighttpd
+  // at a prefix, Apache mod_cgi). nginx and mod_proxy_fcgi put the whole path in SCRIPT_NAME and
+  // send no PATH_INFO: then there is no prefix to strip.
+  let prefix = "";
+  if (options.scriptName !== undefined) prefix = options.scriptName;
+  else if (pathInfo !== undefined && pathInfo !== "" && scriptName !== "") prefix = encodePath(scriptName);
+
+  let path = fullPath;
+  if (prefix !== "") {
+    if (fullPath === prefix || fullPath.startsWith(prefix + "/")) {
+      path = fullPath.length === prefix.length ? "/" : fullPath.slice(prefix.length);
+    } else if (options.scriptName === undefined && pathInfo !== undefined) {
+      // REQUEST_URI spells the prefix differently (encoding, rewrites): trust PATH_INFO.
+      path = normalizePath(encodePath(pathInfo));
+    } else {
+      prefix = "";
+    }
+  }
+
+  const protocol = env.SERVER_PROTOCOL;
+  return {
+    method,
+    target,
+    scheme,
+    authority,
+    httpVersion: protocol !== undefined && protocol.startsWith("HTTP/") ? protocol.slice(5) : "1.1",
+    body,
+    headers,
+    scriptName: prefix,
+    path,
+    gatewayInterface: env.GATEWAY_INTERFACE ?? "CGI/1.1",
+    environment: env,
+    remoteAddress: env.REMOTE_ADDR ?? null,
+    contentLength,
+  };
+}

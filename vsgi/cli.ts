@@ -1,0 +1,123 @@
+import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
+import type { ListenAddress } from "./server.js";
+
+/** The command line of `run(argv)`, parsed. */
+export interface CommandLine {
+  help: boolean;
+  version: boolean;
+  forks: number;
+  addresses: ListenAddress[];
+}
+
+export const USAGE = `Usage: <app> [OPTION...]
+
+Options:
+      --forks N               fork N more workers (N+1 processes in all)
+  -a, --address ADDR          listen on ADDR (with --port; default: the loopback)
+  -p, --port PORT             listen on TCP port PORT (repeatable; 0: any free port)
+  -A, --any                   listen on every interface instead of the loopback
+  -4, --ipv4-only             listen on IPv4 only
+  -6, --ipv6-only             listen on IPv6 only
+  -s, --socket PATH           listen on the UNIX socket PATH (repeatable)
+  -f, --file-descriptor FD    accept on the listening socket FD (repeatable)
+      --help                  show this help and exit
+      --version               show the version and exit
+
+Without a listen option, the backend listens where it does by default (http: 127.0.0.1:3003;
+scgi and fastcgi: the socket on fd 0 or systemd's LISTEN_FDS; cgi: one request on stdin).
+`;
+
+function integer(flag: string, text: string | undefined, min: number, max: number): number {
+  const n = text === undefined || !/^\d+$/.test(text) ? NaN : Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new VsgiError(ERR_INVALID_OPTION, `option ${flag} takes an integer from ${min} to ${max}, got ${JSON.stringify(text ?? "")}`);
+  }
+  return n;
+}
+
+/**
+ * Parses the flags of `run(argv)` (argv without the node executable and the script). An unknown
+ * flag or a bad value is a `VsgiError` naming it.
+ *
+ * @example parseCommandLine(["--port", "8080", "--forks", "3"]);
+ */
+export function parseCommandLine(args: readonly string[]): CommandLine {
+  const line: CommandLine = { help: false, version: false, forks: 0, addresses: [] };
+  const ports: number[] = [];
+  const hosts: string[] = [];
+  let any = false;
+  let v4 = false;
+  let v6 = false;
+  for (let i = 0; i < args.length; i++) {
+    let arg = args[i]!;
+    let inline: string | undefined;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    if (eq !== -1) {
+      inline = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const value = (): string | undefined => (inline !== undefined ? inline : args[++i]);
+    switch (arg) {
+      case "--help":
+      case "-h":
+        line.help = true;
+        break;
+      case "--version":
+      case "-V":
+        line.version = true;
+        break;
+      case "--forks":
+        line.forks = integer("--forks", value(), 0, 1024);
+        break;
+      case "-a":
+      case "--address": {
+        const host = value();
+        if (host === undefined || host.length === 0) throw new VsgiError(ERR_INVALID_OPTION, `option ${arg} takes an address`);
+        hosts.push(host);
+        break;
+      }
+      case "-p":
+      case "--port":
+        ports.push(integer(arg, value(), 0, 65535));
+        break;
+      case "-A":
+      case "--any":
+        any = true;
+        break;
+      case "-4":
+      case "--ipv4-only":
+        v4 = true;
+        break;
+      case "-6":
+      case "--ipv6-only":
+        v6 = true;
+        break;
+      case "-s":
+      case "--socket": {
+        const path = value();
+        if (path === undefined || path.length === 0) throw new VsgiError(ERR_INVALID_OPTION, `option ${arg} takes a socket path`);
+        line.addresses.push({ path });
+        break;
+      }
+      case "-f":
+      case "--file-descriptor":
+        line.addresses.push({ fd: integer(arg, value(), 0, 65535) });
+        break;
+      default:
+        throw new VsgiError(ERR_INVALID_OPTION, `unknown option ${JSON.stringify(arg)} (see --help)`);
+    }
+  }
+  if (v4 && v6) throw new VsgiError(ERR_INVALID_OPTION, "options --ipv4-only and --ipv6-only exclude each other");
+  if ((hosts.length > 0 || any || v4 || v6) && ports.length === 0) ports.push(3003);
+  if (hosts.length > 0 && any) throw new VsgiError(ERR_INVALID_OPTION, "options --address and --any exclude each other");
+  for (const port of ports) {
+    if (hosts.length > 0) {
+      for (const host of hosts) line.addresses.push({ port, host });
+    } else if (any) {
+      line.addresses.push(v4 ? { port, host: "0.0.0.0" } : { port, host: "::", ipv6Only: v6 });
+    } else {
+      line.addresses.push({ port, host: v6 ? "::1" : "127.0.0.1" });
+    }
+  }
+  return line;
+}

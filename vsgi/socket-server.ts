@@ -1,0 +1,195 @@
+import type { Server as NetServer, Socket, AddressInfo } from "node:net";
+import { Server, type ListenAddress, type ServerOptions } from "./server.js";
+import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
+
+/** Options of the backends that accept connections on sockets. */
+export interface SocketServerOptions extends ServerOptions {
+  /**
+   * Peer addresses allowed to connect (like FastCGI's FCGI_WEB_SERVER_ADDRS); others are closed
+   * at once. UNIX-socket peers are always allowed. Empty or absent: everyone.
+   */
+  allow?: readonly string[];
+}
+
+interface Listener {
+  server: NetServer;
+  address: ListenAddress;
+}
+
+/**
+ * The sockets systemd passes with socket activation (`LISTEN_FDS`, from fd 3), when they are
+ * meant for this process.
+ */
+export function systemdSockets(env: NodeJS.ProcessEnv = process.env): ListenAddress[] {
+  const count = Number(env.LISTEN_FDS ?? 0);
+  if (!Number.isInteger(count) || count <= 0) return [];
+  if (env.LISTEN_PID !== undefined && Number(env.LISTEN_PID) !== process.pid) return [];
+  return Array.from({ length: count }, (_, i) => ({ fd: 3 + i }));
+}
+
+function stripMapped(address: string): string {
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+/**
+ * The part shared by the backends that listen on sockets (http, scgi, fastcgi, ajp): listeners,
+ * URIs, peer allow-list, and a graceful stop that waits for in-flight requests.
+ *
+ * A backend implements `createListener` (a `net.Server` with its connection handling) and calls
+ * `requestStarted`/`requestFinished` around each request so that a stop can close idle
+ * connections and let busy ones finish.
+ */
+export abstract class SocketServer extends Server {
+  declare readonly options: SocketServerOptions;
+  private readonly listening: Listener[] = [];
+  private readonly connections = new Map<Socket, number>();
+  private stopping: Promise<void> | null = null;
+  private readonly allow: ReadonlySet<string> | null;
+
+  constructor(options: SocketServerOptions) {
+    super(options);
+    if (options.allow !== undefined && !Array.isArray(options.allow)) {
+      throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
+    }
+    this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(stripMapped)) : null;
+  }
+
+  /** A new `net.Server` (or `http.Server`) that serves this backend's protocol. */
+  protected abstract createListener(): NetServer;
+
+  /** Where to listen when `listen()` is given no address. */
+  protected abstract defaultAddresses(): ListenAddress[];
+
+  /** True while a stop is under way: backends refuse new requests on kept-alive connections. */
+  get isStopping(): boolean {
+    return this.stopping !== null;
+  }
+
+  override listeners(): NetServer[] {
+    return this.listening.map((l) => l.server);
+  }
+
+  /**
+   * Registers a new connection; returns false (and closes it) when its peer is not allowed.
+   * Backends call it first thing in their connection handler.
+   */
+  protected acceptConnection(socket: Socket): boolean {
+    if (this.allow !== null && socket.remoteAddress !== undefined && !this.allow.has(stripMapped(socket.remoteAddress))) {
+      socket.destroy();
+      return false;
+    }
+    if (this.stopping !== null) {
+      socket.destroy();
+      return false;
+    }
+    this.connections.set(socket, 0);
+    socket.once("close", () => this.connections.delete(socket));
+    return true;
+  }
+
+  /** Marks a request as started on `socket`. */
+  protected requestStarted(socket: Socket): void {
+    this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
+  }
+
+  /** Marks a request as finished; during a stop, an idle connection is then closed. */
+  protected requestFinished(socket: Socket): void {
+    const count = (this.connections.get(socket) ?? 1) - 1;
+    if (!this.connections.has(socket)) return;
+    this.connections.set(socket, count);
+    if (count <= 0 && this.stopping !== null) this.closeConnection(socket);
+  }
+
+  /** How an idle connection is closed during a stop; backends may say goodbye first. */
+  protected closeConnection(socket: Socket): void {
+    socket.end();
+  }
+
+  /** Closes the idle connections; the http backend overrides it with node's own tracking. */
+  protected closeIdleConnections(): void {
+    for (const [socket, count] of this.connections) if (count <= 0) this.closeConnection(socket);
+  }
+
+  /** Closes every connection, busy or not: the end of a stop that timed out. */
+  protected closeAllConnections(): void {
+    for (const socket of this.connections.keys()) socket.destroy();
+  }
+
+  async listen(address?: ListenAddress): Promise<void> {
+    const addresses = address === undefined ? this.defaultAddresses() : [address];
+    if (addresses.length === 0) {
+      throw new VsgiError(ERR_INVALID_OPTION, `the ${this.scheme} server has nowhere to listen: give a port, a socket or a file descriptor`);
+    }
+    for (const where of addresses) await this.listenOne(where);
+  }
+
+  private listenOne(address: ListenAddress): Promise<void> {
+    const server = this.createListener();
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once("error", onError);
+      const done = (): void => {
+        server.off("error", onError);
+        server.on("error", (err) => console.error(`${this.scheme} listener error:`, err));
+        this.listening.push({ server, address });
+        resolve();
+      };
+      if ("handle" in address) server.listen(address.handle, done);
+      else if ("fd" in address) server.listen({ fd: address.fd }, done);
+      else if ("path" in address) server.listen({ path: address.path }, done);
+      else {
+        if (!Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
+          reject(new VsgiError(ERR_INVALID_OPTION, `invalid port ${address.port}: a port is an integer from 0 to 65535`));
+          return;
+        }
+        server.listen({ port: address.port, host: address.host ?? "127.0.0.1", ipv6Only: address.ipv6Only ?? false }, done);
+      }
+    });
+  }
+
+  get uris(): URL[] {
+    const uris: URL[] = [];
+    for (const { server, address } of this.listening) {
+      if ("fd" in address) {
+        uris.push(new URL(`${this.scheme}+fd://${address.fd}/`));
+        continue;
+      }
+      const bound = server.address();
+      if (bound === null) continue;
+      if (typeof bound === "string") {
+        uris.push(new URL(`${this.scheme}+unix://${bound}/`));
+      } else {
+        const info = bound as AddressInfo;
+        const host = info.family === "IPv6" || info.address.includes(":") ? `[${info.address}]` : info.address;
+        uris.push(new URL(`${this.scheme}://${host}:${info.port}/`));
+      }
+    }
+    return uris;
+  }
+
+  stop(): Promise<void> {
+    if (this.stopping === null) this.stopping = this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    const closed = Promise.all(
+      this.listening.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
+    );
+    this.closeIdleConnections();
+    // Connections that were busy become idle as their requests end; sweep them.
+    const sweep = setInterval(() => this.closeIdleConnections(), 50);
+    const timeout = this.options.stopTimeout ?? 30000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.closeAllConnections();
+        resolve();
+      }, timeout);
+    });
+    await Promise.race([closed, expired]);
+    clearInterval(sweep);
+    clearTimeout(timer);
+    await closed;
+  }
+}
