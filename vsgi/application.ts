@@ -72,14 +72,16 @@ export class Application {
     }
     for (const uri of this.server.uris) console.log(`Listening on '${uri.href}'`);
     const listeners = this.server.listeners();
-    for (let i = 0; i < line.forks; i++) this.spawn(argv, listeners);
+    for (let i = 0; i < line.forks; i++) this.spawn(listeners);
     return this.serveUntilSignal();
   }
 
-  private spawn(argv: readonly string[], listeners: NetServer[]): void {
-    const script = argv[1];
+  // A worker runs this very program again, with the process's own arguments (not those given to
+  // run(), which the program may have rewritten).
+  private spawn(listeners: NetServer[]): void {
+    const script = process.argv[1];
     if (script === undefined) return;
-    const child = fork(script, argv.slice(2), { env: { ...process.env, [WORKER]: "1" }, stdio: "inherit" });
+    const child = fork(script, process.argv.slice(2), { env: { ...process.env, [WORKER]: "1" }, stdio: "inherit" });
     this.workers.add(child);
     listeners.forEach((listener, index) => {
       const message: ListenMessage = { vsgi: "listen", index, count: listeners.length };
@@ -90,7 +92,7 @@ export class Application {
       if (!this.stopping) {
         logError(`worker ${child.pid} exited (${signal ?? code}); starting another`);
         setTimeout(() => {
-          if (!this.stopping) this.spawn(argv, listeners);
+          if (!this.stopping) this.spawn(listeners);
         }, 1000).unref();
       }
     });

@@ -1,0 +1,110 @@
+// An application that exercises what a gateway must carry: statuses, several cookies, streamed
+// uploads and downloads, HEAD, bodiless statuses, redirects, queries, encoded paths, clients
+// that go away. The conformance suite (test/servers/) and the interop suite (test/interop/) run
+// it on every backend and behind every front server.
+import { createHash } from "node:crypto";
+import type { Request, Response } from "valum/vsgi";
+
+/** The byte at offset `i` of a download: a pattern a client can check without storing it. */
+export function patternByte(i: number): number {
+  return i % 251;
+}
+
+const BLOCK = Buffer.alloc(64 * 1024);
+for (let i = 0; i < BLOCK.length; i++) BLOCK[i] = patternByte(i);
+
+/** Counts what the app saw, for tests that run it in the same process. */
+export const seen = { aborted: 0, uploads: 0 };
+
+function json(res: Response, value: unknown, status = 200): Promise<boolean> {
+  res.status = status;
+  res.headers.set("Content-Type", "application/json");
+  return res.expandUtf8(JSON.stringify(value));
+}
+
+async function upload(req: Request, res: Response): Promise<boolean> {
+  const hash = createHash("sha256");
+  let length = 0;
+  for await (const chunk of req.body) {
+    hash.update(chunk as Buffer);
+    length += (chunk as Buffer).length;
+  }
+  seen.uploads++;
+  return json(res, { length, sha256: hash.digest("hex") });
+}
+
+async function download(req: Request, res: Response): Promise<boolean> {
+  const size = Number(req.lookupQuery("size") ?? BLOCK.length);
+  res.headers.set("Content-Type", "application/octet-stream");
+  if (req.lookupQuery("length") !== null) res.headers.set("Content-Length", size);
+  // 251 does not divide 65536: each block starts where the pattern left off.
+  for (let offset = 0; offset < size; ) {
+    const start = offset % 251;
+    const n = Math.min(BLOCK.length - 251, size - offset);
+    await res.append(BLOCK.subarray(start, start + n));
+    offset += n;
+  }
+  return res.end();
+}
+
+async function slow(req: Request, res: Response): Promise<boolean> {
+  res.headers.set("Content-Type", "application/octet-stream");
+  try {
+    for (let i = 0; i < 4096 && !req.aborted; i++) await res.append(BLOCK);
+  } catch {
+    // the client went away: the write failed
+  }
+  if (req.aborted || res.body.destroyed) {
+    seen.aborted++;
+    return true;
+  }
+  return res.end();
+}
+
+/**
+ * The echo application, as a plain VSGI handler.
+ *
+ * @example await Server.new("scgi", { handler }).run(process.argv);
+ */
+export async function handler(req: Request, res: Response): Promise<boolean> {
+  const path = req.path;
+  if (path === "/hello") {
+    res.headers.set("Content-Type", "text/plain");
+    return res.expandUtf8("hello");
+  }
+  if (path.startsWith("/status/")) {
+    const code = Number(path.slice(8));
+    res.status = code;
+    if (code >= 300 && code < 400 || code === 201) res.headers.set("Location", req.scriptName + "/hello");
+    res.headers.set("Content-Type", "text/plain");
+    return res.expandUtf8(`status ${code}`);
+  }
+  if (path === "/redirect") {
+    res.status = 302;
+    res.headers.set("Location", req.scriptName + "/hello");
+    return res.end();
+  }
+  if (path === "/cookies") {
+    res.setCookie("a", "1", { path: "/" });
+    res.setCookie("b", "2", { path: "/", httpOnly: true });
+    return json(res, Object.fromEntries(req.cookies));
+  }
+  if (path === "/query") return json(res, req.query);
+  if (path === "/request") {
+    return json(res, {
+      method: req.method,
+      path: req.path,
+      scriptName: req.scriptName,
+      uri: req.uri.href,
+      headers: Object.fromEntries(req.headers.entries()),
+      isCgi: req.isCgi,
+      gatewayInterface: req.gatewayInterface,
+    });
+  }
+  if (path.startsWith("/echo-path/")) return json(res, { path, scriptName: req.scriptName });
+  if (path === "/upload" && (req.method === "POST" || req.method === "PUT")) return upload(req, res);
+  if (path === "/download") return download(req, res);
+  if (path === "/slow") return slow(req, res);
+  if (path === "/seen") return json(res, seen);
+  return false;
+}
