@@ -2,10 +2,15 @@ import { VsgiError, ERR_INVALID_HEADER } from "./errors.js";
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FRAMING = /[\r\n\0]/;
+const CHECKED_NAMES = new Set<string>();
 
 /** Throws unless `name` is an RFC 9110 token: anything else could split or smuggle a message. */
 export function assertHeaderName(name: string): void {
-  if (!TOKEN.test(name)) {
+  if (CHECKED_NAMES.has(name)) return;
+  if (TOKEN.test(name)) {
+    // Applications use a handful of names: remember them instead of testing each time.
+    if (CHECKED_NAMES.size < 512) CHECKED_NAMES.add(name);
+  } else {
     throw new VsgiError(ERR_INVALID_HEADER, `invalid header name ${JSON.stringify(name)}`);
   }
 }
@@ -108,6 +113,17 @@ export class Headers implements ReadonlyHeaders {
     else if (typeof entry.value === "string") entry.value = [entry.value, text];
     else entry.value.push(text);
     return this;
+  }
+
+  /**
+   * @internal `set` without the checks, for values the framework computed itself (a length, a
+   * type it already checked plus a parameter): the hot path pays for validation once.
+   */
+  setTrusted(name: string, value: string): void {
+    const lower = name.toLowerCase();
+    const entry = this.map.get(lower);
+    if (entry === undefined) this.map.set(lower, { name, value });
+    else entry.value = value;
   }
 
   /** Removes every value of `name`; says whether there was one. */

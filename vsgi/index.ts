@@ -17,7 +17,7 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
-export { Server, type ServerOptions, type ListenAddress } from "./server.js";
+export { Server, type ServerOptions, type AnyServerOptions, type ListenAddress } from "./server.js";
 export { SocketServer, systemdSockets, type SocketServerOptions } from "./socket-server.js";
 export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
 export { Application } from "./application.js";

@@ -9,6 +9,10 @@ import type { Request } from "./request.js";
 
 const TRUE: Promise<true> = Promise.resolve(true);
 
+function hasCharset(type: string): boolean {
+  return type.indexOf(";") !== -1 && /;\s*charset=/i.test(type);
+}
+
 /** Whether a response with this status to this method carries a body (RFC 9110 6.4.1). */
 export function statusHasBody(method: string, status: number): boolean {
   return method !== "HEAD" && status >= 200 && status !== 204 && status !== 304;
@@ -234,7 +238,7 @@ export abstract class Response {
     }
     const hasBody = this.hasBody;
     if (!this._filtered && this.status >= 200 && this.status !== 204 && this.status !== 304 && !this.headers.has("content-encoding")) {
-      this.headers.set("Content-Length", typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength);
+      this.headers.setTrusted("Content-Length", String(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength));
     }
     if (this._filtered) {
       this.writeHead();
@@ -256,8 +260,8 @@ export abstract class Response {
   expandUtf8(text: string): Promise<true> {
     if (!this._headWritten) {
       const type = this.headers.get("content-type");
-      if (type === null) this.headers.set("Content-Type", "application/octet-stream; charset=UTF-8");
-      else if (!/;\s*charset=/i.test(type)) this.headers.set("Content-Type", type + "; charset=UTF-8");
+      if (type === null) this.headers.setTrusted("Content-Type", "application/octet-stream; charset=UTF-8");
+      else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", type + "; charset=UTF-8");
     }
     return this.expand(text);
   }
@@ -289,8 +293,8 @@ export abstract class Response {
         await this.end();
         return true;
       }
-      const stream = createReadStream("", { fd: handle, autoClose: false, start: 0, end: stat.size - 1 });
-      await pipeline(stat.size === 0 ? Readable.from([]) : stream, this.body);
+      const source = stat.size === 0 ? Readable.from([]) : createReadStream("", { fd: handle, autoClose: false, start: 0, end: stat.size - 1 });
+      await pipeline(source, this.body);
       return true;
     } finally {
       await handle.close();

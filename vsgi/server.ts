@@ -13,6 +13,9 @@ export type ListenAddress =
   /** A listening socket shared by the primary process with a worker (`--forks`). */
   | { handle: NetServer };
 
+/** Options of any backend, as `Server.new` takes them: the common ones plus the backend's own. */
+export type AnyServerOptions = ServerOptions & { readonly [option: string]: unknown };
+
 /** Options every backend takes; backends add their own. */
 export interface ServerOptions {
   /** The application: a Router, an object with `handle(req, res)`, or a function. */
@@ -51,7 +54,7 @@ export abstract class Server {
    * const server = Server.new("fastcgi", { handler: app });
    * await server.listen({ port: 9000 });
    */
-  static new(name: string, options: ServerOptions): Server {
+  static new(name: string, options: AnyServerOptions): Server {
     return new DeferredServer(name, options);
   }
 
@@ -60,7 +63,7 @@ export abstract class Server {
    *
    * @example const server = await Server.load("http", { handler: app });
    */
-  static async load(name: string, options: ServerOptions): Promise<Server> {
+  static async load(name: string, options: AnyServerOptions): Promise<Server> {
     const Backend = await loadServer(name);
     return new Backend(options);
   }
@@ -118,7 +121,7 @@ class DeferredServer extends Server {
   private readonly loading: Promise<Server>;
   private loaded: Server | null = null;
 
-  constructor(name: string, options: ServerOptions) {
+  constructor(name: string, options: AnyServerOptions) {
     super(options);
     this.name = name;
     this.loading = Server.load(name, options).then((server) => (this.loaded = server));

@@ -1,0 +1,49 @@
+// The hello-world benchmark: each server alone on CPU 0, wrk on CPU 1, one after the other in
+// one run, reported as ratios to bare node:http measured in the same run.
+//   npm run bench                 (5 s per server, 2 rounds)
+//   node dist/bench/run.js 10 3   (10 s per server, 3 rounds)
+import { fileURLToPath } from "node:url";
+import { haveWrk, load, listening, startNode, stop, type LoadResult } from "./wrk.js";
+
+const seconds = Number(process.argv[2] ?? 5);
+const rounds = Number(process.argv[3] ?? 2);
+const port = 3103;
+const app = (name: string): string => fileURLToPath(new URL(`./apps/${name}.js`, import.meta.url));
+
+const contenders: { name: string; script: string }[] = [
+  { name: "node:http", script: app("node-http") },
+  { name: "fastify", script: app("fastify") },
+  { name: "vsgi handler", script: app("vsgi-handler") },
+  { name: "valum router", script: app("valum-router") },
+];
+
+if (!haveWrk()) {
+  console.error("wrk is not installed (apt-get install -y wrk)");
+  process.exit(1);
+}
+
+const results = new Map<string, LoadResult[]>();
+for (let round = 0; round < rounds; round++) {
+  for (const { name, script } of contenders) {
+    const child = startNode(script, [String(port)]);
+    try {
+      await listening(child);
+      load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
+      const result = load(`http://127.0.0.1:${port}/`, seconds);
+      results.set(name, [...(results.get(name) ?? []), result]);
+    } finally {
+      await stop(child);
+    }
+  }
+}
+
+const best = (name: string): number => Math.max(...(results.get(name) ?? []).map((r) => r.requestsPerSecond));
+const baseline = best("node:http");
+console.log(`hello world, ${seconds} s x ${rounds} rounds, best round per server, wrk -t1 -c64 on CPU 1, server on CPU 0`);
+console.log("server".padEnd(16) + "req/s".padStart(12) + "  ratio to node:http".padStart(22) + "  errors");
+for (const { name } of contenders) {
+  const errors = (results.get(name) ?? []).reduce((a, r) => a + r.errors, 0);
+  console.log(name.padEnd(16) + best(name).toFixed(0).padStart(12) + (best(name) / baseline).toFixed(3).padStart(22) + String(errors).padStart(8));
+}
+const router = best("valum router");
+console.log(`\nrouter / node:http = ${(router / baseline).toFixed(3)} (target >= 0.9); router / fastify = ${(router / best("fastify")).toFixed(3)} (target >= 1.0)`);

@@ -1,0 +1,65 @@
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+
+/** One load run: requests per second and latency as wrk reports them. */
+export interface LoadResult {
+  requestsPerSecond: number;
+  latencyAverage: string;
+  errors: number;
+}
+
+/** Whether wrk is on the PATH (Debian's package `wrk`). */
+export function haveWrk(): boolean {
+  try {
+    execFileSync("wrk", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch (err) {
+    // wrk --version exits 1 after printing its version
+    return (err as { status?: number }).status === 1;
+  }
+}
+
+/** Runs `node script args` pinned to CPU 0 (the one core the target is measured on). */
+export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn("taskset", ["-c", "0", process.execPath, script, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, ...env },
+  });
+}
+
+/** Resolves once the child printed its `Listening on` line. */
+export async function listening(child: ChildProcess): Promise<void> {
+  let text = "";
+  child.stdout!.setEncoding("utf8");
+  for await (const chunk of child.stdout!) {
+    text += chunk;
+    if (text.includes("Listening on")) return;
+  }
+  throw new Error(`the server exited before listening: ${text}`);
+}
+
+/** Stops a child and waits for it. */
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  await once(child, "exit");
+}
+
+/**
+ * Loads `url` with wrk on CPU 1 (one thread, `connections` connections) for `seconds`.
+ * The figures are only compared with a peer measured in the same run, never with a constant.
+ */
+export function load(url: string, seconds: number, connections = 64): LoadResult {
+  const out = execFileSync("taskset", ["-c", "1", "wrk", "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", url], {
+    encoding: "utf8",
+  });
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out);
+  const latency = /Latency\s+([\d.]+\w+)/.exec(out);
+  const errors = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requestsPerSecond: rps ? Number(rps[1]) : 0,
+    latencyAverage: latency ? latency[1]! : "?",
+    errors: (errors ? Number(errors[1]) : 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}

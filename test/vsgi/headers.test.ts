@@ -1,0 +1,72 @@
+import { describe, it, expect } from "@jest/globals";
+import { Headers, VsgiError, ERR_INVALID_HEADER } from "../../vsgi/index.js";
+
+describe("Headers", () => {
+  it("looks names up case-insensitively and keeps the first spelling", () => {
+    const h = new Headers();
+    h.set("Content-Type", "text/plain");
+    expect(h.get("content-type")).toBe("text/plain");
+    expect(h.has("CONTENT-TYPE")).toBe(true);
+    expect([...h]).toEqual([["Content-Type", "text/plain"]]);
+  });
+
+  it("keeps several values, joined by get and listed by getAll", () => {
+    const h = new Headers();
+    h.append("Vary", "Accept");
+    h.append("vary", "Accept-Encoding");
+    expect(h.get("Vary")).toBe("Accept, Accept-Encoding");
+    expect(h.getAll("VARY")).toEqual(["Accept", "Accept-Encoding"]);
+  });
+
+  it("joins Cookie values with a semicolon", () => {
+    const h = new Headers([
+      ["Cookie", "a=1"],
+      ["Cookie", "b=2"],
+    ]);
+    expect(h.get("cookie")).toBe("a=1; b=2");
+  });
+
+  it("keeps Set-Cookie as a list, one line each", () => {
+    const h = new Headers();
+    h.append("Set-Cookie", "a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT");
+    h.append("Set-Cookie", "b=2");
+    expect(h.getAll("set-cookie")).toEqual(["a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT", "b=2"]);
+    expect([...h].filter(([n]) => n === "Set-Cookie")).toHaveLength(2);
+  });
+
+  it("replaces every value with set, removes them with delete", () => {
+    const h = new Headers([
+      ["X-A", "1"],
+      ["X-A", "2"],
+    ]);
+    h.set("x-a", "3");
+    expect(h.getAll("X-A")).toEqual(["3"]);
+    expect(h.delete("X-A")).toBe(true);
+    expect(h.get("X-A")).toBeNull();
+    expect(h.delete("X-A")).toBe(false);
+  });
+
+  it.each(["a\r\nInjected: 1", "a\nb", "a\0b", "a\rb"])("refuses a value with framing bytes: %j", (value) => {
+    const h = new Headers();
+    expect(() => h.set("X-A", value)).toThrow(VsgiError);
+    expect(() => h.append("X-A", value)).toThrow(expect.objectContaining({ code: ERR_INVALID_HEADER }));
+    expect(h.has("X-A")).toBe(false);
+  });
+
+  it.each(["Bad Name", "Bad:Name", "Bad\r\nName", "", "Bad\0"])("refuses a name that is no token: %j", (name) => {
+    expect(() => new Headers().set(name, "1")).toThrow(expect.objectContaining({ code: ERR_INVALID_HEADER }));
+  });
+
+  it("lists each name once with entries()", () => {
+    const h = new Headers([
+      ["A", "1"],
+      ["a", "2"],
+      ["B", "3"],
+    ]);
+    expect([...h.entries()]).toEqual([
+      ["A", "1, 2"],
+      ["B", "3"],
+    ]);
+    expect(h.size).toBe(2);
+  });
+});

@@ -1,0 +1,206 @@
+import { describe, it, expect, afterEach } from "@jest/globals";
+import { mkdtemp, writeFile, readFile, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { gunzipSync, createGzip } from "node:zlib";
+import { once } from "node:events";
+import { serve, send, raw, type Served } from "../helpers/http.js";
+import { ERR_HEAD_WRITTEN, type Request, type Response } from "../../vsgi/index.js";
+
+let served: Served | null = null;
+afterEach(async () => {
+  await served?.close();
+  served = null;
+});
+
+async function with1(handler: (req: Request, res: Response) => boolean | Promise<boolean>): Promise<number> {
+  served = await serve(handler);
+  return served.port;
+}
+
+describe("Response helpers", () => {
+  it("expandUtf8 sets the length and a UTF-8 charset on the default type", async () => {
+    const port = await with1((req, res) => res.expandUtf8("héllo"));
+    const res = await send(port, "GET", "/");
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/octet-stream; charset=UTF-8");
+    expect(res.headers["content-length"]).toBe("6");
+    expect(res.body.toString()).toBe("héllo");
+  });
+
+  it("expandUtf8 adds the charset to a given type, and keeps one already there", async () => {
+    const port = await with1((req, res) => {
+      res.headers.set("Content-Type", req.path === "/a" ? "text/html" : "text/html; charset=latin1");
+      return res.expandUtf8("x");
+    });
+    expect((await send(port, "GET", "/a")).headers["content-type"]).toBe("text/html; charset=UTF-8");
+    expect((await send(port, "GET", "/b")).headers["content-type"]).toBe("text/html; charset=latin1");
+  });
+
+  it("expand sends bytes with their length, but no length under a Content-Encoding", async () => {
+    const port = await with1((req, res) => {
+      if (req.path === "/gz") res.headers.set("Content-Encoding", "identity");
+      return res.expand(Buffer.from([1, 2, 3]));
+    });
+    const plain = await send(port, "GET", "/");
+    expect(plain.headers["content-length"]).toBe("3");
+    expect([...plain.body]).toEqual([1, 2, 3]);
+    const encoded = await send(port, "GET", "/gz");
+    expect(encoded.headers["content-length"]).toBeUndefined();
+    expect(encoded.headers["transfer-encoding"]).toBe("chunked");
+  });
+
+  it("never sends a body to HEAD, with the headers of GET", async () => {
+    const port = await with1((req, res) => res.expandUtf8("twelve bytes"));
+    const text = await raw(port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toMatch(/Content-Length: 12\r\n/);
+    expect(text.endsWith("\r\n\r\n")).toBe(true);
+  });
+
+  it("expandStream streams without a length (chunked on HTTP/1.1)", async () => {
+    const port = await with1((req, res) => res.expandStream(Readable.from([Buffer.from("a"), Buffer.from("b")])));
+    const res = await send(port, "GET", "/");
+    expect(res.headers["transfer-encoding"]).toBe("chunked");
+    expect(res.body.toString()).toBe("ab");
+  });
+
+  it("expandFile takes the length from the file size", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-"));
+    try {
+      await writeFile(join(dir, "f.txt"), "file content");
+      await writeFile(join(dir, "empty"), "");
+      const port = await with1((req, res) => res.expandFile(join(dir, req.path.slice(1))));
+      const res = await send(port, "GET", "/f.txt");
+      expect(res.headers["content-length"]).toBe("12");
+      expect(res.body.toString()).toBe("file content");
+      const empty = await send(port, "GET", "/empty");
+      expect(empty.status).toBe(200);
+      expect(empty.headers["content-length"]).toBe("0");
+      const missing = await send(port, "GET", "/missing");
+      expect(missing.status).toBe(500);
+      expect(missing.body.toString()).toBe("Internal Server Error");
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it("append streams chunks and end finishes", async () => {
+    const port = await with1(async (req, res) => {
+      await res.append("one,");
+      await res.appendUtf8("two");
+      return res.end();
+    });
+    const res = await send(port, "GET", "/");
+    expect(res.body.toString()).toBe("one,two");
+  });
+
+  it("the body's first write sends the head; headers cannot change after", async () => {
+    let error: unknown = null;
+    let before = true;
+    const port = await with1(async (req, res) => {
+      before = res.headWritten;
+      await res.append("x");
+      try {
+        res.writeHead();
+      } catch (err) {
+        error = err;
+      }
+      return res.end();
+    });
+    await send(port, "GET", "/");
+    expect(before).toBe(false);
+    expect(error).toEqual(expect.objectContaining({ code: ERR_HEAD_WRITTEN }));
+  });
+
+  it("writeHead sends status and reason phrase", async () => {
+    const port = await with1((req, res) => {
+      res.status = 299;
+      res.reasonPhrase = "Custom";
+      return res.end();
+    });
+    const text = await raw(port, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    expect(text).toMatch(/^HTTP\/1\.1 299 Custom\r\n/);
+  });
+
+  it("an invalid status is a 500, never sent", async () => {
+    const port = await with1((req, res) => {
+      res.status = 42;
+      return res.end();
+    });
+    expect((await send(port, "GET", "/")).status).toBe(500);
+  });
+
+  it("a header value with CR LF is refused and never sent", async () => {
+    const port = await with1((req, res) => {
+      res.headers.set("X-Evil", "a\r\nSet-Cookie: pwned=1");
+      return res.expandUtf8("unreachable");
+    });
+    const res = await send(port, "GET", "/");
+    expect(res.status).toBe(500);
+    expect(res.headers["set-cookie"]).toBeUndefined();
+    expect(res.headers["x-evil"]).toBeUndefined();
+  });
+
+  it("convert passes the body through a transform (gzip)", async () => {
+    const port = await with1((req, res) => {
+      res.headers.set("Content-Encoding", "gzip");
+      res.convert(createGzip());
+      return res.expandUtf8("compressed ".repeat(100));
+    });
+    const res = await send(port, "GET", "/");
+    expect(res.headers["content-encoding"]).toBe("gzip");
+    expect(res.headers["content-length"]).toBeUndefined();
+    expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
+  });
+
+  it("tee copies the body into another stream", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-"));
+    const copy = join(dir, "copy");
+    const file = createWriteStream(copy);
+    try {
+      const port = await with1(async (req, res) => {
+        res.tee(file);
+        await res.append("abc");
+        return res.expandUtf8("def");
+      });
+      const res = await send(port, "GET", "/");
+      expect(res.body.toString()).toBe("abcdef");
+      if (!file.closed) await once(file, "close");
+      expect(await readFile(copy, "utf8")).toBe("abcdef");
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it("setCookie adds one Set-Cookie per cookie, signed ones readable back", async () => {
+    const port = await with1((req, res) => {
+      if (req.path === "/read") return res.expandUtf8(String(req.lookupSignedCookie("s", ["new", "k"])));
+      res.setCookie("a", "1", { path: "/" });
+      res.setCookie("s", "secret value", { signed: "k" });
+      return res.end();
+    });
+    const res = await send(port, "GET", "/");
+    const cookies = res.headers["set-cookie"] as string[];
+    expect(cookies).toHaveLength(2);
+    expect(cookies[0]).toBe("a=1; Path=/");
+    const signed = cookies[1]!.split(";")[0]!;
+    expect((await send(port, "GET", "/read", { Cookie: signed })).body.toString()).toBe("secret value");
+    expect((await send(port, "GET", "/read", { Cookie: "s=s%3Aforged.sig" })).body.toString()).toBe("null");
+  });
+
+  it("204 and 304 carry no body even when one is given", async () => {
+    const port = await with1((req, res) => {
+      res.status = Number(req.path.slice(1));
+      return res.expandUtf8("ignored");
+    });
+    for (const status of [204, 304]) {
+      const text = await raw(port, `GET /${status} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expect(text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(text.endsWith("\r\n\r\n")).toBe(true);
+      expect(text).not.toMatch(/Content-Length/);
+    }
+  });
+});
