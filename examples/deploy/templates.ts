@@ -333,7 +333,7 @@ const APACHE_MODULES: Record<string, string> = {
  * @example writeFileSync("apache.conf", apacheConfig({ host: "127.0.0.1", port: 8080, runDir: "/run/app", errorLog: "stderr", mounts: [{ backend: "ajp", prefix: "", upstream: { host: "127.0.0.1", port: 8009 }, secret: "XYZ" }] }));
  */
 export function apacheConfig(c: FrontConfig): string {
-  const modules = ["mpm_event", "authz_core", "mime", "setenvif", "proxy"];
+  const modules = ["mpm_event", "authz_core", "setenvif", "proxy"];
   for (const m of c.mounts) {
     const mod = { fastcgi: "proxy_fcgi", scgi: "proxy_scgi", ajp: "proxy_ajp", http: "proxy_http", cgi: "cgid" }[m.backend];
     if (!modules.includes(mod)) modules.push(mod);

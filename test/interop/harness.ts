@@ -2,7 +2,7 @@
 // backend processes for the interop suite: unprivileged-style, on free loopback ports, with
 // configs written into a temporary folder by the templates of examples/deploy/.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -188,7 +188,8 @@ export async function startFront(name: FrontName, dir: string, mounts: Mount[]):
     host: "127.0.0.1",
     port,
     runDir,
-    errorLog: "stderr",
+    // Apache cannot open /dev/stderr when it is a pipe: its errors go to a file read by log().
+    errorLog: name === "apache" ? join(runDir, "error.log") : "stderr",
     mounts,
     user: process.getuid?.() === 0 && name === "nginx" ? "root" : process.getuid?.() === 0 && name === "apache" ? "www-data" : undefined,
   };
@@ -204,9 +205,15 @@ export async function startFront(name: FrontName, dir: string, mounts: Mount[]):
     await waitForPort(port, proc);
   } catch (err) {
     await proc.stop();
-    throw new Error(`${name} did not start with\n${text}\n${(err as Error).message}`);
+    const file = join(runDir, "error.log");
+    const log = existsSync(file) ? readFileSync(file, "utf8") : "";
+    throw new Error(`${name} did not start with\n${text}\n${(err as Error).message}\n${log}`);
   }
-  return { name, port, dir: runDir, config: text, proc, log: () => proc.log, stop: () => proc.stop() };
+  const log = (): string => {
+    const file = join(runDir, "error.log");
+    return proc.log + (existsSync(file) ? readFileSync(file, "utf8") : "");
+  };
+  return { name, port, dir: runDir, config: text, proc, log, stop: () => proc.stop() };
 }
 
 /** A backend process started by the test (the front server connects to it). */
