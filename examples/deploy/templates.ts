@@ -245,7 +245,8 @@ export function nginxConfig(c: FrontConfig): string {
     `  uwsgi_temp_path ${d}/uwsgi;\n` +
     "  # No limit on request bodies here: the application decides (nginx's default is 1 MiB).\n" +
     "  client_max_body_size 0;\n" +
-    "  # Above the backend's idle timeout is wrong: keep nginx's below it (the backend's default is longer).\n" +
+    "  # Idle client connections. Kept-alive upstream connections: the backend's idle timeout must\n" +
+    "  # stay above nginx's (60 s).\n" +
     "  keepalive_timeout 60s;\n\n" +
     upstreams.join("") +
     "\n" +
@@ -354,7 +355,7 @@ export function apacheConfig(c: FrontConfig): string {
     modules.map((m) => `LoadModule ${m}_module /usr/lib/apache2/modules/${APACHE_MODULES[m]}\n`).join("") +
     (modules.includes("cgid") ? `ScriptSock ${q(d + "/cgid.sock")}\n` : "") +
     `DocumentRoot ${q(d)}\n` +
-    `<Directory "/">\n  Require all granted\n</Directory>\n` +
+    `<Directory "/">\n  AllowOverride None\n  Require all denied\n</Directory>\n` +
     "# Keep %2F in paths as sent (Apache answers 404 to encoded slashes by default).\n" +
     "AllowEncodedSlashes NoDecode\n" +
     "# Streamed responses: flush what the backend sends.\n" +
