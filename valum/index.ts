@@ -1,0 +1,48 @@
+/**
+ * Valum: the router on top of VSGI. Rules with typed parameters, `next` continuations, a
+ * context tree, named routes with URL reversal, and thrown HTTP statuses.
+ *
+ * @example
+ * import { Router } from "valum";
+ * const app = new Router();
+ * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}`), "user");
+ */
+export { Router, type NameMap, type RuleContext, type RuleHandler, type StatusContext } from "./router.js";
+export { Method, methodFromString, methodsFromStrings, methodsToStrings } from "./method.js";
+export {
+  CompiledRule,
+  RuleError,
+  builtinTypes,
+  compileRule,
+  createType,
+  decodeValue,
+  encodeLiteral,
+  parseRule,
+  type BuiltinTypes,
+  type Capture,
+  type ParamType,
+  type RuleNode,
+  type RuleParams,
+  type TypeLookup,
+  type TypeMap,
+  type UrlParams,
+  type UrlParamsOf,
+} from "./rule.js";
+export { createContext, contextParent, contextHas, contextToObject, type Context } from "./context.js";
+export type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
+export {
+  Status,
+  Informational,
+  Success,
+  Redirection,
+  ClientError,
+  ServerError,
+  basic,
+  headerOfStatus,
+  respondToError,
+  respondWithStatus,
+  statusFromCode,
+  statusIsBodiless,
+  toStatus,
+  type StatusOptions,
+} from "./status.js";

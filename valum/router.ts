@@ -1,0 +1,769 @@
+/**
+ * The Router: routes in insertion order, matched without walking them all, `next`
+ * continuations with a context per route, and the default answers (TRACE echo, automatic
+ * OPTIONS, 405, 404, thrown statuses).
+ */
+import type { Handler, Request, Response } from "../vsgi/index.js";
+import type { Context } from "./context.js";
+import type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
+import { Method, methodFromString, methodsToStrings } from "./method.js";
+import {
+  CompiledRule,
+  RuleError,
+  builtinTypes,
+  createType,
+  decodeValue,
+  encodeLiteral,
+  type BuiltinTypes,
+  type ParamType,
+  type RuleParams,
+  type TypeMap,
+  type UrlParams,
+} from "./rule.js";
+import { ClientError, respondToError, toStatus, type Status } from "./status.js";
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+
+/** The names a router knows, each with the parameters `urlFor` takes for it. */
+export type NameMap = object;
+
+/** The context of a route's handler: the context tree plus the rule's typed parameters. */
+export type RuleContext<R extends string, T = BuiltinTypes> = Context & RuleParams<R, T>;
+
+/** A handler for a rule: its context is typed from the rule string. */
+export type RuleHandler<R extends string, T = BuiltinTypes> = HandlerCallback<RuleContext<R, T>>;
+
+/** The context of a `status` handler: the status caught, and its message. */
+export type StatusContext = Context & { status: Status; message: string };
+
+type UrlArgs<P> = {} extends P ? [params?: P] : [params: P];
+
+/** What the router knows of a named route, to reverse it. */
+interface Reverser {
+  reverse(params?: Readonly<Record<string, unknown>>): string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+const STATIC = 0; // an exact path: in the exact-path index only, so it always matches there
+const RULE = 1; // a compiled rule
+const REGEX = 2; // a regular expression (after the scope prefix, if any)
+const USE = 3; // every request (under the scope prefix, if any): use, once, matcher, status
+
+/** One entry of the routing table. */
+class Route {
+  /** Insertion order: it decides between routes that both match. */
+  readonly index: number;
+  readonly kind: number;
+  readonly methods: number;
+  readonly handler: HandlerCallback<any>;
+  /** A handler that declares only `(req)` or `(req, res)`: it gets no `next` and no context. */
+  readonly lite: boolean;
+  /** Where the route hangs in the prefix tree: every path it matches starts with this. */
+  readonly attach: string;
+  /** The rule (RULE), or the scope prefix as a rule with a tail (REGEX, USE, scoped path). */
+  readonly rule: CompiledRule | null;
+  /** REGEX: the expression, applied to the tail. */
+  readonly regex: RegExp | null;
+  /** USE: the matcher callback, if any. */
+  readonly matcher: MatcherCallback | null;
+  /** Scoped exact path whose scope prefix has parameters: the tail it must equal. */
+  readonly exactTail: string | null;
+  /** `once`: the route retires after its first request. */
+  readonly once: boolean;
+  done = false;
+
+  constructor(
+    index: number,
+    kind: number,
+    methods: number,
+    handler: HandlerCallback<any>,
+    attach: string,
+    rule: CompiledRule | null,
+    regex: RegExp | null,
+    matcher: MatcherCallback | null,
+    exactTail: string | null,
+    once: boolean,
+  ) {
+    if (typeof handler !== "function") throw new TypeError("a route handler must be a function (req, res, next, ctx) => boolean");
+    this.index = index;
+    this.kind = kind;
+    this.methods = methods;
+    this.handler = handler;
+    this.lite = matcher === null && (handler.length === 1 || handler.length === 2);
+    this.attach = attach;
+    this.rule = rule;
+    this.regex = regex;
+    this.matcher = matcher;
+    this.exactTail = exactTail;
+    this.once = once;
+  }
+
+  /** Whether the route's path part matches (methods aside); `null` when it does not. */
+  test(path: string): RegExpExecArray | true | null {
+    switch (this.kind) {
+      case STATIC:
+        return true;
+      case RULE: {
+        const m = this.rule!.exec(path);
+        if (m === null || this.exactTail === null) return m;
+        return m[this.rule!.tailGroup] === this.exactTail ? m : null;
+      }
+      case REGEX: {
+        const rule = this.rule;
+        if (rule === null) return this.regex!.exec(path);
+        const m = rule.exec(path);
+        return m === null ? null : this.regex!.exec(m[rule.tailGroup]!) === null ? null : m;
+      }
+      default: {
+        const rule = this.rule;
+        if (rule === null) return true;
+        const m = rule.exec(path);
+        if (m === null) return null;
+        const tail = m[rule.tailGroup]!;
+        return tail.length === 0 || tail.charCodeAt(0) === 47 || rule.source.endsWith("/") ? m : null;
+      }
+    }
+  }
+
+  /** Puts the captures of a successful `test` into `ctx`. */
+  capture(ctx: Context, m: RegExpExecArray | true): void {
+    if (m === true) return;
+    const rule = this.rule;
+    if (this.kind === REGEX && rule === null) {
+      this.captureGroups(ctx, m);
+      return;
+    }
+    if (rule!.captures.length > 0) {
+      try {
+        rule!.assign(m, ctx);
+      } catch (error) {
+        if (error instanceof URIError) throw ClientError.badRequest("malformed percent-encoding in the path");
+        throw error;
+      }
+    }
+    if (this.kind === REGEX) this.captureGroups(ctx, this.regex!.exec(m[rule!.tailGroup]!)!);
+  }
+
+  /** REGEX: the named groups, decoded. */
+  captureGroups(ctx: Context, m: RegExpExecArray): void {
+    const groups = m.groups;
+    if (groups === undefined) return;
+    for (const name in groups) {
+      const value = groups[name];
+      if (value === undefined) continue;
+      try {
+        ctx[name] = decodeValue(value);
+      } catch {
+        throw ClientError.badRequest("malformed percent-encoding in the path");
+      }
+    }
+  }
+}
+
+const EMPTY: readonly Route[] = [];
+
+/** A handler that declares neither `next` nor the context. */
+type LiteHandler = (req: Request, res: Response) => boolean | Promise<boolean>;
+
+/** A node of the prefix tree: routes hang at the node of their leading literal text. */
+class Node {
+  label: string;
+  readonly children = new Map<number, Node>();
+  readonly own: Route[] = [];
+  /** Every route hanging here or above, in insertion order: the candidates for a path that reaches this node. */
+  acc: readonly Route[] = EMPTY;
+
+  constructor(label: string) {
+    this.label = label;
+  }
+}
+
+function merge(a: readonly Route[], b: readonly Route[]): readonly Route[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: Route[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(a[i]!.index < b[j]!.index ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+/**
+ * The routing table, shared by a router and its scopes. The indexes are rebuilt on the first
+ * request after a change: an exact-path map (each entry already merged with the rules that
+ * could also match that path), and a prefix tree of leading literals.
+ */
+class Table {
+  readonly routes: Route[] = [];
+  readonly types = new Map<string, ParamType>(Object.entries(builtinTypes));
+  readonly names = new Map<string, Reverser>();
+  readonly lookupType = (name: string): ParamType | undefined => this.types.get(name);
+  dirty = true;
+  exact = new Map<string, readonly Route[]>();
+  root = new Node("");
+  /** The methods of every route with a path (for `OPTIONS *`). */
+  methods = 0;
+
+  add(route: Route): void {
+    this.routes.push(route);
+    this.dirty = true;
+  }
+
+  build(): void {
+    const root = new Node("");
+    const statics = new Map<string, Route[]>();
+    let methods = 0;
+    for (const route of this.routes) {
+      if (route.kind !== USE) methods |= route.methods;
+      if (route.kind === STATIC) {
+        const list = statics.get(route.attach);
+        if (list === undefined) statics.set(route.attach, [route]);
+        else list.push(route);
+      } else {
+        insert(root, route.attach, route);
+      }
+    }
+    accumulate(root, EMPTY);
+    const exact = new Map<string, readonly Route[]>();
+    for (const [path, list] of statics) exact.set(path, merge(list, find(root, path)));
+    this.root = root;
+    this.exact = exact;
+    this.methods = methods;
+    this.dirty = false;
+  }
+
+  /** The candidate routes for a path, in insertion order. */
+  candidates(path: string): readonly Route[] {
+    return this.exact.get(path) ?? find(this.root, path);
+  }
+}
+
+function insert(root: Node, key: string, route: Route): void {
+  let node = root;
+  let pos = 0;
+  for (;;) {
+    if (pos === key.length) {
+      node.own.push(route);
+      return;
+    }
+    const c = key.charCodeAt(pos);
+    const child = node.children.get(c);
+    if (child === undefined) {
+      const leaf = new Node(key.slice(pos));
+      leaf.own.push(route);
+      node.children.set(c, leaf);
+      return;
+    }
+    const label = child.label;
+    let common = 1;
+    while (common < label.length && pos + common < key.length && label.charCodeAt(common) === key.charCodeAt(pos + common)) common++;
+    if (common < label.length) {
+      const middle = new Node(label.slice(0, common));
+      child.label = label.slice(common);
+      middle.children.set(child.label.charCodeAt(0), child);
+      node.children.set(c, middle);
+      node = middle;
+    } else {
+      node = child;
+    }
+    pos += common;
+  }
+}
+
+function accumulate(node: Node, above: readonly Route[]): void {
+  node.acc = merge(above, node.own);
+  for (const child of node.children.values()) accumulate(child, node.acc);
+}
+
+function find(root: Node, path: string): readonly Route[] {
+  let node = root;
+  let pos = 0;
+  for (;;) {
+    const child = node.children.get(path.charCodeAt(pos));
+    if (child === undefined || !path.startsWith(child.label, pos)) return node.acc;
+    pos += child.label.length;
+    node = child;
+  }
+}
+
+function stripAnchors(source: string): string {
+  let s = source.startsWith("^") ? source.slice(1) : source;
+  if (s.endsWith("$")) {
+    let slashes = 0;
+    for (let i = s.length - 2; i >= 0 && s[i] === "\\"; i--) slashes++;
+    if (slashes % 2 === 0) s = s.slice(0, -1);
+  }
+  return s;
+}
+
+const SENSITIVE = new Set(["authorization", "proxy-authorization", "cookie"]);
+
+// ---------------------------------------------------------------------------------------------
+// The Router
+
+/**
+ * Routes requests to handlers. A handler's result says whether it handled the request; it may
+ * instead call `next()` to run the following matching route. Routes are tried in the order
+ * they were added.
+ *
+ * The type parameters track what the compiler can check: `Types`, the parameter types
+ * (extended by `registerType`); `Names`, the named routes and their parameters (extended by each
+ * named route, when calls are chained); `Prefix`, the rule prefix of a `scope`.
+ *
+ * @example
+ * const app = new Router();
+ * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}`), "user");
+ * await Server.new("http", { handler: app }).run(process.argv);
+ */
+export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap = {}, Prefix extends string = ""> implements Handler {
+  /**
+   * The router-wide context, the root of every request's context: put shared values here.
+   *
+   * @example app.context.db = db; app.get("/", (req, res, next, ctx) => ...ctx.db...);
+   */
+  readonly context: Context = Object.create(null) as Context;
+  private readonly table: Table = new Table();
+  /** The scope prefix, as a rule (empty outside `scope`). */
+  private prefix = "";
+  /** The scope prefix compiled with a tail, or `null` outside `scope`. */
+  private prefixRule: CompiledRule | null = null;
+
+  // --- registration ------------------------------------------------------------------------
+
+  private compile(rule: string, tail: boolean): CompiledRule {
+    if (typeof rule !== "string") throw new TypeError("a rule must be a string");
+    return new CompiledRule(rule, this.table.lookupType, tail);
+  }
+
+  private nameRoute(name: string | undefined, reverser: Reverser): void {
+    if (name === undefined) return;
+    if (this.table.names.has(name)) throw new Error(`a route is already named ${JSON.stringify(name)}`);
+    this.table.names.set(name, reverser);
+  }
+
+  private push(
+    kind: number,
+    methods: number,
+    handler: HandlerCallback<any>,
+    attach: string,
+    rule: CompiledRule | null,
+    regex: RegExp | null = null,
+    matcher: MatcherCallback | null = null,
+    exactTail: string | null = null,
+    once = false,
+  ): void {
+    if (!Number.isInteger(methods) || methods <= 0 || methods > Method.ANY) {
+      throw new TypeError(`invalid method flags ${String(methods)}: combine Method.GET, Method.POST, ...`);
+    }
+    const table = this.table;
+    table.add(new Route(table.routes.length, kind, methods, handler, attach, rule, regex, matcher, exactTail, once));
+  }
+
+  /** An entry that runs for every request under the scope prefix (everywhere outside a scope). */
+  private pushEverywhere(methods: number, handler: HandlerCallback<any>, matcher: MatcherCallback | null, once: boolean): void {
+    const rule = this.prefixRule;
+    this.push(USE, methods, handler, rule === null ? "" : rule.prefix, rule, null, matcher, null, once);
+  }
+
+  /**
+   * Adds a route for the methods in `method` (flags of `Method`) and a rule (see docs/rules.md).
+   * With a `name`, `urlFor(name, params)` builds its URLs.
+   *
+   * @example app.rule(Method.GET | Method.POST, "/search(/<query>)?", (req, res, next, ctx) => ...);
+   */
+  rule<R extends string, N extends string = never>(
+    method: Method,
+    rule: R,
+    handler: RuleHandler<`${Prefix}${R}`, Types>,
+    name?: N,
+  ): Router<Types, Names & { [K in N]: UrlParams<`${Prefix}${R}`, Types> }, Prefix> {
+    const compiled = this.compile(this.prefix + rule, false);
+    this.push(compiled.isStatic ? STATIC : RULE, method, handler, compiled.prefix, compiled);
+    this.nameRoute(name, compiled);
+    return this as any;
+  }
+
+  /**
+   * A GET route (HEAD requests included; HEAD never sends the body).
+   *
+   * @example app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id}`), "user");
+   */
+  get<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.GET, rule, handler, name);
+  }
+
+  /** A POST route. @example app.post("/users", async (req, res) => ...); */
+  post<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.POST, rule, handler, name);
+  }
+
+  /** A PUT route. @example app.put("/users/<int:id>", (req, res, next, ctx) => ...); */
+  put<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.PUT, rule, handler, name);
+  }
+
+  /** A DELETE route. @example app.delete("/users/<int:id>", (req, res, next, ctx) => ...); */
+  delete<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.DELETE, rule, handler, name);
+  }
+
+  /** A HEAD-only route (a GET route answers HEAD already). @example app.head("/ping", (req, res) => res.end()); */
+  head<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.HEAD, rule, handler, name);
+  }
+
+  /** An OPTIONS route (the router answers OPTIONS itself otherwise). @example app.options("/x", (req, res) => res.end()); */
+  options<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.OPTIONS, rule, handler, name);
+  }
+
+  /** A TRACE route (the router echoes TRACE itself otherwise). @example app.trace("/x", (req, res) => ...); */
+  trace<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.TRACE, rule, handler, name);
+  }
+
+  /** A CONNECT route. @example app.connect("/x", (req, res) => ...); */
+  connect<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.CONNECT, rule, handler, name);
+  }
+
+  /** A PATCH route. @example app.patch("/users/<int:id>", (req, res, next, ctx) => ...); */
+  patch<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
+    return this.rule<R, N>(Method.PATCH, rule, handler, name);
+  }
+
+  /**
+   * A route for one exact path, taken literally (no rule syntax): `<`, `(`, `?` and `*` are
+   * plain characters here. Matched by a map lookup.
+   *
+   * @example app.path(Method.GET, "/robots.txt", (req, res) => res.expandUtf8("User-agent: *\n"), "robots");
+   */
+  path<N extends string = never>(
+    method: Method,
+    path: string,
+    handler: HandlerCallback<RuleContext<Prefix, Types>>,
+    name?: N,
+  ): Router<Types, Names & { [K in N]: UrlParams<Prefix, Types> }, Prefix> {
+    if (typeof path !== "string") throw new TypeError("a path must be a string");
+    const encoded = encodeLiteral(path);
+    const scope = this.prefixRule;
+    const head = scope === null ? null : this.compile(this.prefix, false);
+    if (head === null || head.isStatic) {
+      const key = (head === null ? "" : head.prefix) + encoded;
+      this.push(STATIC, method, handler, key, null);
+      this.nameRoute(name, { reverse: () => key });
+    } else {
+      this.push(RULE, method, handler, scope!.prefix, scope, null, null, encoded);
+      this.nameRoute(name, { reverse: (params) => head.reverse(params) + encoded });
+    }
+    return this as any;
+  }
+
+  /**
+   * A route for a regular expression matched against the whole path (after the scope prefix,
+   * if any), which is percent-encoded; named groups go into the context, decoded.
+   *
+   * @example app.regex(Method.GET, /\/archive\/(?<year>\d{4})/, (req, res, next, ctx) => ...);
+   */
+  regex(method: Method, regex: RegExp, handler: HandlerCallback<RuleContext<Prefix, Types>>): this {
+    if (!(regex instanceof RegExp)) throw new TypeError("regex() takes a RegExp");
+    const anchored = new RegExp(`^(?:${stripAnchors(regex.source)})$`, regex.flags.replace(/[gyd]/g, ""));
+    const scope = this.prefixRule;
+    this.push(REGEX, method, handler, scope === null ? "" : scope.prefix, scope, anchored);
+    return this;
+  }
+
+  /**
+   * A route decided by a function of the request; it may put what it found into the context
+   * it receives, which becomes the handler's.
+   *
+   * @example app.matcher(Method.GET, (req) => req.header("x-beta") !== null, beta);
+   */
+  matcher(method: Method, matcher: MatcherCallback, handler: HandlerCallback<RuleContext<Prefix, Types>>): this {
+    if (typeof matcher !== "function") throw new TypeError("matcher() takes a function (req, ctx) => boolean");
+    this.pushEverywhere(method, handler, matcher, false);
+    return this;
+  }
+
+  /**
+   * A route for the `*` request-target (as in `OPTIONS * HTTP/1.1`).
+   *
+   * @example app.asterisk(Method.OPTIONS, (req, res) => { res.headers.set("Allow", "GET"); return res.end(); });
+   */
+  asterisk(method: Method, handler: HandlerCallback): this {
+    this.push(STATIC, method, handler, "*", null);
+    return this;
+  }
+
+  /**
+   * A middleware for every request (every request under the prefix, inside a `scope`).
+   *
+   * @example app.use((req, res, next) => { res.headers.set("Server", "valum"); return next(); });
+   */
+  use(handler: HandlerCallback<RuleContext<Prefix, Types>>): this {
+    this.pushEverywhere(Method.ANY, handler, null, false);
+    return this;
+  }
+
+  /**
+   * A middleware that runs for the first request only; later requests pass it by.
+   *
+   * @example app.once(async (req, res, next) => { await warmUp(); return next(); });
+   */
+  once(handler: HandlerCallback<RuleContext<Prefix, Types>>): this {
+    this.pushEverywhere(Method.ANY, handler, null, true);
+    return this;
+  }
+
+  /**
+   * Catches the status `code` thrown by the routes that follow (including the router's own 404
+   * and 405) and lets `handler` answer; its context has the `status` and its `message`, and
+   * calling its `next` runs those routes again.
+   *
+   * @example app.status(404, (req, res, next, ctx) => res.expandUtf8(`nothing at ${req.path}`));
+   */
+  status(code: number, handler: HandlerCallback<StatusContext>): this {
+    if (typeof handler !== "function") throw new TypeError("status() takes a handler");
+    const recover = (req: Request, res: Response, next: NextCallback, ctx: Context, error: unknown): boolean | Promise<boolean> => {
+      const status = toStatus(error);
+      if (status === null || status.code !== code || res.headWritten) throw error;
+      const child = Object.create(ctx) as StatusContext;
+      child.status = status;
+      child.message = status.message;
+      return handler(req, res, next, child);
+    };
+    this.pushEverywhere(
+      Method.ANY,
+      (req, res, next, ctx) => {
+        let result: boolean | Promise<boolean>;
+        try {
+          result = next();
+        } catch (error) {
+          return recover(req, res, next, ctx, error);
+        }
+        if (result === true || result === false) return result;
+        return Promise.resolve(result).then(undefined, (error: unknown) => recover(req, res, next, ctx, error));
+      },
+      null,
+      false,
+    );
+    return this;
+  }
+
+  /**
+   * Registers the routes `build` adds under a prefix, itself a rule: its parameters reach the
+   * handlers' contexts. Return the router from `build` to keep the names it added typed.
+   *
+   * @example
+   * app.scope("/admin", (admin) => {
+   *   admin.use(requireLogin);
+   *   admin.get("/users", listUsers); // /admin/users
+   * });
+   */
+  scope<P extends string, Inner extends NameMap = {}>(
+    prefix: P,
+    build: (router: Router<Types, {}, `${Prefix}${P}`>) => Router<any, Inner, any> | void,
+  ): Router<Types, Names & Inner, Prefix> {
+    if (typeof prefix !== "string") throw new TypeError("a scope prefix must be a string");
+    const view = Object.create(this) as Router<Types, {}, `${Prefix}${P}`>;
+    view.prefix = this.prefix + prefix;
+    view.prefixRule = this.compile(view.prefix, true);
+    build(view);
+    return this as any;
+  }
+
+  /**
+   * Adds a parameter type for the rules registered after it: `pattern` (unanchored, matched on
+   * the percent-encoded path) and an optional conversion of the decoded text. Chain it to have
+   * the converted type in the handlers' contexts.
+   *
+   * @example
+   * const app = new Router().registerType("hex", /[0-9a-fA-F]+/, (s) => parseInt(s, 16));
+   * app.get("/color/<hex:rgb>", (req, res, next, ctx) => ...); // ctx.rgb: number
+   */
+  registerType<N extends string, V = string>(
+    name: N,
+    pattern: RegExp,
+    convert?: (value: string) => V,
+  ): Router<Omit<Types, N> & { [K in N]: V }, Names, Prefix> {
+    if (!/^\w+$/.test(name)) throw new TypeError(`invalid type name ${JSON.stringify(name)}`);
+    this.table.types.set(name, createType(pattern, convert));
+    return this as any;
+  }
+
+  /**
+   * The path of a named route, its parameters percent-encoded; optional parts whose parameters
+   * are absent are left out. Throws for an unknown name or a missing parameter. The path is
+   * relative to where the application is mounted (prefix it with `req.scriptName` if needed).
+   *
+   * @example app.urlFor("user", { id: 5 }); // "/users/5"
+   */
+  urlFor<N extends string>(
+    name: N,
+    ...params: N extends keyof Names ? UrlArgs<Names[N]> : [params?: Readonly<Record<string, unknown>>]
+  ): string {
+    const reverser = this.table.names.get(name);
+    if (reverser === undefined) throw new RuleError(name, `no route is named ${JSON.stringify(name)}`);
+    return reverser.reverse(params[0] as Readonly<Record<string, unknown>> | undefined);
+  }
+
+  // --- handling ----------------------------------------------------------------------------
+
+  /**
+   * Handles one request: the Handler interface of VSGI, so a router can be given to any
+   * server as is. Matching uses `req.method`, or on a POST the `X-HTTP-Method-Override`
+   * header; it resolves to whether the request was handled.
+   *
+   * @example await Server.new("http", { handler: app }).listen();
+   */
+  handle(req: Request, res: Response): boolean | Promise<boolean> {
+    const table = this.table;
+    if (table.dirty) table.build();
+    let bit = methodFromString(req.method);
+    if (bit === Method.POST) {
+      const override = req.header("x-http-method-override");
+      if (override !== null) bit = methodFromString(override.trim().toUpperCase());
+    }
+    const path = req.path;
+    let result: boolean | Promise<boolean>;
+    try {
+      result = this.run(req, res, table.exact.get(path) ?? find(table.root, path), 0, bit, path, this.context);
+    } catch (error) {
+      return respondToError(req, res, error);
+    }
+    if (result === true || result === false) return result;
+    return this.settle(result, req, res);
+  }
+
+  private async settle(result: Promise<boolean>, req: Request, res: Response): Promise<boolean> {
+    try {
+      return await result;
+    } catch (error) {
+      return respondToError(req, res, error);
+    }
+  }
+
+  /** Runs the first route of `list` from `i` on that matches, or the end of the chain. */
+  private run(
+    req: Request,
+    res: Response,
+    list: readonly Route[],
+    i: number,
+    bit: number,
+    path: string,
+    parent: Context,
+  ): boolean | Promise<boolean> {
+    for (; i < list.length; i++) {
+      const route = list[i]!;
+      if ((route.methods & bit) === 0) continue;
+      if (route.kind === STATIC) {
+        if (route.lite) return (route.handler as LiteHandler)(req, res);
+        return this.invoke(route, req, res, list, i, bit, path, parent, true);
+      }
+      if (route.once && route.done) continue;
+      const m = route.test(path);
+      if (m === null) continue;
+      if (route.matcher !== null) {
+        const ctx = Object.create(parent) as Context;
+        route.capture(ctx, m);
+        if (!route.matcher(req, ctx)) continue;
+        if (route.once) route.done = true;
+        return route.handler(req, res, this.nextOf(route, req, res, list, i, bit, path, ctx), ctx);
+      }
+      if (route.once) route.done = true;
+      if (route.lite) return (route.handler as LiteHandler)(req, res);
+      return this.invoke(route, req, res, list, i, bit, path, parent, m);
+    }
+    return this.exhausted(req, res, bit, req.path);
+  }
+
+  private invoke(
+    route: Route,
+    req: Request,
+    res: Response,
+    list: readonly Route[],
+    i: number,
+    bit: number,
+    path: string,
+    parent: Context,
+    m: RegExpExecArray | true,
+  ): boolean | Promise<boolean> {
+    const ctx = Object.create(parent) as Context;
+    if (m !== true) route.capture(ctx, m);
+    return route.handler(req, res, this.nextOf(route, req, res, list, i, bit, path, ctx), ctx);
+  }
+
+  /** The `next` of the route at `list[i]`: the following routes, under a child of `ctx`. */
+  private nextOf(
+    route: Route,
+    req: Request,
+    res: Response,
+    list: readonly Route[],
+    i: number,
+    bit: number,
+    path: string,
+    ctx: Context,
+  ): NextCallback {
+    return () => {
+      const now = req.path;
+      if (now === path) return this.run(req, res, list, i + 1, bit, path, ctx);
+      // a middleware rewrote the path: the following routes are those of the new path
+      const table = this.table;
+      if (table.dirty) table.build();
+      const again = table.candidates(now);
+      let j = 0;
+      while (j < again.length && again[j]!.index <= route.index) j++;
+      return this.run(req, res, again, j, bit, now, ctx);
+    };
+  }
+
+  /**
+   * Nothing (more) handles the request: echo a TRACE; if routes serve this path with other
+   * methods, answer OPTIONS with them or throw a 405 listing them; otherwise throw a 404.
+   */
+  private exhausted(req: Request, res: Response, bit: number, path: string): boolean | Promise<boolean> {
+    if (bit === Method.TRACE) return this.echo(req, res);
+    let allow: number;
+    if (path === "*" && bit === Method.OPTIONS) {
+      // OPTIONS *: the server as a whole
+      allow = this.table.methods;
+      if (allow === 0) throw ClientError.notFound();
+    } else {
+      allow = this.allowed(path);
+      if (allow === 0 || (allow & bit) !== 0) throw ClientError.notFound();
+    }
+    const methods = methodsToStrings(allow).join(", ");
+    if (bit === Method.OPTIONS) {
+      res.headers.set("Allow", methods);
+      return res.expand("");
+    }
+    throw ClientError.methodNotAllowed(methods);
+  }
+
+  /** The methods of the routes whose path part (rule, exact path, regex) matches `path`. */
+  private allowed(path: string): number {
+    const table = this.table;
+    if (table.dirty) table.build();
+    let allow = 0;
+    for (const route of table.candidates(path)) {
+      if (route.kind !== USE && (allow | route.methods) !== allow && route.test(path) !== null) allow |= route.methods;
+    }
+    return allow;
+  }
+
+  /** TRACE: the request as received, as `message/http` (credentials left out, RFC 9110 9.3.8). */
+  private echo(req: Request, res: Response): Promise<boolean> {
+    let text = `${req.method} ${req.target} HTTP/${req.httpVersion}\r\n`;
+    for (const [name, value] of req.headers) {
+      if (!SENSITIVE.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
+    }
+    res.status = 200;
+    res.headers.set("Content-Type", "message/http");
+    return res.expand(Buffer.from(text + "\r\n", "latin1"));
+  }
+}
