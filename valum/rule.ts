@@ -301,7 +301,14 @@ export class CompiledRule {
   private validate(match: RegExpExecArray): boolean {
     for (const capture of this.captures) {
       const raw = match[capture.group];
-      if (raw !== undefined && capture.type.check !== null && !capture.type.check(decodeValue(raw))) return false;
+      if (raw === undefined || capture.type.check === null) continue;
+      let value: string;
+      try {
+        value = decodeValue(raw);
+      } catch {
+        continue; // malformed: decoding it again when capturing reports it
+      }
+      if (!capture.type.check(value)) return false;
     }
     return true;
   }
