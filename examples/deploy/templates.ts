@@ -261,19 +261,24 @@ export function nginxConfig(c: FrontConfig): string {
 
 function apacheMount(m: Mount): string {
   const root = m.prefix === "";
-  const from = root ? "/" : `${m.prefix}/`;
+  // <Location "/app"> matches /app, /app/ and /app/..., not /application.
+  const location = root ? "/" : m.prefix;
+  // Inside a <Location>, what follows the location is appended to the URL: keep the path whole.
+  const url = (scheme: string, up: { host: string; port: number }): string => `${scheme}://${up.host}:${up.port}${root ? "/" : m.prefix}`;
   switch (m.backend) {
     case "fastcgi": {
       const up = need(m.upstream, "upstream", m);
       return (
         `# FastCGI: connections pooled and reused (enablereuse=on).\n` +
+        `<Location ${q(location)}>\n` +
+        `  ProxyPass ${q(url("fcgi", up))} enablereuse=on\n` +
+        `  ProxyFCGIBackendType GENERIC\n` +
         (root
           ? ""
-          : `# Without it the app would get SCRIPT_NAME = the whole path: set the prefix and the rest.\n` +
-            `ProxyFCGISetEnvIf "true" SCRIPT_NAME ${q(m.prefix)}\n`) +
-        `<Location ${q(from)}>\n` +
-        `  ProxyPass "fcgi://${up.host}:${up.port}/" enablereuse=on\n` +
-        `  ProxyFCGIBackendType GENERIC\n` +
+          : `  # Apache sends SCRIPT_NAME = the whole path: say where the prefix ends (SCRIPT_NAME = the\n` +
+            `  # prefix, PATH_INFO = the rest).\n` +
+            `  ProxyFCGISetEnvIf "true" SCRIPT_NAME ${q(m.prefix)}\n` +
+            `  ProxyFCGISetEnvIf "%{REQUEST_URI} =~ m#^${m.prefix}(/.*)#" PATH_INFO "$1"\n`) +
         `  # Pass the Authorization header to the app.\n` +
         `  CGIPassAuth On\n` +
         `</Location>\n`
@@ -284,7 +289,7 @@ function apacheMount(m: Mount): string {
       return (
         `# SCGI: one connection per request. Apache sends SCRIPT_NAME = the whole path: under a prefix\n` +
         `# start the app with the scriptName option${root ? "" : " " + q(m.prefix)}.\n` +
-        `ProxyPass ${q(from)} "scgi://${up.host}:${up.port}/"\n`
+        `<Location ${q(location)}>\n  ProxyPass ${q(url("scgi", up))}\n</Location>\n`
       );
     }
     case "ajp": {
@@ -293,7 +298,7 @@ function apacheMount(m: Mount): string {
         `# AJP13 with a shared secret (the app's secret option must match); ping= makes Apache CPING\n` +
         `# a pooled connection before using it. AJP carries no mount prefix: start the app with the\n` +
         `# scriptName option${root ? " when mounted under a prefix" : " " + q(m.prefix)}.\n` +
-        `ProxyPass ${q(from)} "ajp://${up.host}:${up.port}/"${m.secret !== undefined ? ` secret=${m.secret}` : ""} ping=2\n`
+        `<Location ${q(location)}>\n  ProxyPass ${q(url("ajp", up))}${m.secret !== undefined ? ` secret=${m.secret}` : ""} ping=2\n</Location>\n`
       );
     }
     case "cgi": {
@@ -308,7 +313,7 @@ function apacheMount(m: Mount): string {
     }
     case "http": {
       const up = need(m.upstream, "upstream", m);
-      return `ProxyPass ${q(from)} "http://${up.host}:${up.port}/"\nProxyPassReverse ${q(from)} "http://${up.host}:${up.port}/"\nProxyPreserveHost On\n`;
+      return `<Location ${q(location)}>\n  ProxyPass ${q(url("http", up))}\n  ProxyPassReverse ${q(url("http", up))}\n</Location>\nProxyPreserveHost On\n`;
     }
   }
 }
