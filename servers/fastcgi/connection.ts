@@ -1,0 +1,582 @@
+// One FastCGI connection: records in, requests to the application, responses out, with
+// back-pressure both ways and several requests at once (multiplexing).
+import type { Socket } from "node:net";
+import { Request } from "../../vsgi/request.js";
+import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js";
+import { environmentFromPairs, requestFromEnvironment, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
+import { VsgiError } from "../../vsgi/errors.js";
+import {
+  RecordParser,
+  ParamsCollector,
+  FastcgiProtocolError,
+  decodePairs,
+  encodePairs,
+  encodeRecord,
+  endRequestRecord,
+  unknownTypeRecord,
+  writeHeader,
+  TYPE_NAMES,
+  HEADER_LENGTH,
+  MAX_CONTENT_LENGTH,
+  BEGIN_REQUEST,
+  ABORT_REQUEST,
+  PARAMS,
+  STDIN,
+  STDOUT,
+  STDERR,
+  DATA,
+  END_REQUEST,
+  GET_VALUES,
+  GET_VALUES_RESULT,
+  RESPONDER,
+  KEEP_CONN,
+  REQUEST_COMPLETE,
+  CANT_MPX_CONN,
+  OVERLOADED,
+  UNKNOWN_ROLE,
+  type RecordHandler,
+} from "./records.js";
+import { StdinBody, type BodySource } from "./request.js";
+import { FastcgiResponse, type ResponseChannel } from "./response.js";
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  /** The application, wrapped so that its errors also reach the request's STDERR. */
+  readonly app: HandlerFunction;
+  readonly cgiOptions: CgiEnvironmentOptions;
+  readonly maxParamsSize: number;
+  readonly maxRequests: number;
+  readonly maxConnections: number;
+  readonly multiplex: boolean;
+  readonly bodyHighWaterMark: number;
+  readonly isStopping: boolean;
+  exchangeStarted(socket: Socket): void;
+  exchangeFinished(socket: Socket): void;
+  connectionClosed(connection: FastcgiConnection): void;
+}
+
+// Below this size a chunk is copied behind its record header (one buffer); above, the header
+// and the chunk go to the socket as two buffers of one writev.
+const COPY_BELOW = 2048;
+
+/** The request ended before the application finished writing. */
+function endedError(): Error {
+  return new VsgiError("ERR_VSGI_REQUEST_ENDED", "the request is over (aborted by the front server or the connection closed)");
+}
+
+/**
+ * One request on a connection, from BEGIN_REQUEST to END_REQUEST: collects PARAMS, feeds STDIN
+ * into the body, and is the channel its response writes through.
+ */
+export class Exchange implements ResponseChannel, BodySource {
+  readonly connection: FastcgiConnection;
+  readonly id: number;
+  readonly keepConn: boolean;
+  params: ParamsCollector | null;
+  request: Request | null = null;
+  body: StdinBody | null = null;
+  contentLength: number | null = null;
+  received = 0;
+  stdinEnded = false;
+  /** The body got its end (or was cut short): STDIN past it is ignored. */
+  bodyEnded = false;
+  /** The body holds more than its high-water mark: the connection is paused for it. */
+  congested = false;
+  /** END_REQUEST was sent, or the connection is gone: nothing more is written. */
+  done = false;
+  private hasBody = true;
+  private stderrSent = false;
+  /** A write waiting for the socket to drain. */
+  drainCallback: ((error?: Error | null) => void) | null = null;
+
+  constructor(connection: FastcgiConnection, id: number, keepConn: boolean, maxParamsSize: number) {
+    this.connection = connection;
+    this.id = id;
+    this.keepConn = keepConn;
+    this.params = new ParamsCollector(maxParamsSize);
+  }
+
+  // ResponseChannel
+
+  writeHead(head: string, hasBody: boolean): void {
+    if (this.done) return;
+    this.hasBody = hasBody;
+    const length = head.length;
+    if (length <= MAX_CONTENT_LENGTH) {
+      const record = Buffer.allocUnsafe(HEADER_LENGTH + length);
+      writeHeader(record, 0, STDOUT, this.id, length);
+      record.write(head, HEADER_LENGTH, "latin1");
+      this.connection.out(record);
+    } else {
+      this.connection.writeStream(STDOUT, this.id, Buffer.from(head, "latin1"));
+    }
+  }
+
+  write(chunk: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.done) {
+      callback(endedError());
+    } else if (!this.hasBody || chunk.length === 0) {
+      callback();
+    } else if (this.connection.writeStream(STDOUT, this.id, chunk)) {
+      callback();
+    } else {
+      this.connection.waitDrain(this, callback);
+    }
+  }
+
+  writev(chunks: Buffer[], callback: (error?: Error | null) => void): void {
+    if (this.done) {
+      callback(endedError());
+      return;
+    }
+    if (!this.hasBody) {
+      callback();
+      return;
+    }
+    let ok = true;
+    for (const chunk of chunks) if (chunk.length > 0) ok = this.connection.writeStream(STDOUT, this.id, chunk);
+    if (ok) callback();
+    else this.connection.waitDrain(this, callback);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.connection.out(this.trailer(0));
+    this.connection.finish(this);
+  }
+
+  sendWhole(head: string, body: string | Uint8Array | null): void {
+    if (this.done) return;
+    const headLength = head.length;
+    const bodyLength = body === null ? 0 : typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+    const total = headLength + bodyLength;
+    const end = this.stderrSent ? 32 : 24;
+    if (total <= MAX_CONTENT_LENGTH) {
+      // The usual case: one record, the end of STDOUT and END_REQUEST, in one buffer and one write.
+      const record = Buffer.allocUnsafe(HEADER_LENGTH + total + end);
+      writeHeader(record, 0, STDOUT, this.id, total);
+      record.write(head, HEADER_LENGTH, "latin1");
+      if (body !== null) {
+        if (typeof body === "string") record.write(body, HEADER_LENGTH + headLength, "utf8");
+        else record.set(body, HEADER_LENGTH + headLength);
+      }
+      this.writeTrailer(record, HEADER_LENGTH + total, 0);
+      this.connection.out(record);
+    } else {
+      this.hasBody = body !== null;
+      this.connection.writeStream(STDOUT, this.id, Buffer.from(head, "latin1"));
+      if (body !== null) {
+        const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        this.connection.writeStream(STDOUT, this.id, bytes);
+      }
+      this.connection.out(this.trailer(0));
+    }
+    this.connection.finish(this);
+  }
+
+  fail(error: Error): void {
+    if (this.done) return;
+    this.stderr(`response failed: ${error.message}\n`);
+    this.connection.failExchange(this);
+  }
+
+  stderr(text: string): boolean {
+    if (this.done) return false;
+    this.stderrSent = true;
+    this.connection.writeStream(STDERR, this.id, Buffer.from(text, "utf8"));
+    return true;
+  }
+
+  /** The end of STDOUT (and of STDERR when used), then END_REQUEST. */
+  trailer(appStatus: number, protocolStatus = REQUEST_COMPLETE): Buffer {
+    const record = Buffer.allocUnsafe(this.stderrSent ? 32 : 24);
+    this.writeTrailer(record, 0, appStatus, protocolStatus);
+    return record;
+  }
+
+  private writeTrailer(into: Buffer, offset: number, appStatus: number, protocolStatus = REQUEST_COMPLETE): void {
+    writeHeader(into, offset, STDOUT, this.id, 0);
+    offset += HEADER_LENGTH;
+    if (this.stderrSent) {
+      writeHeader(into, offset, STDERR, this.id, 0);
+      offset += HEADER_LENGTH;
+    }
+    writeHeader(into, offset, END_REQUEST, this.id, 8);
+    into.writeUInt32BE(appStatus >>> 0, offset + 8);
+    into[offset + 12] = protocolStatus;
+    into[offset + 13] = 0;
+    into[offset + 14] = 0;
+    into[offset + 15] = 0;
+  }
+
+  // BodySource
+
+  bodyWanted(): void {
+    if (this.congested) this.connection.uncongest(this);
+  }
+
+  bodyDropped(): void {
+    if (this.congested) this.connection.uncongest(this);
+  }
+
+  /** Ends the body (done, aborted): what is buffered is dropped, what comes is ignored. */
+  dropBody(error?: Error): void {
+    const body = this.body;
+    if (body !== null && !body.destroyed && !body.readableEnded) body.destroy(error);
+    if (this.congested) this.connection.uncongest(this);
+  }
+}
+
+/**
+ * A FastCGI connection from a front server: parses records, runs one exchange per request id
+ * (several at once when the front server multiplexes), answers management records, and writes
+ * responses with the socket's back-pressure.
+ *
+ * Writes made in the same tick are corked into one writev, so that the last STDOUT record and
+ * END_REQUEST leave together.
+ */
+export class FastcgiConnection implements RecordHandler {
+  readonly socket: Socket;
+  private readonly host: ConnectionHost;
+  private readonly parser: RecordParser;
+  private readonly exchanges = new Map<number, Exchange>();
+  /** Ids ended by this side while the front server may still send their PARAMS or STDIN. */
+  private readonly ignored = new Set<number>();
+  private readonly waiting = new Set<Exchange>();
+  private corked = false;
+  private congested = 0;
+  private closeWhenIdle = false;
+  private closed = false;
+
+  constructor(host: ConnectionHost, socket: Socket, idleTimeout: number) {
+    this.host = host;
+    this.socket = socket;
+    this.parser = new RecordParser(this);
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("drain", () => this.onDrain());
+    socket.on("error", () => undefined); // followed by close
+    socket.on("close", () => this.onClose());
+    if (idleTimeout > 0) {
+      socket.setTimeout(idleTimeout);
+      socket.on("timeout", () => this.onTimeout());
+    }
+  }
+
+  /** Requests in flight on this connection. */
+  get activeRequests(): number {
+    return this.exchanges.size;
+  }
+
+  /** Bytes handed to the socket and not yet sent: what back-pressure keeps bounded. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  // Input
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch (error) {
+      this.protocolError(error);
+    }
+  }
+
+  onRecord(type: number, id: number, content: Buffer): void {
+    if (this.closed) return;
+    if (id === 0) {
+      this.onManagement(type, content);
+      return;
+    }
+    if (type === BEGIN_REQUEST) {
+      this.onBegin(id, content);
+      return;
+    }
+    const exchange = this.exchanges.get(id);
+    if (exchange === undefined) {
+      if (this.ignored.has(id)) {
+        // The rest of a request this side already ended: dropped. Its STDIN end closes the matter.
+        if (type === STDIN && content.length === 0) this.ignored.delete(id);
+        return;
+      }
+      if (type === ABORT_REQUEST) return; // a race with our END_REQUEST
+      throw new FastcgiProtocolError(`${TYPE_NAMES[type] ?? `record type ${type}`} for request id ${id}, which is not active`);
+    }
+    switch (type) {
+      case PARAMS:
+        this.onParams(exchange, content);
+        break;
+      case STDIN:
+        this.onStdin(exchange, content);
+        break;
+      case ABORT_REQUEST:
+        this.abortExchange(exchange, "the front server aborted the request", true);
+        break;
+      case DATA:
+        break; // only for the FILTER role, which is refused
+      default:
+        throw new FastcgiProtocolError(`unexpected ${TYPE_NAMES[type] ?? `record type ${type}`} from the front server (request id ${id})`);
+    }
+  }
+
+  private onManagement(type: number, content: Buffer): void {
+    if (type !== GET_VALUES) {
+      this.out(unknownTypeRecord(type));
+      return;
+    }
+    const result: [string, string][] = [];
+    for (const [name] of decodePairs(content)) {
+      if (name === "FCGI_MAX_CONNS") result.push([name, String(this.host.maxConnections)]);
+      else if (name === "FCGI_MAX_REQS") result.push([name, String(this.host.maxRequests)]);
+      else if (name === "FCGI_MPXS_CONNS") result.push([name, this.host.multiplex ? "1" : "0"]);
+    }
+    this.out(encodeRecord(GET_VALUES_RESULT, 0, encodePairs(result)));
+  }
+
+  private onBegin(id: number, content: Buffer): void {
+    if (content.length !== 8) throw new FastcgiProtocolError(`BEGIN_REQUEST of ${content.length} bytes (8 expected)`);
+    if (this.exchanges.has(id)) throw new FastcgiProtocolError(`BEGIN_REQUEST for request id ${id}, which is already active`);
+    this.ignored.delete(id);
+    const role = (content[0]! << 8) | content[1]!;
+    const keepConn = (content[2]! & KEEP_CONN) !== 0;
+    if (!keepConn) this.closeWhenIdle = true;
+    let refusal = -1;
+    if (role !== RESPONDER) refusal = UNKNOWN_ROLE;
+    else if (this.exchanges.size > 0 && !this.host.multiplex) refusal = CANT_MPX_CONN;
+    else if (this.exchanges.size >= this.host.maxRequests || this.host.isStopping) refusal = OVERLOADED;
+    if (refusal !== -1) {
+      this.ignored.add(id);
+      this.out(endRequestRecord(id, 0, refusal));
+      if (this.exchanges.size === 0 && this.closeWhenIdle) this.socket.end();
+      return;
+    }
+    this.exchanges.set(id, new Exchange(this, id, keepConn, this.host.maxParamsSize));
+    this.host.exchangeStarted(this.socket);
+  }
+
+  private onParams(exchange: Exchange, content: Buffer): void {
+    const params = exchange.params;
+    if (params === null) throw new FastcgiProtocolError(`PARAMS after the end of PARAMS (request id ${exchange.id})`);
+    if (content.length > 0) {
+      if (!params.add(content)) {
+        exchange.params = null;
+        logError(`fastcgi: request id ${exchange.id} from ${this.peer()}: parameters larger than ${this.host.maxParamsSize} bytes (option maxParamsSize): answered 431`);
+        this.refuse(exchange, 431, "Request Header Fields Too Large");
+      }
+      return;
+    }
+    exchange.params = null;
+    const env = environmentFromPairs(decodePairs(params.take()));
+    const body = new StdinBody(exchange, this.host.bodyHighWaterMark);
+    let init;
+    try {
+      init = requestFromEnvironment(env, body, this.host.cgiOptions);
+    } catch (error) {
+      const status = error instanceof VsgiError && error.status !== undefined ? error.status : 400;
+      logError(`fastcgi: request id ${exchange.id} from ${this.peer()}: ${(error as Error).message}: answered ${status}`);
+      this.refuse(exchange, status, (error as Error).message);
+      return;
+    }
+    exchange.body = body;
+    exchange.contentLength = init.contentLength;
+    if (init.contentLength === 0) {
+      exchange.bodyEnded = true;
+      body.push(null);
+    }
+    const request = new Request(init);
+    exchange.request = request;
+    void dispatch(this.host.app, request, new FastcgiResponse(request, exchange));
+  }
+
+  private onStdin(exchange: Exchange, content: Buffer): void {
+    const body = exchange.body;
+    if (body === null) {
+      if (exchange.params !== null) throw new FastcgiProtocolError(`STDIN before the end of PARAMS (request id ${exchange.id})`);
+      return;
+    }
+    if (exchange.stdinEnded) throw new FastcgiProtocolError(`STDIN after the end of STDIN (request id ${exchange.id})`);
+    const expected = exchange.contentLength;
+    if (content.length === 0) {
+      exchange.stdinEnded = true;
+      if (!exchange.bodyEnded) {
+        exchange.bodyEnded = true;
+        if (expected !== null && exchange.received < expected) {
+          body.destroy(new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 }));
+        } else if (!body.destroyed) {
+          body.push(null);
+        }
+      }
+      return;
+    }
+    // Trust CONTENT_LENGTH: bytes past it are not part of the body.
+    if (exchange.bodyEnded) return;
+    let data = content;
+    if (expected !== null && data.length > expected - exchange.received) data = data.subarray(0, expected - exchange.received);
+    exchange.received += data.length;
+    if (body.destroyed) return;
+    if (!body.push(data) && !exchange.congested) {
+      exchange.congested = true;
+      if (this.congested++ === 0) this.socket.pause();
+    }
+    if (expected !== null && exchange.received === expected) {
+      exchange.bodyEnded = true;
+      body.push(null);
+    }
+  }
+
+  /** The body of `exchange` wants more (or is gone): resume reading when nothing else holds it. */
+  uncongest(exchange: Exchange): void {
+    exchange.congested = false;
+    if (--this.congested === 0 && !this.closed) this.socket.resume();
+  }
+
+  // Output
+
+  /** Hands bytes to the socket, corked until the end of the tick; false when it is full. */
+  out(data: Buffer): boolean {
+    if (this.closed || this.socket.writableEnded) return true;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    return this.socket.write(data);
+  }
+
+  /** @internal */
+  uncork(): void {
+    this.corked = false;
+    if (!this.closed) this.socket.uncork();
+  }
+
+  /** Writes `data` as records of `type`, at most 65535 bytes each; false when the socket is full. */
+  writeStream(type: number, id: number, data: Buffer): boolean {
+    let ok = true;
+    const length = data.length;
+    for (let offset = 0; offset < length; offset += MAX_CONTENT_LENGTH) {
+      const n = Math.min(MAX_CONTENT_LENGTH, length - offset);
+      if (n < COPY_BELOW) {
+        const record = Buffer.allocUnsafe(HEADER_LENGTH + n);
+        writeHeader(record, 0, type, id, n);
+        data.copy(record, HEADER_LENGTH, offset, offset + n);
+        ok = this.out(record);
+      } else {
+        const header = Buffer.allocUnsafe(HEADER_LENGTH);
+        writeHeader(header, 0, type, id, n);
+        this.out(header);
+        ok = this.out(offset === 0 && n === length ? data : data.subarray(offset, offset + n));
+      }
+    }
+    return ok;
+  }
+
+  /** Calls `callback` once the socket drained (one waiting write per exchange). */
+  waitDrain(exchange: Exchange, callback: (error?: Error | null) => void): void {
+    exchange.drainCallback = callback;
+    this.waiting.add(exchange);
+  }
+
+  private onDrain(): void {
+    if (this.waiting.size === 0) return;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const exchange of waiting) {
+      const callback = exchange.drainCallback;
+      exchange.drainCallback = null;
+      callback?.();
+    }
+  }
+
+  private release(exchange: Exchange, error: Error | null): void {
+    exchange.done = true;
+    this.exchanges.delete(exchange.id);
+    if (this.waiting.delete(exchange)) {
+      const callback = exchange.drainCallback;
+      exchange.drainCallback = null;
+      callback?.(error ?? endedError());
+    }
+    if (!exchange.stdinEnded) {
+      exchange.stdinEnded = true;
+      if (!this.closed) this.ignored.add(exchange.id);
+      exchange.dropBody(error ?? undefined);
+    }
+    this.host.exchangeFinished(this.socket);
+  }
+
+  /** After END_REQUEST went out: the request is over; without FCGI_KEEP_CONN, so is the connection. */
+  finish(exchange: Exchange): void {
+    this.release(exchange, null);
+    if (this.exchanges.size === 0 && this.closeWhenIdle && !this.closed) this.socket.end();
+  }
+
+  /** The response failed after its head: the client must learn the body is cut short. */
+  failExchange(exchange: Exchange): void {
+    if (this.exchanges.size > 1) {
+      // Other requests share the connection: end this one alone, with a failure status.
+      this.out(exchange.trailer(1));
+      this.finish(exchange);
+    } else {
+      // Closing is how a front server learns that a response is incomplete.
+      this.release(exchange, endedError());
+      this.destroy();
+    }
+  }
+
+  /** Answers a request the backend cannot run (bad parameters) with a status of its own. */
+  private refuse(exchange: Exchange, status: number, message: string): void {
+    const text = `${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}: ${message.replace(/[\r\n\0]/g, " ")}`;
+    const body = Buffer.from(text, "utf8");
+    const head = `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${body.length}\r\nStatus: ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n\r\n`;
+    exchange.sendWhole(head, body);
+  }
+
+  /** ABORT_REQUEST (`answer`), or the connection went away: the application sees `req.aborted`. */
+  private abortExchange(exchange: Exchange, why: string, answer: boolean): void {
+    const error = new VsgiError("ERR_VSGI_ABORTED", why);
+    exchange.request?.abort(error);
+    if (answer) this.out(exchange.trailer(1));
+    this.release(exchange, error);
+    if (answer && this.exchanges.size === 0 && this.closeWhenIdle && !this.closed) this.socket.end();
+  }
+
+  // The connection
+
+  private peer(): string {
+    return this.socket.remoteAddress ?? "a local socket";
+  }
+
+  private protocolError(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof FastcgiProtocolError) logError(`fastcgi: closing the connection from ${this.peer()}: ${message}`);
+    else logError(`fastcgi: closing the connection from ${this.peer()} after an internal error`, error);
+    this.destroy();
+  }
+
+  /** Closes at once; the requests in flight are aborted. */
+  destroy(): void {
+    this.parser.stop();
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.parser.stop();
+    for (const exchange of [...this.exchanges.values()]) this.abortExchange(exchange, "the front server closed the connection", false);
+    this.ignored.clear();
+    this.host.connectionClosed(this);
+  }
+
+  private onTimeout(): void {
+    // Idle: no bytes either way for the whole timeout. Keep the connection only while the
+    // application works on a request it has all the input of (a long computation, a slow
+    // stream); a front server that stopped sending in the middle of a request is dropped.
+    for (const exchange of this.exchanges.values()) if (exchange.request !== null && exchange.stdinEnded) return;
+    this.destroy();
+  }
+}
+
+function uncork(connection: FastcgiConnection): void {
+  connection.uncork();
+}

@@ -1,0 +1,181 @@
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { SocketServer, systemdSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import type { ListenAddress } from "../../vsgi/server.js";
+import type { HandlerFunction } from "../../vsgi/handler.js";
+import type { Request } from "../../vsgi/request.js";
+import type { Response } from "../../vsgi/response.js";
+import { checkCgiOptions, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
+import { VsgiError, ERR_INVALID_OPTION } from "../../vsgi/errors.js";
+import { FastcgiConnection, type ConnectionHost } from "./connection.js";
+import { FastcgiResponse } from "./response.js";
+
+/** Options of the fastcgi backend. */
+export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmentOptions {
+  /**
+   * Largest PARAMS stream (all CGI variables of a request), in bytes; a larger one is answered
+   * 431 and the connection stays usable. Default 64 KiB.
+   */
+  maxParamsSize?: number;
+  /**
+   * Milliseconds a connection may stay silent before it is closed, unless the application is
+   * working on one of its requests. Keep it above the front server's keepalive timeout (nginx:
+   * 60 s) so that the front server closes first. Default 75000; 0 disables it.
+   */
+  idleTimeout?: number;
+  /** Connections accepted at once per listener (FCGI_MAX_CONNS). Default 65535. */
+  maxConnections?: number;
+  /**
+   * Requests in flight at once on one connection (FCGI_MAX_REQS, which HAProxy reads as a
+   * per-connection limit); more are answered END_REQUEST OVERLOADED. Default 1024.
+   */
+  maxRequests?: number;
+  /** Whether one connection may carry several requests at once (FCGI_MPXS_CONNS). Default true. */
+  multiplex?: boolean;
+  /**
+   * Bytes of request body buffered for the application before the connection stops reading.
+   * On a multiplexed connection this pauses every request on it: raise it if handlers read
+   * their bodies slowly behind HAProxy `option mpxs-conns`. Default 64 KiB.
+   */
+  bodyHighWaterMark?: number;
+}
+
+function positiveInteger(options: FastcgiServerOptions, name: keyof FastcgiServerOptions, fallback: number, min = 1): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new VsgiError(ERR_INVALID_OPTION, `option ${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** FCGI_WEB_SERVER_ADDRS (`127.0.0.1,10.0.0.2`), the FastCGI convention for the peer allow-list. */
+function allowFromEnvironment(env: NodeJS.ProcessEnv): string[] | undefined {
+  const addresses = env.FCGI_WEB_SERVER_ADDRS;
+  if (addresses === undefined || addresses.trim() === "") return undefined;
+  return addresses.split(",").map((a) => a.trim()).filter((a) => a.length > 0);
+}
+
+/**
+ * The fastcgi backend: FastCGI 1.0 as a RESPONDER, with FCGI_KEEP_CONN, multiplexing,
+ * GET_VALUES, ABORT_REQUEST, STDERR for the application's error log, and back-pressure both
+ * ways. With no address it accepts on systemd's LISTEN_FDS sockets, else on fd 0 (lighttpd
+ * `bin-path`, spawn-fcgi).
+ *
+ * @example
+ * const server = Server.new("fastcgi", { handler: app, allow: ["127.0.0.1"] });
+ * await server.listen({ port: 9000 });
+ */
+export default class FastcgiServer extends SocketServer implements ConnectionHost {
+  declare readonly options: FastcgiServerOptions;
+  /** @internal The application, its errors copied to the request's STDERR. */
+  readonly app: HandlerFunction;
+  /** @internal */
+  readonly cgiOptions: CgiEnvironmentOptions;
+  /** @internal */
+  readonly maxParamsSize: number;
+  /** @internal */
+  readonly maxRequests: number;
+  /** @internal */
+  readonly maxConnections: number;
+  /** @internal */
+  readonly multiplex: boolean;
+  /** @internal */
+  readonly bodyHighWaterMark: number;
+  private readonly idleTimeout: number;
+  private readonly fcgiConnections = new Set<FastcgiConnection>();
+
+  constructor(options: FastcgiServerOptions) {
+    const allow = options?.allow ?? allowFromEnvironment(process.env);
+    super(allow === undefined ? options : { ...options, allow });
+    checkCgiOptions(options);
+    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
+    this.maxParamsSize = positiveInteger(options, "maxParamsSize", 64 * 1024);
+    this.maxRequests = positiveInteger(options, "maxRequests", 1024);
+    this.maxConnections = positiveInteger(options, "maxConnections", 65535);
+    this.bodyHighWaterMark = positiveInteger(options, "bodyHighWaterMark", 64 * 1024);
+    this.idleTimeout = positiveInteger(options, "idleTimeout", 75000, 0);
+    if (options.multiplex !== undefined && typeof options.multiplex !== "boolean") {
+      throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
+    }
+    this.multiplex = options.multiplex ?? true;
+    this.app = (req, res) => this.runApp(req, res);
+    this.onConnection = this.onConnection.bind(this);
+  }
+
+  get scheme(): string {
+    return "fastcgi";
+  }
+
+  protected defaultAddresses(): ListenAddress[] {
+    const systemd = systemdSockets();
+    return systemd.length > 0 ? systemd : [{ fd: 0 }];
+  }
+
+  protected createListener(): NetServer {
+    const server = createServer({ noDelay: true }, this.onConnection);
+    server.maxConnections = this.maxConnections;
+    return server;
+  }
+
+  private onConnection(socket: Socket): void {
+    if (!this.acceptConnection(socket)) return;
+    socket.setNoDelay(true);
+    this.fcgiConnections.add(new FastcgiConnection(this, socket, this.idleTimeout));
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.fcgiConnections.size;
+  }
+
+  /**
+   * Bytes written to the sockets and not yet sent, over all connections: what a slow front
+   * server makes the backend hold. Back-pressure keeps it near the sockets' high-water marks,
+   * whatever the size of the responses.
+   */
+  get bufferedBytes(): number {
+    let total = 0;
+    for (const connection of this.fcgiConnections) total += connection.bufferedBytes;
+    return total;
+  }
+
+  /** @internal */
+  exchangeStarted(socket: Socket): void {
+    this.requestStarted(socket);
+  }
+
+  /** @internal */
+  exchangeFinished(socket: Socket): void {
+    this.requestFinished(socket);
+  }
+
+  /** @internal */
+  connectionClosed(connection: FastcgiConnection): void {
+    this.fcgiConnections.delete(connection);
+  }
+
+  private runApp(req: Request, res: Response): boolean | Promise<boolean> {
+    let result: boolean | Promise<boolean>;
+    try {
+      result = this.handler(req, res);
+    } catch (error) {
+      reportToStderr(req, res, error);
+      throw error;
+    }
+    return result !== null && typeof result === "object" && typeof result.then === "function" ? guard(result, req, res) : result;
+  }
+}
+
+/** Copies what `dispatch` is about to log for a failed request to that request's STDERR. */
+function reportToStderr(req: Request, res: Response, error: unknown): void {
+  if (res instanceof FastcgiResponse) res.logError(`${req.method} ${req.target}: unhandled error`, error);
+}
+
+async function guard(result: Promise<boolean>, req: Request, res: Response): Promise<boolean> {
+  try {
+    return await result;
+  } catch (error) {
+    reportToStderr(req, res, error);
+    throw error;
+  }
+}
