@@ -298,7 +298,8 @@ function apacheMount(m: Mount): string {
         `# AJP13 with a shared secret (the app's secret option must match); ping= makes Apache CPING\n` +
         `# a pooled connection before using it. AJP carries no mount prefix: start the app with the\n` +
         `# scriptName option${root ? " when mounted under a prefix" : " " + q(m.prefix)}.\n` +
-        `<Location ${q(location)}>\n  ProxyPass ${q(url("ajp", up))}${m.secret !== undefined ? ` secret=${m.secret}` : ""} ping=2\n</Location>\n`
+        `# nocanon: the path goes to the app as the client sent it (else Apache re-encodes %2F as %252F).\n` +
+        `<Location ${q(location)}>\n  ProxyPass ${q(url("ajp", up))}${m.secret !== undefined ? ` secret=${m.secret}` : ""} ping=2 nocanon\n</Location>\n`
       );
     }
     case "cgi": {
@@ -313,7 +314,7 @@ function apacheMount(m: Mount): string {
     }
     case "http": {
       const up = need(m.upstream, "upstream", m);
-      return `<Location ${q(location)}>\n  ProxyPass ${q(url("http", up))}\n  ProxyPassReverse ${q(url("http", up))}\n</Location>\nProxyPreserveHost On\n`;
+      return `# nocanon: the path goes to the app as the client sent it (else Apache re-encodes %2F as %252F).\n<Location ${q(location)}>\n  ProxyPass ${q(url("http", up))} nocanon\n  ProxyPassReverse ${q(url("http", up))}\n</Location>\nProxyPreserveHost On\n`;
     }
   }
 }
