@@ -8,7 +8,7 @@ export interface Client {
   /** One request with node:http (any method, any target). */
   send(method: string, path: string, headers?: Record<string, string>, body?: string): Promise<RawResponse & { text: string }>;
   /** Raw bytes on a socket, the whole answer as latin1 text. */
-  raw(bytes: string): Promise<string>;
+  raw(bytes: string, idleMs?: number): Promise<string>;
 }
 
 /**
@@ -26,7 +26,7 @@ export async function withServer(app: HandlerLike, body: (client: Client) => Pro
         const res = await send(served.port, method, path, headers, payload);
         return Object.assign(res, { text: res.body.toString("utf8") });
       },
-      raw: (bytes) => raw(served.port, bytes),
+      raw: (bytes, idleMs) => raw(served.port, bytes, idleMs),
     });
   } finally {
     await served.close();
