@@ -182,7 +182,9 @@ function nginxLocation(m: Mount, upstreamName: string): string {
       lines.push(
         "include /etc/nginx/scgi_params;",
         `scgi_pass ${upstreamName};`,
-        "scgi_request_buffering off;",
+        "# nginx 1.22 with scgi_request_buffering off sends CONTENT_LENGTH = what it has read so far,",
+        "# not the body's length, then the whole body: keep request buffering on for SCGI.",
+        "scgi_request_buffering on;",
         "scgi_buffering off;",
         'scgi_param HTTP_PROXY "";',
       );

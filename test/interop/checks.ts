@@ -40,6 +40,7 @@ export class HttpClient {
     return new Promise((ok, fail) => {
       const headers: [string, string][] = [...(r.headers ?? [])];
       if (!headers.some(([n]) => n.toLowerCase() === "host")) headers.push(["Host", `127.0.0.1:${this.port}`]);
+      if (Buffer.isBuffer(r.body) && !headers.some(([n]) => n.toLowerCase() === "content-length")) headers.push(["Content-Length", String(r.body.length)]);
       const flat: string[] = headers.flat();
       const req = httpRequest({ host: "127.0.0.1", port: this.port, method: r.method, path: r.target, headers: flat, agent: this.agent }, (res) => {
         const out = new Map<string, string[]>();
