@@ -26,7 +26,6 @@ export {
   type TypeLookup,
   type TypeMap,
   type UrlParams,
-  type UrlParamsOf,
 } from "./rule.js";
 export { createContext, contextParent, contextHas, contextToObject, type Context } from "./context.js";
 export type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";

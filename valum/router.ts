@@ -579,20 +579,22 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
 
   /**
    * Adds a parameter type for the rules registered after it: `pattern` (unanchored, matched on
-   * the percent-encoded path) and an optional conversion of the decoded text. Chain it to have
-   * the converted type in the handlers' contexts.
+   * the percent-encoded path), an optional conversion of the decoded text, and its inverse for
+   * `urlFor` (`String(value)` by default; text is always taken as is). Chain it to have the
+   * converted type in the handlers' contexts.
    *
    * @example
-   * const app = new Router().registerType("hex", /[0-9a-fA-F]+/, (s) => parseInt(s, 16));
+   * const app = new Router().registerType("hex", /[0-9a-fA-F]+/, (s) => parseInt(s, 16), (n) => n.toString(16));
    * app.get("/color/<hex:rgb>", (req, res, next, ctx) => ...); // ctx.rgb: number
    */
   registerType<N extends string, V = string>(
     name: N,
     pattern: RegExp,
     convert?: (value: string) => V,
+    format?: (value: V) => string,
   ): Router<Omit<Types, N> & { [K in N]: V }, Names, Prefix> {
     if (!/^\w+$/.test(name)) throw new TypeError(`invalid type name ${JSON.stringify(name)}`);
-    this.table.types.set(name, createType(pattern, convert));
+    this.table.types.set(name, createType(pattern, convert, format));
     return this as any;
   }
 

@@ -21,6 +21,8 @@ export interface ParamType {
   readonly pattern: RegExp;
   /** Turns the decoded text into the value put in the context. */
   readonly convert: ((value: string) => unknown) | null;
+  /** Turns a value back into text for `urlFor` (`String(value)` when absent). */
+  readonly format?: ((value: any) => string) | null;
   /** @internal Whether the captured text is percent-decoded before `convert`. */
   readonly decode: boolean;
   /** @internal A check on the decoded value the pattern alone cannot express. */
@@ -57,16 +59,21 @@ export class RuleError extends Error {
 
 /**
  * Creates a parameter type. The pattern must not be anchored; it matches percent-encoded text
- * (`%XX`), and the captured text is decoded before `convert` sees it.
+ * (`%XX`), and the captured text is decoded before `convert` sees it. `format` is the inverse
+ * of `convert`, for `urlFor` given a converted value (text is always accepted as is).
  *
- * @example const hex = createType(/[0-9a-f]+/, (s) => parseInt(s, 16));
+ * @example const hex = createType(/[0-9a-f]+/, (s) => parseInt(s, 16), (n: number) => n.toString(16));
  */
-export function createType(pattern: RegExp, convert?: ((value: string) => unknown) | null): ParamType {
+export function createType<V = string>(
+  pattern: RegExp,
+  convert?: ((value: string) => V) | null,
+  format?: ((value: V) => string) | null,
+): ParamType {
   if (!(pattern instanceof RegExp)) throw new TypeError("a parameter type needs a RegExp");
   if (pattern.flags.replace(/[gyd]/g, "") !== "") {
     throw new TypeError(`a parameter type pattern cannot use the flags "${pattern.flags}": it is embedded in the rule's expression`);
   }
-  return { pattern, convert: convert ?? null, decode: true, check: null, groups: countGroups(pattern) };
+  return { pattern, convert: convert ?? null, format: format ?? null, decode: true, check: null, groups: countGroups(pattern) };
 }
 
 // A segment: anything but `/`, where `%2F` (an encoded slash) would smuggle a separator in.
@@ -400,7 +407,7 @@ export class CompiledRule {
 
   private encodeParam(name: string, typeName: string, value: unknown): string {
     const type = this.types(typeName)!;
-    const text = String(value);
+    const text = typeof value === "string" ? value : type.format ? type.format(value) : String(value);
     const encoded = typeName === "path" ? text.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(text);
     const whole = new RegExp(`^(?:${type.pattern.source})$`);
     if (!whole.test(encoded) || (type.check !== null && !type.check(text))) {
@@ -452,24 +459,37 @@ export function compileRule(rule: string, lookup?: TypeLookup): CompiledRule {
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-type ParamOf<P extends string, T> = P extends `${infer Ty}:${infer N}`
-  ? { [K in N]: Ty extends keyof T ? T[Ty] : unknown }
+/** The value a parameter of type `Ty` has in the context (`Url` false) or takes in `urlFor` (`Url` true). */
+type ValueOf<Ty extends string, T, Url extends boolean> = Ty extends keyof T
+  ? Url extends false
+    ? T[Ty]
+    : Ty extends keyof BuiltinTypes
+      ? [T[Ty]] extends [BuiltinTypes[Ty]]
+        ? BuiltinTypes[Ty]
+        : T[Ty] | string
+      : T[Ty] | string
+  : Url extends false
+    ? unknown
+    : string | number;
+
+type ParamOf<P extends string, T, Url extends boolean> = P extends `${infer Ty}:${infer N}`
+  ? { [K in N]: ValueOf<Ty, T, Url> }
   : { [K in P]: string };
 
-type Scan<S extends string, T, Stack extends unknown[], Cur> = S extends `<${infer P}>${infer Rest}`
+type Scan<S extends string, T, Url extends boolean, Stack extends unknown[], Cur> = S extends `<${infer P}>${infer Rest}`
   ? Rest extends `?${infer After}`
-    ? Scan<After, T, Stack, Cur & Partial<ParamOf<P, T>>>
-    : Scan<Rest, T, Stack, Cur & ParamOf<P, T>>
+    ? Scan<After, T, Url, Stack, Cur & Partial<ParamOf<P, T, Url>>>
+    : Scan<Rest, T, Url, Stack, Cur & ParamOf<P, T, Url>>
   : S extends `(${infer Rest}`
-    ? Scan<Rest, T, [Cur, ...Stack], {}>
+    ? Scan<Rest, T, Url, [Cur, ...Stack], {}>
     : S extends `)${infer Rest}`
       ? Stack extends [infer Parent, ...infer Up]
         ? Rest extends `?${infer After}`
-          ? Scan<After, T, Up, Parent & Partial<Cur>>
-          : Scan<Rest, T, Up, Parent & Cur>
+          ? Scan<After, T, Url, Up, Parent & Partial<Cur>>
+          : Scan<Rest, T, Url, Up, Parent & Cur>
         : Cur
       : S extends `${infer _C}${infer Rest}`
-        ? Scan<Rest, T, Stack, Cur>
+        ? Scan<Rest, T, Url, Stack, Cur>
         : Cur;
 
 /**
@@ -481,19 +501,14 @@ type Scan<S extends string, T, Stack extends unknown[], Cur> = S extends `<${inf
  */
 export type RuleParams<R extends string, T = BuiltinTypes> = string extends R
   ? { [key: string]: unknown }
-  : Simplify<Scan<R, T, [], {}>>;
-
-type UrlValue<V> = unknown extends V ? string | number : V extends number ? number : V extends string ? string : V | string;
+  : Simplify<Scan<R, T, false, [], {}>>;
 
 /**
  * The parameters `urlFor` takes for a rule: the same names, required unless inside an optional
- * part; values of a registered type may also be given as text.
+ * part; values of a registered type may also be given as text (what the rule matches).
  *
  * @example const p: UrlParams<"/users/<int:id>"> = { id: 5 };
  */
 export type UrlParams<R extends string, T = BuiltinTypes> = string extends R
   ? { [key: string]: unknown }
-  : UrlParamsOf<RuleParams<R, T>>;
-
-/** @internal The `urlFor` form of a parameters object. */
-export type UrlParamsOf<P> = Simplify<{ [K in keyof P]: UrlValue<Exclude<P[K], undefined>> }>;
+  : Simplify<Scan<R, T, true, [], {}>>;

@@ -104,3 +104,12 @@ scoped.urlFor("post", { pid: 2 });
 app.status(404, (req, res, next, ctx) => res.expandUtf8(`${ctx.status.code} ${ctx.message}`));
 
 export {};
+
+// --- urlFor with registered types: the converted value or its text --------------------------------
+const colors = new Router()
+  .registerType("hex", /[0-9a-f]+/, (s) => parseInt(s, 16))
+  .get("/color/<hex:c>/<int:n>", (req, res) => res.end(), "color");
+colors.urlFor("color", { c: "ff", n: 1 });
+colors.urlFor("color", { c: 255, n: 1 });
+// @ts-expect-error an int still takes a number only
+colors.urlFor("color", { c: "ff", n: "1" });
