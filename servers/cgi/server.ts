@@ -1,0 +1,166 @@
+import type { Readable, Writable } from "node:stream";
+import {
+  Server,
+  Request,
+  dispatch,
+  logError,
+  checkCgiOptions,
+  requestFromEnvironment,
+  VsgiError,
+  ERR_INVALID_OPTION,
+  type CgiEnvironmentOptions,
+  type ListenAddress,
+  type ServerOptions,
+} from "../../vsgi/index.js";
+import { CgiBody } from "./body.js";
+import { CgiOutput, CgiStdoutResponse } from "./response.js";
+
+/** Options of the cgi backend. */
+export interface CgiServerOptions extends ServerOptions, CgiEnvironmentOptions {
+  /** The CGI variables (default: `process.env`, as the front server set it). */
+  environment?: Readonly<Record<string, string | undefined>>;
+  /** Where the request body comes from (default: `process.stdin`). */
+  stdin?: Readable;
+  /** Where the response goes (default: `process.stdout`). A stream given here is ended after the response. */
+  stdout?: Writable;
+}
+
+/** Copies the variables into a plain object (process.env is a slow exotic object). */
+function snapshot(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const env: Record<string, string> = Object.create(null);
+  for (const name of Object.keys(source)) {
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * The cgi backend (RFC 3875): one request per process. `listen()` reads the request from the
+ * CGI variables of the environment and from stdin, writes the response to stdout with a
+ * `Status:` header, and `done` settles once it is flushed, so `run()` returns and the process
+ * exits. Nothing else is ever written to stdout. `HTTP_PROXY` (set from a `Proxy:` request
+ * header) is removed from `process.env` before the application runs (httpoxy).
+ *
+ * @example
+ * // app.cgi, run by lighttpd's mod_cgi or Apache's mod_cgi
+ * await Server.new("cgi", { handler: app }).run(process.argv);
+ */
+export default class CgiServer extends Server {
+  declare readonly options: CgiServerOptions;
+  private started = false;
+  private output: CgiOutput | null = null;
+  private request: Request | null = null;
+  private readonly completed: Promise<void>;
+  private resolveCompleted!: () => void;
+
+  constructor(options: CgiServerOptions) {
+    super(options);
+    checkCgiOptions(options);
+    this.completed = new Promise((resolve) => (this.resolveCompleted = resolve));
+  }
+
+  get scheme(): string {
+    return "cgi";
+  }
+
+  /** None: a CGI process listens nowhere (and `run` must not print where on stdout). */
+  get uris(): URL[] {
+    return [];
+  }
+
+  /** Settles once the response is flushed (or the front server went away). */
+  override get done(): Promise<void> {
+    return this.completed;
+  }
+
+  /**
+   * Under a front server, the command line is not ours: RFC 3875 4.4 has the server pass a query
+   * without `=` as arguments (Apache does: `/app.cgi?--help` would run `app --help`). There, only
+   * the program itself is kept.
+   */
+  override run(argv: readonly string[] = process.argv): Promise<number> {
+    const env = this.options.environment ?? process.env;
+    if (env.GATEWAY_INTERFACE !== undefined) argv = argv.slice(0, 2);
+    return super.run(argv);
+  }
+
+  /**
+   * Serves the one request of the environment; takes no address. Rejects when the environment
+   * is no CGI request (no REQUEST_METHOD: not started by a front server).
+   */
+  async listen(address?: ListenAddress): Promise<void> {
+    if (address !== undefined) {
+      throw new VsgiError(
+        ERR_INVALID_OPTION,
+        "the cgi backend serves the one request of its environment on stdin and stdout: it takes no address (use scgi or fastcgi to listen)",
+      );
+    }
+    if (this.started) throw new VsgiError(ERR_INVALID_OPTION, "the cgi backend serves one request per process: listen() was already called");
+    const source = this.options.environment ?? process.env;
+    if (source.REQUEST_METHOD === undefined) {
+      throw new VsgiError(ERR_INVALID_OPTION, "not run as a CGI script: REQUEST_METHOD is not set (start it from a front server's CGI module)");
+    }
+    this.started = true;
+    this.serve(source);
+  }
+
+  private serve(source: Readonly<Record<string, string | undefined>>): void {
+    const env = snapshot(source);
+    // httpoxy: a `Proxy:` request header arrives as HTTP_PROXY, which HTTP clients would take
+    // for the proxy to use. It stays a request header; it must not stay a process setting.
+    if (source === process.env) delete process.env.HTTP_PROXY;
+
+    const o = this.options;
+    const out = o.stdout ?? process.stdout;
+    const output = new CgiOutput(out, out !== process.stdout, (error) => this.onComplete(error));
+    this.output = output;
+
+    let request: Request | null = null;
+    const body = new CgiBody(
+      () => o.stdin ?? process.stdin,
+      (error) => request?.abort(error),
+    );
+    try {
+      const init = requestFromEnvironment(env, body, o);
+      body.setLength(init.contentLength);
+      request = new Request(init);
+    } catch (err) {
+      const error = err as VsgiError;
+      const status = error.status ?? 500;
+      logError(`cgi: refused the request: ${error.message}`);
+      const text = error.message + "\n";
+      output.whole(
+        `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nStatus: ${status} ${status === 400 ? "Bad Request" : "Internal Server Error"}\r\n\r\n`,
+        text,
+      );
+      return;
+    }
+    const response = new CgiStdoutResponse(request, output);
+    this.request = request;
+    void dispatch(this.handler, request, response);
+  }
+
+  private onComplete(error: Error | null): void {
+    // The front server stopped reading: for the application, the client went away.
+    if (error !== null && this.request !== null && !this.request.aborted) this.request.abort(error);
+    this.resolveCompleted();
+  }
+
+  /** Lets the request finish (up to `stopTimeout`), then gives up on it. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    const timeout = this.options.stopTimeout ?? 30000;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout);
+      timer.unref();
+    });
+    await Promise.race([this.completed, expired]);
+    clearTimeout(timer);
+    if (this.output !== null && !this.output.completed) {
+      this.request?.abort(new Error("the server stopped"));
+      this.output.fail(new Error(`the request did not finish within stopTimeout (${timeout} ms)`));
+    }
+  }
+}

@@ -1,0 +1,254 @@
+// One SCGI connection carries one request: the head (wire.ts), exactly CONTENT_LENGTH body bytes
+// streamed to `req.body` with back-pressure, then the response streamed back, then the close.
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import { Readable } from "node:stream";
+import {
+  Request,
+  dispatch,
+  logError,
+  requestFromEnvironment,
+  VsgiError,
+  ERR_BAD_REQUEST,
+  type CgiEnvironmentOptions,
+  type HandlerFunction,
+} from "../../vsgi/index.js";
+import { ScgiHeadParser, type ScgiHead } from "./wire.js";
+import { ScgiResponse } from "./response.js";
+
+/** What a connection needs from its server. */
+export interface ScgiHost {
+  readonly handler: HandlerFunction;
+  readonly cgiOptions: CgiEnvironmentOptions;
+  readonly maxHeaderSize: number;
+  readonly headerTimeout: number;
+  /** The connection's request is over (answered, refused or cut): the server may close it on stop. */
+  connectionFinished(socket: Socket): void;
+}
+
+// How long a connection whose response is sent may wait for the front server to close it.
+const LINGER_MS = 5000;
+
+const HEAD = 0; // reading the netstring head
+const BODY = 1; // head read, body bytes still expected
+const RESPONDING = 2; // the whole request read, the response under way
+const DONE = 3; // the response sent (or the request refused): input is discarded
+
+const CONNECTION = Symbol("scgi connection");
+type Tagged = Socket & { [CONNECTION]: ScgiConnection };
+
+// Listeners shared by every connection (no closures per connection): `this` is the socket.
+function onData(this: Tagged, chunk: Buffer): void {
+  this[CONNECTION].data(chunk);
+}
+function onEnd(this: Tagged): void {
+  this[CONNECTION].ended();
+}
+function onFinish(this: Tagged): void {
+  this[CONNECTION].finished();
+}
+function onDrain(this: Tagged): void {
+  this[CONNECTION].response?.drained();
+}
+function onTimeout(this: Tagged): void {
+  this[CONNECTION].timedOut();
+}
+function onClose(this: Tagged): void {
+  this[CONNECTION].closed();
+}
+function onError(): void {
+  // ECONNRESET, EPIPE: the front server went away; 'close' follows and handles it.
+}
+
+/**
+ * The request body: fed by the connection, pausing the socket when the application reads slowly
+ * and resuming it when it asks for more.
+ */
+class ScgiBody extends Readable {
+  private readonly connection: ScgiConnection;
+
+  constructor(connection: ScgiConnection) {
+    super();
+    this.connection = connection;
+  }
+
+  override _read(): void {
+    this.connection.resumeBody();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.connection.resumeBody();
+    callback(error);
+  }
+}
+
+/**
+ * The state of one SCGI connection, from the first byte of the head to the close.
+ *
+ * @example new ScgiConnection(server, socket); // from the listener's connection handler
+ */
+export class ScgiConnection {
+  response: ScgiResponse | null = null;
+  private readonly host: ScgiHost;
+  private readonly socket: Tagged;
+  private state = HEAD;
+  private parser: ScgiHeadParser | null;
+  private body: ScgiBody | null = null;
+  private request: Request | null = null;
+  private remaining = 0;
+  private over = false;
+
+  constructor(host: ScgiHost, socket: Socket) {
+    this.host = host;
+    this.socket = socket as Tagged;
+    this.parser = new ScgiHeadParser(host.maxHeaderSize);
+    this.socket[CONNECTION] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("finish", onFinish);
+    socket.on("drain", onDrain);
+    socket.on("timeout", onTimeout);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+    if (host.headerTimeout > 0) socket.setTimeout(host.headerTimeout);
+  }
+
+  data(chunk: Buffer): void {
+    const state = this.state;
+    if (state === BODY) {
+      this.bodyData(chunk, 0);
+    } else if (state === HEAD) {
+      const parser = this.parser!;
+      let start: number;
+      try {
+        start = parser.feed(chunk);
+      } catch (err) {
+        this.refuse(err as Error);
+        return;
+      }
+      if (start !== -1) this.begin(parser.head!, chunk, start);
+    }
+    // RESPONDING, DONE: bytes past CONTENT_LENGTH are no part of the request; dropped.
+  }
+
+  private begin(head: ScgiHead, chunk: Buffer, start: number): void {
+    this.parser = null;
+    const socket = this.socket;
+    if (this.host.headerTimeout > 0) socket.setTimeout(0);
+    const body = new ScgiBody(this);
+    let request: Request;
+    try {
+      request = new Request(requestFromEnvironment(head.environment, body, this.host.cgiOptions));
+    } catch (err) {
+      this.refuse(err as Error);
+      return;
+    }
+    this.body = body;
+    this.request = request;
+    this.remaining = head.contentLength;
+    if (this.remaining === 0) {
+      this.state = RESPONDING;
+      body.push(null);
+    } else {
+      this.state = BODY;
+      if (start < chunk.length) this.bodyData(chunk, start);
+    }
+    const response = new ScgiResponse(request, socket);
+    this.response = response;
+    void dispatch(this.host.handler, request, response);
+  }
+
+  private bodyData(chunk: Buffer, start: number): void {
+    let n = chunk.length - start;
+    if (n > this.remaining) n = this.remaining;
+    const part = start === 0 && n === chunk.length ? chunk : chunk.subarray(start, start + n);
+    this.remaining -= n;
+    const body = this.body!;
+    if (this.remaining === 0) {
+      this.state = RESPONDING;
+      if (!body.destroyed) {
+        body.push(part);
+        body.push(null);
+      }
+      if (this.socket.isPaused()) this.socket.resume();
+    } else if (!body.destroyed && !body.push(part)) {
+      this.socket.pause();
+    }
+  }
+
+  /** The application wants more body (or dropped it): let bytes flow again. */
+  resumeBody(): void {
+    if (this.state !== HEAD && this.socket.isPaused()) this.socket.resume();
+  }
+
+  /** The front server ended its side. */
+  ended(): void {
+    const state = this.state;
+    if (state === HEAD) {
+      if (!this.parser!.empty) logError(`scgi: ${this.peer()} closed the connection in the middle of the request head`);
+      this.state = DONE;
+      this.finish();
+      this.socket.destroy();
+    } else if (state === BODY) {
+      const error = new VsgiError(ERR_BAD_REQUEST, `the front server closed the connection with ${this.remaining} bytes of the request body missing`, { status: 400 });
+      this.state = RESPONDING;
+      this.request!.abort(error);
+      this.body!.destroy(error);
+    }
+    // After the whole request: a half-close is allowed; the response still goes out.
+  }
+
+  /** The response is written and our side closed. */
+  finished(): void {
+    if (this.state === BODY && !this.body!.destroyed) this.body!.destroy();
+    this.state = DONE;
+    this.finish();
+    const socket = this.socket;
+    // Read and drop what the front server still sends (an unread body), so that closing
+    // never resets the connection under the response; give up after a while.
+    if (socket.isPaused()) socket.resume();
+    socket.setTimeout(LINGER_MS);
+  }
+
+  timedOut(): void {
+    if (this.state === HEAD) logError(`scgi: ${this.peer()} sent no complete request head within ${this.host.headerTimeout} ms`);
+    this.socket.destroy();
+  }
+
+  closed(): void {
+    if (!this.over && this.request !== null) {
+      const error = new Error("the SCGI connection closed before the response was complete");
+      this.request.abort(error);
+      if (this.state === BODY) this.body!.destroy(error);
+      this.response!.drained(error);
+    }
+    this.state = DONE;
+    this.finish();
+  }
+
+  /** Answers a malformed request with an error response (and a log line naming the problem). */
+  private refuse(error: Error & { status?: number }): void {
+    this.state = DONE;
+    this.parser = null;
+    const status = error.status ?? 400;
+    logError(`scgi: refused a request from ${this.peer()}: ${error.message}`);
+    const text = error.message + "\n";
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      socket.end(
+        `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nStatus: ${status} ${STATUS_CODES[status] ?? "Error"}\r\n\r\n${text}`,
+      );
+    }
+  }
+
+  private finish(): void {
+    if (this.over) return;
+    this.over = true;
+    this.host.connectionFinished(this.socket);
+  }
+
+  private peer(): string {
+    const address = this.socket.remoteAddress;
+    return address === undefined ? "a local peer" : `${address}:${this.socket.remotePort}`;
+  }
+}

@@ -1,0 +1,120 @@
+import type { Socket } from "node:net";
+import { Writable } from "node:stream";
+import { CgiResponse, cgiHead, type Headers, type Request } from "../../vsgi/index.js";
+
+function uncork(socket: Socket): void {
+  socket.uncork();
+}
+
+/**
+ * Where the body of an SCGI response goes: the socket, with its back-pressure (a write waits for
+ * 'drain' when the socket's buffer is full), or nowhere when the response has no body (HEAD,
+ * 204, 304). Ending it ends the socket: one request per connection.
+ */
+class ScgiSink extends Writable {
+  dropping = false;
+  private readonly socket: Socket;
+  private pending: ((error?: Error | null) => void) | null = null;
+
+  constructor(socket: Socket) {
+    super({ decodeStrings: false });
+    this.socket = socket;
+  }
+
+  /** The socket drained or closed: release the write that waited. */
+  release(error?: Error): void {
+    const pending = this.pending;
+    if (pending !== null) {
+      this.pending = null;
+      pending(error);
+    }
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.dropping) return callback();
+    const socket = this.socket;
+    if (socket.destroyed) return callback(new Error("the SCGI connection is closed"));
+    if (socket.write(chunk, encoding)) callback();
+    else this.pending = callback;
+  }
+
+  override _writev(chunks: { chunk: Buffer | string; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
+    if (this.dropping) return callback();
+    const socket = this.socket;
+    if (socket.destroyed) return callback(new Error("the SCGI connection is closed"));
+    socket.cork();
+    let ok = true;
+    for (const { chunk, encoding } of chunks) ok = socket.write(chunk, encoding);
+    socket.uncork();
+    if (ok) callback();
+    else this.pending = callback;
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    const socket = this.socket;
+    if (!socket.destroyed) socket.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error !== null) this.socket.destroy();
+    this.release(error ?? new Error("the response body was destroyed"));
+    callback(error);
+  }
+}
+
+/**
+ * A response written on an SCGI connection: a CGI head (`Status:` last), then the body, then
+ * the connection closes.
+ */
+export class ScgiResponse extends CgiResponse {
+  private readonly socket: Socket;
+  private _sink: ScgiSink | null = null;
+
+  constructor(request: Request, socket: Socket) {
+    super(request);
+    this.socket = socket;
+  }
+
+  protected writeCgiHead(head: string, hasBody: boolean): void {
+    const socket = this.socket;
+    if (!hasBody) this.sinkStream.dropping = true;
+    if (socket.destroyed) return;
+    // Held until the end of this tick, so that the head leaves with the first body chunk.
+    socket.cork();
+    socket.write(head, "latin1");
+    process.nextTick(uncork, socket);
+  }
+
+  private get sinkStream(): ScgiSink {
+    if (this._sink === null) this._sink = new ScgiSink(this.socket);
+    return this._sink;
+  }
+
+  protected get sink(): Writable {
+    return this.sinkStream;
+  }
+
+  protected override sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    const head = cgiHead(status, reason, headers);
+    if (body === null || body.length === 0) {
+      socket.end(head, "latin1");
+    } else {
+      socket.cork();
+      socket.write(head, "latin1");
+      socket.end(body);
+    }
+  }
+
+  /** The socket drained or closed: let the body write that waited go on. */
+  drained(error?: Error): void {
+    this._sink?.release(error);
+  }
+
+  destroy(error?: Error): void {
+    this.socket.destroy();
+    this._sink?.release(error ?? new Error("the response was destroyed"));
+  }
+}

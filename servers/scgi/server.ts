@@ -1,0 +1,79 @@
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { checkCgiOptions, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
+import { SocketServer, systemdSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import type { ListenAddress } from "../../vsgi/server.js";
+import { ScgiConnection, type ScgiHost } from "./connection.js";
+import { DEFAULT_MAX_HEADER_SIZE } from "./wire.js";
+
+/** Options of the scgi backend. */
+export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOptions {
+  /**
+   * The largest header block (the netstring of CGI variables) accepted, in bytes: 64 KiB by
+   * default. A larger one is answered `431` and logged.
+   */
+  maxHeaderSize?: number;
+  /** Milliseconds a new connection may take to send its whole head (60 s); 0: no limit. */
+  headerTimeout?: number;
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number, zero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < (zero ? 0 : 1)) {
+    throw new VsgiError(ERR_INVALID_OPTION, `option ${name} must be a ${zero ? "non-negative" : "positive"} integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The scgi backend: SCGI requests on TCP, on a UNIX socket, or on the listening socket a front
+ * server hands over as fd 0 (lighttpd's `bin-path`). One request per connection, bodies
+ * streamed both ways with back-pressure.
+ *
+ * @example
+ * const server = Server.new("scgi", { handler: app });
+ * await server.listen({ port: 9001 }); // or listen() for fd 0 / systemd sockets
+ */
+export default class ScgiServer extends SocketServer implements ScgiHost {
+  declare readonly options: ScgiServerOptions;
+  readonly cgiOptions: CgiEnvironmentOptions;
+  readonly maxHeaderSize: number;
+  readonly headerTimeout: number;
+
+  constructor(options: ScgiServerOptions) {
+    super(options);
+    checkCgiOptions(options);
+    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
+    this.maxHeaderSize = positiveInteger(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
+    this.headerTimeout = positiveInteger(options.headerTimeout, "headerTimeout", 60000, true);
+    this.onConnection = this.onConnection.bind(this);
+  }
+
+  get scheme(): string {
+    return "scgi";
+  }
+
+  /** systemd's sockets (LISTEN_FDS) when there are any, else the socket on fd 0. */
+  protected defaultAddresses(): ListenAddress[] {
+    const sockets = systemdSockets();
+    return sockets.length > 0 ? sockets : [{ fd: 0 }];
+  }
+
+  protected createListener(): NetServer {
+    // Half-open allowed: a front server that shuts down its side after the request still reads
+    // the response.
+    return createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+  }
+
+  private onConnection(socket: Socket): void {
+    if (!this.acceptConnection(socket)) return;
+    // Every SCGI connection carries one request: it is busy from the start, so a graceful stop
+    // lets it finish instead of closing it as idle.
+    this.requestStarted(socket);
+    new ScgiConnection(this, socket);
+  }
+
+  /** @internal */
+  connectionFinished(socket: Socket): void {
+    this.requestFinished(socket);
+  }
+}

@@ -1,0 +1,20 @@
+// The CGI program of the tests: the echo application (examples/echo) on the cgi backend, plus
+// `/httpoxy`, which tells what the application sees of the `Proxy:` request header.
+import { Server, type Request, type Response } from "../../vsgi/index.js";
+import { handler as echo } from "../../examples/echo/handler.js";
+
+async function handler(req: Request, res: Response): Promise<boolean> {
+  if (req.path === "/httpoxy") {
+    res.headers.set("Content-Type", "application/json");
+    return res.expandUtf8(
+      JSON.stringify({ processEnv: process.env.HTTP_PROXY ?? null, header: req.headers.get("proxy"), environment: req.environment.HTTP_PROXY ?? null }),
+    );
+  }
+  if (req.path === "/argv") {
+    res.headers.set("Content-Type", "application/json");
+    return res.expandUtf8(JSON.stringify(process.argv.slice(2)));
+  }
+  return echo(req, res);
+}
+
+await Server.new("cgi", { handler }).run(process.argv);

@@ -1,0 +1,4 @@
+import { conformance } from "./conformance.js";
+import { scgiTransport } from "../helpers/scgi-client.js";
+
+conformance(scgiTransport);
