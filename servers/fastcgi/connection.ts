@@ -161,7 +161,7 @@ export class Exchange implements ResponseChannel, BodySource {
         else record.set(body, HEADER_LENGTH + headLength);
       }
       this.writeTrailer(record, HEADER_LENGTH + total, 0);
-      this.connection.out(record);
+      this.connection.outWhole(record);
     } else {
       this.hasBody = body !== null;
       this.connection.writeStream(STDOUT, this.id, Buffer.from(head, "latin1"));
@@ -232,8 +232,9 @@ export class Exchange implements ResponseChannel, BodySource {
  * (several at once when the front server multiplexes), answers management records, and writes
  * responses with the socket's back-pressure.
  *
- * Writes made in the same tick are corked into one writev, so that the last STDOUT record and
- * END_REQUEST leave together.
+ * Writes are corked until the event loop's check phase and leave in one writev: the last STDOUT
+ * bytes, the end of STDOUT and END_REQUEST leave together, even when the application ends its
+ * response in a promise continuation after its last write.
  */
 export class FastcgiConnection implements RecordHandler {
   readonly socket: Socket;
@@ -432,15 +433,28 @@ export class FastcgiConnection implements RecordHandler {
 
   // Output
 
-  /** Hands bytes to the socket, corked until the end of the tick; false when it is full. */
+  /**
+   * Hands bytes to the socket, corked until the event loop's next check phase: what a
+   * response writes in one go (its last body bytes, the end of STDOUT and END_REQUEST; several
+   * multiplexed responses) leaves in one writev. False when the socket is full.
+   */
   out(data: Buffer): boolean {
     if (this.closed || this.socket.writableEnded) return true;
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(uncork, this);
+      setImmediate(uncork, this);
     }
     return this.socket.write(data);
+  }
+
+  /**
+   * One buffer that is a whole answer (head, body, end of STDOUT, END_REQUEST): written at
+   * once, behind what is corked if anything is.
+   */
+  outWhole(data: Buffer): void {
+    if (this.closed || this.socket.writableEnded) return;
+    this.socket.write(data);
   }
 
   /** @internal */
@@ -516,9 +530,11 @@ export class FastcgiConnection implements RecordHandler {
       this.out(exchange.trailer(1));
       this.finish(exchange);
     } else {
-      // Closing is how a front server learns that a response is incomplete.
+      // Closing without END_REQUEST is how a front server learns that a response is cut
+      // short. What is corked (the STDERR lines) goes out first.
       this.release(exchange, endedError());
-      this.destroy();
+      this.parser.stop();
+      this.socket.end();
     }
   }
 

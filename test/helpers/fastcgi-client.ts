@@ -33,6 +33,8 @@ export interface ReceivedRecord {
   type: number;
   requestId: number;
   content: Buffer;
+  /** Which socket read brought it (1, 2, ...): records of one write usually share one. */
+  read: number;
 }
 
 /** What one request brought back. */
@@ -183,11 +185,15 @@ export class FastcgiClient {
   private readonly watchers: { match: (r: ReceivedRecord) => boolean; resolve: (r: ReceivedRecord) => void }[] = [];
   private nextId = 1;
   private ended = false;
+  private reads = 0;
 
   private constructor(socket: Socket) {
     this.socket = socket;
     const parser = new RecordParser(this);
-    socket.on("data", (chunk: Buffer) => parser.push(chunk));
+    socket.on("data", (chunk: Buffer) => {
+      this.reads++;
+      parser.push(chunk);
+    });
     socket.on("error", () => undefined);
     this.closed = new Promise((resolve) => {
       socket.on("close", () => {
@@ -214,7 +220,7 @@ export class FastcgiClient {
   }
 
   onRecord(type: number, requestId: number, content: Buffer): void {
-    const record = { type, requestId, content: Buffer.from(content) };
+    const record = { type, requestId, content: Buffer.from(content), read: this.reads };
     if (this.keepRecords) this.records.push(record);
     for (const w of this.watchers.slice()) {
       if (w.match(record)) {
@@ -269,11 +275,16 @@ export class FastcgiClient {
    */
   request(r: ClientRequest): Promise<FastcgiResult> {
     const id = r.requestId ?? this.allocateId();
-    const result = new Promise<FastcgiResult>((resolve, reject) => {
-      this.pending.set(id, { stdout: [], stderr: [], request: r, resolve, reject });
-    });
+    const result = this.expect(id, r);
     void this.sendRequest(id, r).catch(() => undefined);
     return result;
+  }
+
+  /** Collects what comes back for `id` (its records sent by hand), until END_REQUEST or the close. */
+  expect(id: number, r: Partial<ClientRequest> = {}): Promise<FastcgiResult> {
+    return new Promise<FastcgiResult>((resolve, reject) => {
+      this.pending.set(id, { stdout: [], stderr: [], request: { params: [], ...r }, resolve, reject });
+    });
   }
 
   private async sendRequest(id: number, r: ClientRequest): Promise<void> {
