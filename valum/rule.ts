@@ -79,8 +79,10 @@ export function createType<V = string>(
 // A segment: anything but `/`, where `%2F` (an encoded slash) would smuggle a separator in.
 const SEGMENT = "(?:[^/%]|%(?!2[fF])[0-9A-Fa-f]{2})+";
 
-function isDotSegment(segment: string): boolean {
-  return segment === "." || segment === "..";
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+function hasNoDotSegment(value: string): boolean {
+  return value.indexOf(".") === -1 || !DOT_SEGMENT.test(value);
 }
 
 /** The built-in types: `int`, `string` and `path`. */
@@ -97,7 +99,7 @@ export const builtinTypes: Readonly<Record<keyof BuiltinTypes, ParamType>> = Obj
     pattern: new RegExp(`${SEGMENT}(?:/${SEGMENT})*`),
     convert: null,
     decode: true,
-    check: (value: string) => !value.split("/").some(isDotSegment),
+    check: hasNoDotSegment,
     groups: 0,
   },
 });
