@@ -97,6 +97,8 @@ export class ScgiConnection {
   private request: Request | null = null;
   private remaining = 0;
   private over = false;
+  private overflowed = false;
+  private declared = 0;
 
   constructor(host: ScgiHost, socket: Socket) {
     this.host = host;
@@ -127,8 +129,10 @@ export class ScgiConnection {
         return;
       }
       if (start !== -1) this.begin(parser.head!, chunk, start);
+    } else if (state === RESPONDING) {
+      this.overflow();
     }
-    // RESPONDING, DONE: bytes past CONTENT_LENGTH are no part of the request; dropped.
+    // DONE: the response is out; whatever comes is dropped.
   }
 
   private begin(head: ScgiHead, chunk: Buffer, start: number): void {
@@ -145,7 +149,12 @@ export class ScgiConnection {
     }
     this.body = body;
     this.request = request;
-    this.remaining = head.contentLength;
+    this.remaining = this.declared = head.contentLength;
+    if (chunk.length - start > this.remaining) {
+      // More than CONTENT_LENGTH already: the body would be cut; never hand that to the application.
+      this.refuse(this.overflowError());
+      return;
+    }
     if (this.remaining === 0) {
       this.state = RESPONDING;
       body.push(null);
@@ -171,9 +180,30 @@ export class ScgiConnection {
         body.push(null);
       }
       if (this.socket.isPaused()) this.socket.resume();
+      if (start + n < chunk.length) this.overflow();
     } else if (!body.destroyed && !body.push(part)) {
       this.socket.pause();
     }
+  }
+
+  private overflowError(): VsgiError {
+    return new VsgiError(
+      ERR_BAD_REQUEST,
+      `the front server sent more request body than its CONTENT_LENGTH (${this.declared} bytes) announced, so the body would be cut: ` +
+        "nginx before the fix of February 2026 (nginx/nginx#1118) does this with scgi_request_buffering off; turn request buffering on",
+      { status: 400 },
+    );
+  }
+
+  /** Body bytes past CONTENT_LENGTH after the request was handed over: abort it. */
+  private overflow(): void {
+    if (this.overflowed) return;
+    this.overflowed = true;
+    const error = this.overflowError();
+    logError(`scgi: ${this.peer()}: ${error.message}`);
+    this.request!.abort(error);
+    const body = this.body!;
+    if (!body.readableEnded) body.destroy(error);
   }
 
   /** The application wants more body (or dropped it): let bytes flow again. */
