@@ -1,0 +1,425 @@
+import type { Socket } from "node:net";
+import { createHash, timingSafeEqual } from "node:crypto";
+import {
+  Request,
+  dispatch,
+  logError,
+  requestFromEnvironment,
+  type CgiEnvironmentOptions,
+  type HandlerFunction,
+  type Headers,
+} from "../../vsgi/index.js";
+import {
+  AjpWireError,
+  CPING,
+  CPONG_PACKET,
+  END_CLOSE,
+  END_REUSE,
+  FORWARD_REQUEST,
+  MAGIC_IN,
+  PacketParser,
+  SHUTDOWN,
+  PING,
+  bodyData,
+  encodeBodyChunks,
+  encodeSendHeaders,
+  getBodyChunk,
+  isSpecBodyPacket,
+  parseForwardRequest,
+  type BodyFraming,
+  type HeaderSource,
+} from "./wire.js";
+import { AjpBody, environmentOf, type BodySource } from "./request.js";
+import { AjpResponse, type ResponseTarget } from "./response.js";
+
+/** How the body packets of the front server frame their data (see docs/servers/ajp.md). */
+export type BodyFramingOption = "auto" | BodyFraming;
+
+/** What a connection needs from its server: settings and the request bookkeeping. */
+export interface ConnectionHost {
+  readonly handler: HandlerFunction;
+  readonly packetSize: number;
+  readonly bodyFraming: BodyFramingOption;
+  /** SHA-256 of the configured secret, or `null` when none is required. */
+  readonly secretDigest: Buffer | null;
+  readonly cgiOptions: CgiEnvironmentOptions;
+  readonly isStopping: boolean;
+  started(socket: Socket): void;
+  finished(socket: Socket): void;
+}
+
+const FALLBACK_BODY = Buffer.from("Internal Server Error");
+const FALLBACK_HEADERS: HeaderSource = {
+  forEachValue(fn) {
+    fn("Content-Type", "text/plain; charset=UTF-8");
+    fn("Content-Length", String(FALLBACK_BODY.length));
+  },
+};
+const FORBIDDEN_BODY = "Forbidden";
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text, "latin1").digest();
+}
+
+/** Whether `given` is the secret whose digest is `expected`, compared in constant time. */
+export function secretMatches(given: string | null, expected: Buffer): boolean {
+  // Both digests are 32 bytes: timingSafeEqual never throws and leaks nothing of the length.
+  return timingSafeEqual(sha256(given ?? ""), expected) && given !== null;
+}
+
+/** Answers 403 to a request without the right secret, without running the application. */
+function forbid(res: AjpResponse): void {
+  res.status = 403;
+  res.headers.set("Content-Type", "text/plain; charset=UTF-8");
+  void res.expand(FORBIDDEN_BODY);
+}
+
+/**
+ * One request on a connection: its body (fed from body packets, asked for with GET_BODY_CHUNK as
+ * the reader wants it) and its response (SEND_HEADERS, SEND_BODY_CHUNK, END_RESPONSE).
+ */
+class Exchange implements BodySource, ResponseTarget {
+  readonly conn: AjpConnection;
+  readonly body: AjpBody;
+  request: Request | null = null;
+  response: AjpResponse | null = null;
+  private contentLength: number | null = null;
+  private received = 0;
+  /** The unasked first body packet is on its way (a request with a Content-Length > 0). */
+  private firstPending = false;
+  /** A GET_BODY_CHUNK is outstanding. */
+  private asked = false;
+  private bodyEnded = false;
+  private framing: BodyFraming | null;
+  private dropBody = false;
+  /** The response is complete: END_RESPONSE waits only for the body packet in flight. */
+  private done = false;
+  private drainCallback: ((error?: Error | null) => void) | null = null;
+
+  constructor(conn: AjpConnection, framing: BodyFraming | null) {
+    this.conn = conn;
+    this.framing = framing;
+    this.body = new AjpBody(this);
+  }
+
+  /** Sets how the body arrives, from the request's Content-Length and Transfer-Encoding. */
+  expectBody(contentLength: number | null, chunked: boolean): void {
+    this.contentLength = chunked ? null : contentLength;
+    if (this.contentLength === 0) this.endBody();
+    else if (this.contentLength !== null) this.firstPending = true;
+    // Unknown length (Apache, chunked upload): nothing comes unasked; ask when read.
+  }
+
+  get expectingBody(): boolean {
+    return this.firstPending || this.asked;
+  }
+
+  // ---- request body ----
+
+  wantBody(): void {
+    if (this.bodyEnded || this.firstPending || this.asked || this.done || this.conn.closed) return;
+    this.asked = true;
+    const max = this.conn.host.packetSize - 6;
+    const remaining = this.contentLength === null ? max : this.contentLength - this.received;
+    this.conn.write(getBodyChunk(Math.min(max, remaining)));
+  }
+
+  /** A body packet arrived (the first one, or the answer to GET_BODY_CHUNK). */
+  bodyPacket(payload: Buffer): void {
+    this.firstPending = false;
+    this.asked = false;
+    const data = bodyData(payload, this.framingOf(payload));
+    if (data.length === 0) {
+      if (this.contentLength !== null && this.received < this.contentLength && !this.done) {
+        throw new AjpWireError(`the request body ended after ${this.received} of ${this.contentLength} bytes`);
+      }
+      this.endBody();
+    } else {
+      this.received += data.length;
+      if (this.contentLength !== null && this.received > this.contentLength) {
+        throw new AjpWireError(`the request body is longer than its Content-Length ${this.contentLength}`);
+      }
+      if (!this.bodyEnded && !this.body.destroyed) this.body.push(data);
+      if (this.received === this.contentLength) this.endBody();
+    }
+    if (this.done) this.conn.endResponse(this);
+  }
+
+  private framingOf(payload: Buffer): BodyFraming {
+    if (this.framing !== null) return this.framing;
+    if (payload.length === 0) return "spec";
+    // lighttpd sends the data without the chunk length, and no AJP_REMOTE_PORT attribute
+    // (which Apache and mod_jk always send: those requests are decided "spec" up front).
+    const remaining = this.contentLength === null ? -1 : this.contentLength - this.received;
+    this.framing = !isSpecBodyPacket(payload) || payload.length === remaining ? "raw" : "spec";
+    return this.framing;
+  }
+
+  private endBody(): void {
+    if (this.bodyEnded) return;
+    this.bodyEnded = true;
+    if (!this.body.destroyed) this.body.push(null);
+  }
+
+  // ---- response ----
+
+  private head(status: number, reason: string, headers: HeaderSource, hasBody: boolean): Buffer {
+    const packetSize = this.conn.host.packetSize;
+    const head = encodeSendHeaders(status, reason, headers, packetSize);
+    this.dropBody = !hasBody;
+    if (head !== null) return head;
+    const req = this.request!;
+    logError(
+      `ajp: ${req.method} ${req.target}: the response headers do not fit one AJP packet of ${packetSize} bytes ` +
+        `(raise option packetSize together with Apache's ProxyIOBufferSize); answering 500 instead`,
+    );
+    this.dropBody = true;
+    const fallback = encodeSendHeaders(500, "Internal Server Error", FALLBACK_HEADERS, packetSize)!;
+    if (req.method === "HEAD") return fallback;
+    return Buffer.concat([fallback, encodeBodyChunks([FALLBACK_BODY], FALLBACK_BODY.length, packetSize)]);
+  }
+
+  sendHead(status: number, reason: string, headers: Headers, hasBody: boolean): void {
+    this.conn.write(this.head(status, reason, headers, hasBody));
+  }
+
+  sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
+    const head = this.head(status, reason, headers, body !== null);
+    let bytes: Buffer = head;
+    if (body !== null && !this.dropBody) {
+      const data = typeof body === "string" ? Buffer.from(body) : body;
+      if (data.length > 0) bytes = Buffer.concat([head, encodeBodyChunks([data], data.length, this.conn.host.packetSize)]);
+    }
+    this.done = true;
+    if (this.expectingBody) {
+      this.conn.write(bytes);
+    } else {
+      // head, body and END_RESPONSE in one write
+      this.conn.endResponse(this, bytes);
+    }
+  }
+
+  writeBody(chunks: readonly Uint8Array[], total: number, callback: (error?: Error | null) => void): void {
+    if (this.dropBody || total === 0 || this.conn.closed) {
+      callback();
+      return;
+    }
+    if (this.conn.write(encodeBodyChunks(chunks, total, this.conn.host.packetSize))) callback();
+    else this.drainCallback = callback;
+  }
+
+  /** The socket drained: the writer waiting for it goes on. */
+  drained(): void {
+    const callback = this.drainCallback;
+    if (callback !== null) {
+      this.drainCallback = null;
+      callback();
+    }
+  }
+
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (!this.expectingBody) this.conn.endResponse(this);
+    // else: END_RESPONSE once the body packet in flight is read (bodyPacket), so that no body
+    // packet is left on the connection to be read as the next request.
+  }
+
+  destroy(): void {
+    this.conn.destroy();
+  }
+
+  /** The connection is gone: the application sees an aborted request, writers are released. */
+  abort(): void {
+    const reason = new Error("the front server closed the connection");
+    this.request?.abort(reason);
+    if (!this.bodyEnded && !this.body.destroyed) {
+      // Readers get the error; a body nobody listens to is closed quietly (no crash).
+      if (this.body.listenerCount("error") > 0) this.body.destroy(reason);
+      else this.body.destroy();
+    }
+    this.response?.closeSink();
+    this.drained();
+  }
+
+  /** The exchange is over: the body the application did not read is dropped. */
+  close(): void {
+    if (!this.body.destroyed && !this.body.readableEnded) this.body.destroy();
+  }
+}
+
+/**
+ * One connection from the front server: packets in, requests one after another (AJP has no
+ * multiplexing), responses out with back-pressure. CPING is answered between requests,
+ * SHUTDOWN ignored. Bad input closes the connection with a log line.
+ */
+export class AjpConnection {
+  readonly socket: Socket;
+  readonly host: ConnectionHost;
+  closed = false;
+  private readonly parser: PacketParser;
+  private exchange: Exchange | null = null;
+  /** A packet that came while a request was under way (pipelining): taken after it. */
+  private parked: Buffer | null = null;
+  private pumping = false;
+
+  constructor(socket: Socket, host: ConnectionHost) {
+    this.socket = socket;
+    this.host = host;
+    this.parser = new PacketParser(MAGIC_IN, host.packetSize);
+    socket.setNoDelay(true);
+    socket.on("data", this.onData.bind(this));
+    socket.on("drain", this.onDrain.bind(this));
+    socket.on("error", this.onError.bind(this));
+    socket.on("close", this.onClose.bind(this));
+  }
+
+  write(bytes: Buffer): boolean {
+    if (this.closed) return false;
+    return this.socket.write(bytes);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.parser.push(chunk);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (!this.closed) {
+        let payload: Buffer | null;
+        if (this.parked !== null) {
+          if (this.exchange !== null) break;
+          payload = this.parked;
+          this.parked = null;
+        } else {
+          payload = this.parser.shift();
+          if (payload === null) break;
+        }
+        this.handle(payload);
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private handle(payload: Buffer): void {
+    const exchange = this.exchange;
+    if (exchange !== null) {
+      if (exchange.expectingBody) exchange.bodyPacket(payload);
+      else if (payload.length > 0) {
+        // lighttpd follows each bodiless request with an empty packet: ignored above. Anything
+        // else waits for the request under way to finish.
+        this.parked = payload;
+        this.socket.pause();
+      }
+      return;
+    }
+    if (payload.length === 0) return; // lighttpd's empty packet after a bodiless request
+    switch (payload[0]) {
+      case FORWARD_REQUEST:
+        this.start(payload);
+        break;
+      case CPING:
+        this.write(CPONG_PACKET);
+        break;
+      case SHUTDOWN:
+      case PING:
+        // SHUTDOWN: a front server does not get to stop the backend. PING (mod_jk's old
+        // keep-alive probe) needs no answer.
+        break;
+      default:
+        throw new AjpWireError(`unexpected packet type ${payload[0]} (${payload.length} bytes) between requests`);
+    }
+  }
+
+  private start(payload: Buffer): void {
+    const host = this.host;
+    const forward = parseForwardRequest(payload);
+    const { env, chunked } = environmentOf(forward);
+    let framing: BodyFraming | null = host.bodyFraming === "auto" ? null : host.bodyFraming;
+    if (framing === null && forward.attributes.some((a) => a[0] === "AJP_REMOTE_PORT")) framing = "spec";
+    const exchange = new Exchange(this, framing);
+    let request: Request;
+    try {
+      const init = requestFromEnvironment(env, exchange.body, host.cgiOptions);
+      exchange.expectBody(init.contentLength, chunked);
+      request = new Request(init);
+    } catch (error) {
+      throw new AjpWireError(`bad FORWARD_REQUEST: ${(error as Error).message}`);
+    }
+    const response = new AjpResponse(request, exchange);
+    exchange.request = request;
+    exchange.response = response;
+    this.exchange = exchange;
+    host.started(this.socket);
+    if (host.secretDigest !== null && !secretMatches(forward.secret, host.secretDigest)) {
+      logError(`ajp: ${request.method} ${request.target}: ${forward.secret === null ? "no secret" : "wrong secret"} from ${this.peer()}: 403`);
+      forbid(response);
+    } else {
+      void dispatch(host.handler, request, response);
+    }
+  }
+
+  /** Ends the exchange: END_RESPONSE (after `prefix`, in the same write), then the next request. */
+  endResponse(exchange: Exchange, prefix?: Buffer): void {
+    if (this.exchange !== exchange || this.closed) return;
+    const reuse = !this.host.isStopping;
+    const end = reuse ? END_REUSE : END_CLOSE;
+    this.write(prefix === undefined ? end : Buffer.concat([prefix, end]));
+    this.exchange = null;
+    exchange.close();
+    this.host.finished(this.socket);
+    if (!reuse) {
+      this.socket.end();
+      return;
+    }
+    if (this.parked !== null) {
+      this.socket.resume();
+      // a later turn: the handler that ended this response may still be on the stack
+      setImmediate(this.pump.bind(this));
+    }
+  }
+
+  private onDrain(): void {
+    this.exchange?.drained();
+  }
+
+  private peer(): string {
+    const s = this.socket;
+    return s.remoteAddress !== undefined ? `${s.remoteAddress}:${s.remotePort}` : "a UNIX socket peer";
+  }
+
+  /** Bad input: log it, drop the connection (and the request under way). */
+  private fail(error: unknown): void {
+    const message = error instanceof AjpWireError ? error.message : `internal error: ${(error as Error)?.stack ?? String(error)}`;
+    logError(`ajp: ${message} (from ${this.peer()}); closing the connection`);
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+    this.onClose();
+  }
+
+  private onError(error: NodeJS.ErrnoException): void {
+    // resets and broken pipes are how front servers drop connections; 'close' follows
+    if (error.code !== "ECONNRESET" && error.code !== "EPIPE") logError(`ajp: connection error from ${this.peer()}`, error);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const exchange = this.exchange;
+    if (exchange !== null) {
+      this.exchange = null;
+      exchange.abort();
+      this.host.finished(this.socket);
+    }
+  }
+}

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { checkCgiOptions, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
+import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import type { ListenAddress } from "../../vsgi/server.js";
+import { AjpConnection, type BodyFramingOption, type ConnectionHost } from "./connection.js";
+import { DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE } from "./wire.js";
+
+/** Options of the ajp backend. */
+export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOptions {
+  /**
+   * The largest AJP packet, in bytes, header included: 8192 by default, up to 65536. It bounds
+   * what the front server may send (a FORWARD_REQUEST with all its headers must fit one packet)
+   * and what the backend sends (response headers in one packet, body chunks of at most
+   * `packetSize - 8` bytes). Both sides must agree: Apache's `ProxyIOBufferSize`.
+   */
+  packetSize?: number;
+  /**
+   * The shared secret: when set, a request whose FORWARD_REQUEST does not carry it (Apache:
+   * `ProxyPass ... secret=XYZ`) is answered 403 without reaching the application. Compared in
+   * constant time.
+   */
+  secret?: string;
+  /**
+   * How request body packets frame their data. `spec` (the reference, Apache, mod_jk): a chunk
+   * length then the data; `raw` (lighttpd 1.4 mod_ajp13): the data alone; `auto` (default):
+   * `spec` for requests carrying Apache's AJP_REMOTE_PORT attribute, otherwise told from the
+   * first body packet (see docs/servers/ajp.md).
+   */
+  bodyFraming?: BodyFramingOption;
+}
+
+/**
+ * The ajp backend: AJP13 from Apache mod_proxy_ajp (or mod_jk, lighttpd mod_ajp13), on
+ * 127.0.0.1:8009 by default. Connections are reused for request after request; CPING is
+ * answered; request bodies are pulled with GET_BODY_CHUNK as the application reads them.
+ *
+ * @example
+ * const server = Server.new("ajp", { handler: app, secret: process.env.AJP_SECRET });
+ * await server.listen(); // 127.0.0.1:8009
+ */
+export default class AjpServer extends SocketServer implements ConnectionHost {
+  declare readonly options: AjpServerOptions;
+  readonly packetSize: number;
+  readonly bodyFraming: BodyFramingOption;
+  readonly secretDigest: Buffer | null;
+  readonly cgiOptions: CgiEnvironmentOptions;
+
+  constructor(options: AjpServerOptions) {
+    super(options);
+    checkCgiOptions(options);
+    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
+    const size = options.packetSize ?? DEFAULT_PACKET_SIZE;
+    if (typeof size !== "number" || !Number.isInteger(size) || size < DEFAULT_PACKET_SIZE || size > MAX_PACKET_SIZE) {
+      throw new VsgiError(
+        ERR_INVALID_OPTION,
+        `option packetSize must be an integer from ${DEFAULT_PACKET_SIZE} to ${MAX_PACKET_SIZE}, got ${String(options.packetSize)}`,
+      );
+    }
+    this.packetSize = size;
+    const secret = options.secret;
+    if (secret !== undefined && (typeof secret !== "string" || secret.length === 0)) {
+      throw new VsgiError(ERR_INVALID_OPTION, "option secret must be a non-empty string");
+    }
+    this.secretDigest = secret === undefined ? null : createHash("sha256").update(secret, "latin1").digest();
+    const framing = options.bodyFraming ?? "auto";
+    if (framing !== "auto" && framing !== "spec" && framing !== "raw") {
+      throw new VsgiError(ERR_INVALID_OPTION, `option bodyFraming must be "auto", "spec" or "raw", got ${JSON.stringify(framing)}`);
+    }
+    this.bodyFraming = framing;
+    this.onConnection = this.onConnection.bind(this);
+  }
+
+  get scheme(): string {
+    return "ajp";
+  }
+
+  /** 127.0.0.1:8009, never every interface unless asked (Ghostcat, CVE-2020-1938). */
+  protected defaultAddresses(): ListenAddress[] {
+    return [{ port: 8009, host: "127.0.0.1" }];
+  }
+
+  protected createListener(): NetServer {
+    return createServer({ noDelay: true }, this.onConnection);
+  }
+
+  private onConnection(socket: Socket): void {
+    if (!this.acceptConnection(socket)) return;
+    new AjpConnection(socket, this);
+  }
+
+  /** @internal A request started on `socket`. */
+  started(socket: Socket): void {
+    this.requestStarted(socket);
+  }
+
+  /** @internal The request on `socket` is over. */
+  finished(socket: Socket): void {
+    this.requestFinished(socket);
+  }
+}

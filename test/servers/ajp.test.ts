@@ -1,0 +1,4 @@
+import { conformance } from "./conformance.js";
+import { ajpTransport } from "../helpers/ajp-client.js";
+
+conformance(ajpTransport);
