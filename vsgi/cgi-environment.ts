@@ -74,7 +74,8 @@ export function environmentFromPairs(pairs: Iterable<readonly [string, string]>)
 function authorityOf(env: Record<string, string>, scheme: string): string {
   const host = env.HTTP_HOST;
   if (host !== undefined && host.length > 0) return host;
-  const name = env.SERVER_NAME ?? env.SERVER_ADDR ?? "localhost";
+  // nginx sends SERVER_NAME empty when its server block has no server_name: treat it as absent.
+  const name = env.SERVER_NAME || env.SERVER_ADDR || "localhost";
   const bracketed = name.includes(":") && !name.startsWith("[") ? `[${name}]` : name;
   const port = env.SERVER_PORT;
   const standard = (scheme === "https" && port === "443") || (scheme === "http" && port === "80");
