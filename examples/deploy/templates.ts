@@ -366,7 +366,7 @@ export function apacheConfig(c: FrontConfig): string {
     `<Directory "/">\n  AllowOverride None\n  Require all denied\n</Directory>\n` +
     "# Keep %2F in paths as sent (Apache answers 404 to encoded slashes by default).\n" +
     "AllowEncodedSlashes NoDecode\n" +
-    "# Streamed responses: flush what the backend sends.\n" +
+    "# How long Apache waits for the backend to send something.\n" +
     "ProxyTimeout 60\n\n" +
     c.mounts.map(apacheMount).join("\n")
   );
@@ -423,7 +423,8 @@ export function haproxyConfig(c: FrontConfig): string {
     "  timeout connect 5s\n" +
     "  timeout client 60s\n" +
     "  timeout server 60s\n" +
-    "  # Without it a chunked request body (no Content-Length) is answered 400 by the FastCGI mux.\n" +
+    "  # The FastCGI mux needs a body's length: with this, chunked request bodies that fit HAProxy's\n" +
+    "  # buffer (tune.bufsize, 16 KiB) are buffered and passed; larger ones are still answered 400.\n" +
     "  option http-buffer-request\n\n" +
     `frontend web\n  bind ${c.host}:${c.port}\n` +
     frontend +

@@ -4,8 +4,9 @@ import { describe, it } from "@jest/globals";
 import { answersItself } from "./checks.js";
 import { frontServerAvailable, pair } from "./pairs.js";
 
-// PROTOCOLS.md: Apache's SCGI and CGI modules answer 411 to a request body without Content-Length.
-const chunked = answersItself(411, "Apache mod_proxy_scgi and mod_cgi(d) answer 411 Length Required to chunked uploads");
+// PROTOCOLS.md: Apache's mod_proxy_scgi answers 411 to a request body without Content-Length.
+// (mod_cgid, used here with the event MPM, streams it to the script without CONTENT_LENGTH.)
+const chunked = answersItself(411, "Apache mod_proxy_scgi answers 411 Length Required to chunked uploads");
 
 if (frontServerAvailable("apache")) {
   // AJP carries no mount prefix: under /app the app is told its scriptName.
@@ -13,7 +14,7 @@ if (frontServerAvailable("apache")) {
   pair("apache", "fastcgi");
   // mod_proxy_scgi sends SCRIPT_NAME = the whole path: under /app the app is told its scriptName.
   pair("apache", "scgi", { exceptions: { "chunked-upload": chunked }, prefixOptions: { appOptions: { scriptName: "/app" } } });
-  pair("apache", "cgi", { exceptions: { "chunked-upload": chunked } });
+  pair("apache", "cgi");
   pair("apache", "http", { prefixed: false });
 } else {
   describe("apache", () => it.skip("Apache httpd is not installed", () => undefined));
