@@ -122,6 +122,23 @@ describe("thrown statuses become responses", () => {
     });
   });
 
+  it("a header-carrying status thrown without a message sets no header and sends its reason", async () => {
+    await withServer(throwing(new ClientError(401)), async (c) => {
+      const res = await c.send("GET", "/");
+      expect(res.status).toBe(401);
+      expect(res.headers["www-authenticate"]).toBeUndefined();
+      expect(res.text).toBe("Unauthorized");
+    });
+  });
+
+  it("407 puts the message in Proxy-Authenticate", async () => {
+    await withServer(throwing(ClientError.proxyAuthenticationRequired('Basic realm="proxy"')), async (c) => {
+      const res = await c.send("GET", "/");
+      expect(res.status).toBe(407);
+      expect(res.headers["proxy-authenticate"]).toBe('Basic realm="proxy"');
+    });
+  });
+
   it("426 puts the message in Upgrade", async () => {
     await withServer(throwing(ClientError.upgradeRequired("TLS/1.3")), async (c) => {
       const res = await c.send("GET", "/");
