@@ -74,6 +74,7 @@ export class Exchange implements ResponseChannel, BodySource {
   readonly keepConn: boolean;
   params: ParamsCollector | null;
   request: Request | null = null;
+  response: FastcgiResponse | null = null;
   body: StdinBody | null = null;
   contentLength: number | null = null;
   received = 0;
@@ -222,7 +223,7 @@ export class Exchange implements ResponseChannel, BodySource {
   /** Ends the body (done, aborted): what is buffered is dropped, what comes is ignored. */
   dropBody(error?: Error): void {
     const body = this.body;
-    if (body !== null && !body.destroyed && !body.readableEnded) body.destroy(error);
+    if (body !== null && !body.readableEnded) body.fail(error);
     if (this.congested) this.connection.uncongest(this);
   }
 }
@@ -385,8 +386,10 @@ export class FastcgiConnection implements RecordHandler {
       body.push(null);
     }
     const request = new Request(init);
+    const response = new FastcgiResponse(request, exchange);
     exchange.request = request;
-    void dispatch(this.host.app, request, new FastcgiResponse(request, exchange));
+    exchange.response = response;
+    void dispatch(this.host.app, request, response);
   }
 
   private onStdin(exchange: Exchange, content: Buffer): void {
@@ -402,7 +405,7 @@ export class FastcgiConnection implements RecordHandler {
       if (!exchange.bodyEnded) {
         exchange.bodyEnded = true;
         if (expected !== null && exchange.received < expected) {
-          body.destroy(new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 }));
+          body.fail(new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 }));
         } else if (!body.destroyed) {
           body.push(null);
         }
@@ -509,6 +512,7 @@ export class FastcgiConnection implements RecordHandler {
       exchange.drainCallback = null;
       callback?.(error ?? endedError());
     }
+    if (error !== null) exchange.response?.abandon();
     if (!exchange.stdinEnded) {
       exchange.stdinEnded = true;
       if (!this.closed) this.ignored.add(exchange.id);

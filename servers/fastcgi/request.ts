@@ -20,6 +20,16 @@ export class StdinBody extends Readable {
     this.source = source;
   }
 
+  /**
+   * Ends the body before its end: with `error` when someone listens for errors (a reader
+   * learns the body is cut short), quietly otherwise (no unhandled 'error' event), as node:http
+   * does with an aborted request.
+   */
+  fail(error?: Error): void {
+    if (this.destroyed) return;
+    this.destroy(error !== undefined && this.listenerCount("error") > 0 ? error : undefined);
+  }
+
   override _read(): void {
     this.source.bodyWanted();
   }

@@ -65,6 +65,7 @@ class StdoutSink extends Writable {
 export class FastcgiResponse extends CgiResponse {
   private readonly channel: ResponseChannel;
   private _sink: StdoutSink | null = null;
+  private bodyGuarded = false;
 
   constructor(request: Request, channel: ResponseChannel) {
     super(request);
@@ -82,6 +83,24 @@ export class FastcgiResponse extends CgiResponse {
 
   protected override sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
     this.channel.sendWhole(cgiHead(status, reason, headers), body);
+  }
+
+  /**
+   * The body, guarded: an error on it (the request ended under the application) reaches the
+   * application through its writes and `append`'s promise, never as an unhandled 'error' event.
+   */
+  override get body(): Writable {
+    const body = super.body;
+    if (!this.bodyGuarded) {
+      this.bodyGuarded = true;
+      body.on("error", noop);
+    }
+    return body;
+  }
+
+  /** @internal The request is over (aborted, connection closed): later writes fail at once. */
+  abandon(): void {
+    if (this._sink !== null && !this._sink.destroyed) this._sink.destroy();
   }
 
   destroy(error?: Error): void {

@@ -229,7 +229,7 @@ async function settled(value: () => number, atLeast = 1): Promise<number> {
 const MiB = 1024 * 1024;
 const gates = new Map<string, Gate>();
 const started = new Map<string, Gate>();
-const seen = { abortedSeen: false, signalAborted: false, streamed: 0, held: null as Request | null };
+const seen = { carelessFailed: false, abortedSeen: false, signalAborted: false, streamed: 0, held: null as Request | null };
 
 function gateFor(map: Map<string, Gate>, name: string): Gate {
   let g = map.get(name);
@@ -260,6 +260,20 @@ async function app(req: Request, res: Response): Promise<boolean> {
       return true;
     case "/throw":
       throw new Error("kaboom");
+    case "/careless": {
+      // writes without waiting, and goes on writing after the front server went away
+      res.body.write(Buffer.alloc(100000, 0x64));
+      gateFor(started, name).open();
+      await gateFor(gates, name).promise;
+      let failed = false;
+      for (let i = 0; i < 4; i++) {
+        res.body.write(Buffer.alloc(100000, 0x64), (err) => (failed ||= err != null));
+        await sleep(1);
+      }
+      seen.carelessFailed = failed || res.body.destroyed;
+      gateFor(gates, name + "-done").open();
+      return true;
+    }
     case "/log":
       (res as FastcgiResponse).logError("note from the app");
       return res.expandUtf8("logged");
@@ -526,6 +540,20 @@ describe("fastcgi over sockets", () => {
   });
 
   describe("errors and STDERR", () => {
+    it("never lets a careless application crash the process after an abort", async () => {
+      const client = await connect();
+      client.socket.pause();
+      const pending = client.request({ requestId: 6, params: params("GET", "/careless?name=c"), keepConn: true });
+      await gateFor(started, "c").promise;
+      await client.abort(6);
+      client.socket.resume();
+      expect((await pending).protocolStatus).toBe(REQUEST_COMPLETE);
+      gateFor(gates, "c").open();
+      await gateFor(gates, "c-done").promise;
+      expect(seen.carelessFailed).toBe(true);
+      expect((await get(client, "/hello")).response.body.toString()).toBe("hello");
+    });
+
     it("sends the application's error log for a request on its STDERR, and a 500", async () => {
       const client = await connect();
       client.keepRecords = true;
@@ -666,6 +694,20 @@ describe("fastcgi over sockets", () => {
       } finally {
         await small.stop();
       }
+    });
+
+    it("survives a front server closing in the middle of an upload the handler never reads", async () => {
+      const client = await connect();
+      await client.send([
+        beginRequestRecord(1, 1, KEEP_CONN),
+        ...streamRecords(PARAMS, 1, encodePairs(params("POST", "/wait?name=u", [], 100000))),
+        encodeRecord(STDIN, 1, Buffer.alloc(1000)),
+      ]);
+      await gateFor(started, "u").promise;
+      await client.close();
+      gateFor(gates, "u").open();
+      const other = await connect();
+      expect((await get(other, "/hello")).response.body.toString()).toBe("hello");
     });
 
     it("answers 400 to a bad REQUEST_METHOD and keeps the connection", async () => {
