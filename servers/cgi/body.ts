@@ -28,6 +28,8 @@ export class CgiBody extends Readable {
     this.onData = this.onData.bind(this);
     this.onEnd = this.onEnd.bind(this);
     this.onError = this.onError.bind(this);
+    // An application that never reads the body must not crash on its error (an abort).
+    this.on("error", ignore);
   }
 
   /** Sets the length from CONTENT_LENGTH (`null`: to the end of the input). */

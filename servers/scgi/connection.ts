@@ -70,6 +70,8 @@ class ScgiBody extends Readable {
   constructor(connection: ScgiConnection) {
     super();
     this.connection = connection;
+    // An application that never reads the body must not crash on its error (an abort).
+    this.on("error", onError);
   }
 
   override _read(): void {

@@ -77,8 +77,8 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
  * An incremental parser of one SCGI request head. Feed it the connection's bytes; once it has
  * the whole head, `feed` returns where the body starts in the chunk it was given.
  *
- * Bounds: the length has no leading zero and at most as many digits as `maxHeaderSize` has,
- * the header block at most `maxHeaderSize` bytes (a 431 error beyond it), the separators `:`
+ * Bounds: the length has no leading zero and is refused (431) at the digit that takes it past
+ * `maxHeaderSize`, so the header block is at most that many bytes; the separators `:`
  * and `,` must be where the netstring puts them. Bytes are copied only when the head straddles
  * chunks.
  *
@@ -98,7 +98,6 @@ export class ScgiHeadParser {
   private state = LENGTH;
   private digits = 0;
   private length = 0;
-  private readonly maxDigits: number;
   private block: Buffer | null = null;
   private filled = 0;
 
@@ -107,7 +106,6 @@ export class ScgiHeadParser {
       throw new RangeError(`maxHeaderSize must be a positive integer, got ${maxHeaderSize}`);
     }
     this.maxHeaderSize = maxHeaderSize;
-    this.maxDigits = String(maxHeaderSize).length;
   }
 
   /** True once the head is parsed. */
@@ -134,14 +132,15 @@ export class ScgiHeadParser {
         const c = chunk[i]!;
         if (c >= 0x30 && c <= 0x39) {
           if (this.digits === 1 && this.length === 0) throw this.fail("SCGI netstring length has a leading zero");
-          if (++this.digits > this.maxDigits) throw this.fail(`SCGI header block longer than maxHeaderSize (${this.maxHeaderSize} bytes)`, 431);
+          this.digits++;
           this.length = this.length * 10 + (c - 0x30);
+          // Refused at the digit that makes it too long: the length never grows unbounded.
+          if (this.length > this.maxHeaderSize) {
+            throw this.fail(`SCGI header block larger than maxHeaderSize (${this.maxHeaderSize} bytes)`, 431);
+          }
           i++;
         } else if (c === COLON) {
           if (this.digits === 0) throw this.fail("SCGI netstring has no length before ':'");
-          if (this.length > this.maxHeaderSize) {
-            throw this.fail(`SCGI header block of ${this.length} bytes is larger than maxHeaderSize (${this.maxHeaderSize} bytes)`, 431);
-          }
           i++;
           this.state = HEADERS;
           // The whole block in this chunk: parse it in place, no copy.
