@@ -91,6 +91,7 @@ class Exchange implements BodySource, ResponseTarget {
   private asked = false;
   private bodyEnded = false;
   private framing: BodyFraming | null;
+  private framingGuessed = false;
   private dropBody = false;
   /** The response is complete: END_RESPONSE waits only for the body packet in flight. */
   private done = false;
@@ -128,7 +129,17 @@ class Exchange implements BodySource, ResponseTarget {
   bodyPacket(payload: Buffer): void {
     this.firstPending = false;
     this.asked = false;
-    const data = bodyData(payload, this.framingOf(payload));
+    const guessed = this.framing === null;
+    let data: Buffer;
+    try {
+      data = bodyData(payload, this.framingOf(payload));
+    } catch (error) {
+      if (!this.framingGuessed && !guessed) throw error;
+      throw new AjpWireError(
+        `${(error as Error).message}; the body framing was guessed from the first packet: ` +
+          `set option bodyFraming to "raw" behind lighttpd, "spec" behind other front servers`,
+      );
+    }
     if (data.length === 0) {
       if (this.contentLength !== null && this.received < this.contentLength && !this.done) {
         throw new AjpWireError(`the request body ended after ${this.received} of ${this.contentLength} bytes`);
@@ -152,6 +163,7 @@ class Exchange implements BodySource, ResponseTarget {
     // (which Apache and mod_jk always send: those requests are decided "spec" up front).
     const remaining = this.contentLength === null ? -1 : this.contentLength - this.received;
     this.framing = !isSpecBodyPacket(payload) || payload.length === remaining ? "raw" : "spec";
+    this.framingGuessed = true;
     return this.framing;
   }
 

@@ -389,9 +389,6 @@ export function parseForwardRequest(payload: Buffer): ForwardRequest {
     attributes: [],
   };
   for (;;) {
-    // The terminator may be missing after the last attribute (old mod_jk): the end of the
-    // packet ends the list too.
-    if (r.pos >= payload.length) break;
     const attribute = r.byte("attribute code");
     if (attribute === ATTR_END) break;
     switch (attribute) {
