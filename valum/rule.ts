@@ -45,7 +45,11 @@ function countGroups(pattern: RegExp): number {
   return new RegExp(pattern.source + "|").exec("")!.length - 1;
 }
 
-/** An error in a rule (bad syntax, unknown type) or in reversing it; names the rule. */
+/**
+ * An error in a rule (bad syntax, unknown type) or in reversing it; names the rule.
+ *
+ * @example try { app.get("/x/<uuid:id>", h); } catch (err) { if (err instanceof RuleError) console.log(err.rule); }
+ */
 export class RuleError extends Error {
   /** The rule at fault. */
   readonly rule: string;
@@ -297,7 +301,9 @@ export class CompiledRule {
 
   /**
    * Matches the part of `path` after the prefix (which the caller knows is there); the raw
-   * match, or `null`.
+   * match, or `null`. `match` is the friendly form.
+   *
+   * @example if (path.startsWith(rule.prefix) && rule.exec(path) !== null) ...
    */
   exec(path: string): RegExpExecArray | null {
     const expression = this.expression;
