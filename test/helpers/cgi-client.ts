@@ -164,6 +164,17 @@ export interface CgiRun {
   signal: string | null;
 }
 
+/** How `runCgi` plays the front server. */
+export interface CgiRunOptions {
+  side?: FrontServerSide;
+  /** Variables to add, or to remove (undefined). */
+  env?: Record<string, string | undefined>;
+  /** Command-line arguments (Apache passes a query without `=` as arguments, RFC 3875 4.4). */
+  args?: string[];
+  /** Send no CONTENT_LENGTH (as nginx and Apache do for a chunked body): the program reads to EOF. */
+  noContentLength?: boolean;
+}
+
 /**
  * Runs a CGI program for one request, as a front server does: the variables as its whole
  * environment (plus PATH), the body on stdin, the response from stdout. With `abortAfter`, stops
@@ -171,24 +182,21 @@ export interface CgiRun {
  *
  * @example const { response } = await runCgi(distPath("test/helpers/cgi-app.js"), { method: "GET", target: "/hello" });
  */
-export async function runCgi(
-  script: string,
-  request: ConformanceRequest,
-  side: FrontServerSide = {},
-  extraEnv: Record<string, string> = {},
-): Promise<CgiRun> {
+export async function runCgi(script: string, request: ConformanceRequest, options: CgiRunOptions = {}): Promise<CgiRun> {
   let body = request.body;
   let length = declaredLength(request);
-  if (body !== undefined && length === null) {
+  if (body !== undefined && length === null && !options.noContentLength) {
     body = await gather(body as AsyncIterable<Buffer>);
     length = body.length;
   }
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...extraEnv };
-  for (const [name, value] of cgiVariables(request, length, side)) {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin" };
+  for (const [name, value] of cgiVariables(request, options.noContentLength ? null : length, options.side)) {
     const previous = env[name];
     env[name] = previous === undefined ? value : previous + (name === "HTTP_COOKIE" ? "; " : ", ") + value;
   }
-  const child = spawn(process.execPath, [script], { env, stdio: ["pipe", "pipe", "pipe"] });
+  Object.assign(env, options.env);
+  for (const name of Object.keys(env)) if (env[name] === undefined) delete env[name];
+  const child = spawn(process.execPath, [script, ...(options.args ?? [])], { env, stdio: ["pipe", "pipe", "pipe"] });
   const exited = once(child, "exit") as Promise<[number | null, string | null]>;
   const stdin = child.stdin!;
   stdin.on("error", () => undefined); // EPIPE: the program did not read the whole body
@@ -229,7 +237,13 @@ export async function runCgi(
   await feeding;
   const [exitCode, signal] = await exited;
   const all = Buffer.concat(chunks);
-  return { response: parseCgiResponse(all), stdout: all, stderr, exitCode, signal };
+  let response: ConformanceResponse;
+  try {
+    response = parseCgiResponse(all);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (exit ${exitCode ?? signal}, stderr: ${stderr})`);
+  }
+  return { response, stdout: all, stderr, exitCode, signal };
 }
 
 /** The compiled CGI program the tests run: the echo application on the cgi backend. */
