@@ -61,7 +61,11 @@ function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "latin1").digest();
 }
 
-/** Whether `given` is the secret whose digest is `expected`, compared in constant time. */
+/**
+ * Whether `given` is the secret whose digest is `expected`, compared in constant time.
+ *
+ * @example secretMatches(request.secret, createHash("sha256").update("XYZ").digest());
+ */
 export function secretMatches(given: string | null, expected: Buffer): boolean {
   // Both digests are 32 bytes: timingSafeEqual never throws and leaks nothing of the length.
   return timingSafeEqual(sha256(given ?? ""), expected) && given !== null;
@@ -264,6 +268,8 @@ class Exchange implements BodySource, ResponseTarget {
  * One connection from the front server: packets in, requests one after another (AJP has no
  * multiplexing), responses out with back-pressure. CPING is answered between requests,
  * SHUTDOWN ignored. Bad input closes the connection with a log line.
+ *
+ * @example net.createServer((socket) => new AjpConnection(socket, host));
  */
 export class AjpConnection {
   readonly socket: Socket;

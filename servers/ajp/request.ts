@@ -12,6 +12,8 @@ export interface BodySource {
  * A request body fed from AJP body packets, with back-pressure: the next chunk is asked for
  * (GET_BODY_CHUNK) only when the reader wants data, so an application that reads slowly, or not
  * at all, never makes the backend buffer more than a packet or two.
+ *
+ * @example for await (const chunk of req.body) hash.update(chunk); // each chunk asked for in turn
  */
 export class AjpBody extends Readable {
   private readonly source: BodySource;

@@ -13,7 +13,11 @@ export interface ResponseTarget {
   destroy(error?: Error): void;
 }
 
-/** Where the body of an AJP response goes: SEND_BODY_CHUNK packets; ending it ends the response. */
+/**
+ * Where the body of an AJP response goes: SEND_BODY_CHUNK packets; ending it ends the response.
+ *
+ * @example res.body.end("bytes"); // through the sink: SEND_BODY_CHUNK, then END_RESPONSE
+ */
 export class AjpSink extends Writable {
   private readonly target: ResponseTarget;
 
@@ -45,6 +49,8 @@ export class AjpSink extends Writable {
 /**
  * A response sent over AJP13: SEND_HEADERS (coded names where the protocol has a code),
  * SEND_BODY_CHUNK packets, END_RESPONSE.
+ *
+ * @example app.get("/", (req, res) => res.expandUtf8("hi")); // one write: head, chunk, end
  */
 export class AjpResponse extends Response {
   private readonly target: ResponseTarget;

@@ -130,7 +130,11 @@ export const ATTR_SECRET = 0x0c;
 export const ATTR_STORED_METHOD = 0x0d;
 export const ATTR_END = 0xff;
 
-/** Malformed AJP input: the connection it came from must be closed. */
+/**
+ * Malformed AJP input: the connection it came from must be closed.
+ *
+ * @example try { parser.shift(); } catch (e) { if (e instanceof AjpWireError) socket.destroy(); }
+ */
 export class AjpWireError extends Error {
   constructor(message: string) {
     super(message);
@@ -196,7 +200,10 @@ export class PacketParser {
     }
     if (magic !== this.magic) this.badMagic();
     if (size > this.maxPayload) {
-      throw new AjpWireError(`packet of ${size + 4} bytes is larger than the packet size ${this.maxPayload + 4}`);
+      throw new AjpWireError(
+        `packet of ${size + 4} bytes is larger than the packet size ${this.maxPayload + 4} ` +
+          `(both sides must agree: option packetSize, Apache's ProxyIOBufferSize)`,
+      );
     }
     if (this.length < 4 + size) return null;
     this.skip(4);
@@ -482,7 +489,11 @@ export function bodyData(payload: Buffer, framing: BodyFraming): Buffer {
   return payload.subarray(2, 2 + n);
 }
 
-/** Whether a body packet is well-formed in the reference framing: its chunk length fills it. */
+/**
+ * Whether a body packet is well-formed in the reference framing: its chunk length fills it.
+ *
+ * @example isSpecBodyPacket(Buffer.from([0, 2, 104, 105])); // true; lighttpd's "hi" is not
+ */
 export function isSpecBodyPacket(payload: Buffer): boolean {
   return payload.length === 0 || (payload.length >= 2 && payload.readUInt16BE(0) === payload.length - 2);
 }
@@ -629,7 +640,11 @@ export function encodeRequestPath(bytes: Buffer): string {
   return encodeBytes(bytes, PATH_SAFE);
 }
 
-/** `encodeRequestPath` for a query string: `?`, `` ` ``, `{` and `}` stay as they are. */
+/**
+ * `encodeRequestPath` for a query string: `?`, `` ` ``, `{` and `}` stay as they are.
+ *
+ * @example encodeQueryString(Buffer.from("q=a b")); // "q=a%20b"
+ */
 export function encodeQueryString(bytes: Buffer): string {
   return encodeBytes(bytes, QUERY_SAFE);
 }
