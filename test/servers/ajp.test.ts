@@ -455,6 +455,29 @@ describe("ajp backend over sockets", () => {
     expect(seen).toHaveLength(5);
   });
 
+  it("takes pipelined packets in order, after the request under way", async () => {
+    const { port } = await start();
+    const s = await open(port);
+    s.write(
+      Buffer.concat([
+        forwardRequest({ method: "POST", uri: "/echo-body", headers: [["Host", "h"], ["Content-Length", "3"]] }),
+        bodyPacket(Buffer.from("one")),
+        forwardRequest({ method: "GET", uri: "/two", headers: [["Host", "h"]] }),
+        CPING,
+      ]),
+    );
+    const types: number[] = [];
+    const bodies: string[] = [];
+    while (types.filter((t) => t === 5).length < 2 || !types.includes(9)) {
+      const p = (await s.next())!;
+      types.push(p[0]!);
+      if (p[0] === 3) bodies.push(parseBodyChunk(p).toString());
+    }
+    expect(types).toEqual([4, 3, 5, 4, 3, 5, 9]);
+    expect(bodies[0]).toBe("one");
+    expect(JSON.parse(bodies[1]!).uri).toBe("http://h/two");
+  });
+
   it("reads the unread first body packet before END_RESPONSE, so the next request is not confused", async () => {
     const { port } = await start();
     const s = await open(port);
