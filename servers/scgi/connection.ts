@@ -21,7 +21,7 @@ export interface ScgiHost {
   readonly handler: HandlerFunction;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;
-  readonly headerTimeout: number;
+  readonly readTimeout: number;
   /** The connection's request is over (answered, refused or cut): the server may close it on stop. */
   connectionFinished(socket: Socket): void;
 }
@@ -114,7 +114,7 @@ export class ScgiConnection {
     socket.on("timeout", onTimeout);
     socket.on("error", onError);
     socket.on("close", onClose);
-    if (host.headerTimeout > 0) socket.setTimeout(host.headerTimeout);
+    if (host.readTimeout > 0) socket.setTimeout(host.readTimeout);
   }
 
   data(chunk: Buffer): void {
@@ -140,7 +140,6 @@ export class ScgiConnection {
   private begin(head: ScgiHead, chunk: Buffer, start: number): void {
     this.parser = null;
     const socket = this.socket;
-    if (this.host.headerTimeout > 0) socket.setTimeout(0);
     const body = new ScgiBody(this);
     let request: Request;
     try {
@@ -159,6 +158,7 @@ export class ScgiConnection {
     }
     if (this.remaining === 0) {
       this.state = RESPONDING;
+      this.readDone();
       body.push(null);
     } else {
       this.state = BODY;
@@ -181,10 +181,13 @@ export class ScgiConnection {
         body.push(part);
         body.push(null);
       }
+      this.readDone();
       if (this.socket.isPaused()) this.socket.resume();
       if (start + n < chunk.length) this.overflow();
     } else if (!body.destroyed && !body.push(part)) {
+      // The application is slow: its time is not the front server's.
       this.socket.pause();
+      if (this.host.readTimeout > 0) this.socket.setTimeout(0);
     }
   }
 
@@ -210,7 +213,16 @@ export class ScgiConnection {
 
   /** The application wants more body (or dropped it): let bytes flow again. */
   resumeBody(): void {
-    if (this.state !== HEAD && this.socket.isPaused()) this.socket.resume();
+    const socket = this.socket;
+    if (this.state !== HEAD && socket.isPaused()) {
+      socket.resume();
+      if (this.state === BODY && this.host.readTimeout > 0) socket.setTimeout(this.host.readTimeout);
+    }
+  }
+
+  /** The whole request is read: from now on the front server waits for us, not the reverse. */
+  private readDone(): void {
+    if (this.host.readTimeout > 0) this.socket.setTimeout(0);
   }
 
   /** The front server ended its side. */
@@ -243,7 +255,19 @@ export class ScgiConnection {
   }
 
   timedOut(): void {
-    if (this.state === HEAD) logError(`scgi: ${this.peer()} sent no complete request head within ${this.host.headerTimeout} ms`);
+    const state = this.state;
+    if (state === HEAD) {
+      logError(`scgi: ${this.peer()} sent no complete request head within readTimeout (${this.host.readTimeout} ms)`);
+    } else if (state === BODY) {
+      const error = new VsgiError(
+        ERR_BAD_REQUEST,
+        `the front server sent no request body for readTimeout (${this.host.readTimeout} ms), ${this.remaining} bytes missing`,
+        { status: 400 },
+      );
+      logError(`scgi: ${this.peer()}: ${error.message}`);
+      this.request!.abort(error);
+      this.body!.destroy(error);
+    }
     this.socket.destroy();
   }
 

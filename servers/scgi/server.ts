@@ -12,8 +12,12 @@ export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOp
    * default. A larger one is answered `431` and logged.
    */
   maxHeaderSize?: number;
-  /** Milliseconds a new connection may take to send its whole head (60 s); 0: no limit. */
-  headerTimeout?: number;
+  /**
+   * Milliseconds the backend waits for the next bytes of a request, the head or a body the
+   * application is reading (60 s), before it gives up on the connection; 0: no limit. Time the
+   * application takes to read or to answer does not count.
+   */
+  readTimeout?: number;
 }
 
 function positiveInteger(value: unknown, name: string, fallback: number, zero = false): number {
@@ -37,14 +41,14 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
   declare readonly options: ScgiServerOptions;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;
-  readonly headerTimeout: number;
+  readonly readTimeout: number;
 
   constructor(options: ScgiServerOptions) {
     super(options);
     checkCgiOptions(options);
     this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
     this.maxHeaderSize = positiveInteger(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
-    this.headerTimeout = positiveInteger(options.headerTimeout, "headerTimeout", 60000, true);
+    this.readTimeout = positiveInteger(options.readTimeout, "readTimeout", 60000, true);
     this.onConnection = this.onConnection.bind(this);
   }
 

@@ -255,10 +255,42 @@ describe("scgi backend", () => {
     expect((await scgiRequest(target, { method: "GET", target: "/" })).body.toString()).toBe("hello");
   });
 
-  it("closes a connection that sends no complete head within headerTimeout", async () => {
-    const target = await start(hello, { headerTimeout: 50 });
+  it("closes a connection that sends no complete head within readTimeout", async () => {
+    const target = await start(hello, { readTimeout: 50 });
     expect((await exchange(target, "70:CONTENT")).length).toBe(0);
-    expect(logged.join("\n")).toMatch(/no complete request head within 50 ms/);
+    expect(logged.join("\n")).toMatch(/no complete request head within readTimeout \(50 ms\)/);
+  });
+
+  it("aborts a request whose body stops coming for readTimeout, and closes the connection", async () => {
+    let error = "";
+    const target = await start(
+      async (req, res) => {
+        try {
+          await req.flatten();
+        } catch (err) {
+          error = (err as Error).message;
+        }
+        return res.end();
+      },
+      { readTimeout: 50 },
+    );
+    const reply = await exchange(target, Buffer.concat([encodeHead([["REQUEST_METHOD", "POST"], ["REQUEST_URI", "/"]], 10), Buffer.from("abc")]));
+    expect(reply.length).toBe(0);
+    expect(error).toMatch(/no request body for readTimeout \(50 ms\), 7 bytes missing/);
+  });
+
+  it("does not count the time the application takes to read the body or to answer", async () => {
+    const target = await start(
+      async (req, res) => {
+        await sleep(150);
+        const body = await req.flattenUtf8();
+        await sleep(150);
+        return res.expandUtf8(body.length.toString());
+      },
+      { readTimeout: 50 },
+    );
+    const res = await scgiRequest(target, { method: "POST", target: "/", body: Buffer.alloc(1024 * 1024) });
+    expect(res.body.toString()).toBe(String(1024 * 1024));
   });
 
   it("closes the connection after the response, without waiting for the front server", async () => {
