@@ -83,9 +83,14 @@ export class Application {
     if (script === undefined) return;
     const child = fork(script, process.argv.slice(2), { env: { ...process.env, [WORKER]: "1" }, stdio: "inherit" });
     this.workers.add(child);
-    listeners.forEach((listener, index) => {
-      const message: ListenMessage = { vsgi: "listen", index, count: listeners.length };
-      child.send(message, listener);
+    // Handles go out only when the worker asks: one that arrived before the worker listens for
+    // it would accept connections that nobody serves.
+    child.on("message", (message: { vsgi?: string }) => {
+      if (message?.vsgi !== "ready") return;
+      listeners.forEach((listener, index) => {
+        const listen: ListenMessage = { vsgi: "listen", index, count: listeners.length };
+        child.send(listen, listener);
+      });
     });
     child.once("exit", (code, signal) => {
       this.workers.delete(child);
@@ -111,9 +116,17 @@ export class Application {
         );
       };
       process.on("message", onMessage);
+      process.send!({ vsgi: "ready" });
       // The primary going away (crash, kill -9) must not leave orphans serving.
-      process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
-      void this.serveUntilSignal().then(resolve);
+      const orphaned = (): void => void process.kill(process.pid, "SIGTERM");
+      process.once("disconnect", orphaned);
+      void this.serveUntilSignal().then((code) => {
+        // The IPC channel would keep the worker alive after its server stopped.
+        process.off("message", onMessage);
+        process.off("disconnect", orphaned);
+        if (process.connected) process.disconnect();
+        resolve(code);
+      });
     });
   }
 

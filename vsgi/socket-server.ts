@@ -12,7 +12,10 @@ export interface SocketServerOptions extends ServerOptions {
 }
 
 interface Listener {
+  /** The server that serves the protocol. */
   server: NetServer;
+  /** The server that owns the listening socket: `server` itself, or the handle a worker got. */
+  bound: NetServer;
   address: ListenAddress;
 }
 
@@ -66,7 +69,7 @@ export abstract class SocketServer extends Server {
   }
 
   override listeners(): NetServer[] {
-    return this.listening.map((l) => l.server);
+    return this.listening.map((l) => l.bound);
   }
 
   /**
@@ -110,6 +113,19 @@ export abstract class SocketServer extends Server {
     for (const [socket, count] of this.connections) if (count <= 0) this.closeConnection(socket);
   }
 
+  /** Resolves when `server` has no connection left (it may not be listening itself). */
+  private connectionsClosed(server: NetServer): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        server.getConnections((err, count) => {
+          if (err || count === 0) resolve();
+          else setTimeout(check, 50);
+        });
+      };
+      check();
+    });
+  }
+
   /** Closes every connection, busy or not: the end of a stop that timed out. */
   protected closeAllConnections(): void {
     for (const socket of this.connections.keys()) socket.destroy();
@@ -125,17 +141,24 @@ export abstract class SocketServer extends Server {
 
   private listenOne(address: ListenAddress): Promise<void> {
     const server = this.createListener();
+    if ("handle" in address) {
+      // A worker's handle arrives already accepting (node listens on it as it is received):
+      // take its connections from now on, synchronously, so that none is lost in between.
+      const bound = address.handle;
+      bound.on("connection", (socket: Socket) => server.emit("connection", socket));
+      this.listening.push({ server, bound, address });
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       server.once("error", onError);
       const done = (): void => {
         server.off("error", onError);
         server.on("error", (err) => console.error(`${this.scheme} listener error:`, err));
-        this.listening.push({ server, address });
+        this.listening.push({ server, bound: server, address });
         resolve();
       };
-      if ("handle" in address) server.listen(address.handle, done);
-      else if ("fd" in address) server.listen({ fd: address.fd }, done);
+      if ("fd" in address) server.listen({ fd: address.fd }, done);
       else if ("path" in address) server.listen({ path: address.path }, done);
       else {
         if (!Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
@@ -149,12 +172,13 @@ export abstract class SocketServer extends Server {
 
   get uris(): URL[] {
     const uris: URL[] = [];
-    for (const { server, address } of this.listening) {
+    for (const listener of this.listening) {
+      const address = listener.address;
       if ("fd" in address) {
         uris.push(new URL(`${this.scheme}+fd://${address.fd}/`));
         continue;
       }
-      const bound = server.address();
+      const bound = listener.bound.address();
       if (bound === null) continue;
       if (typeof bound === "string") {
         uris.push(new URL(`${this.scheme}+unix://${bound}/`));
@@ -174,7 +198,11 @@ export abstract class SocketServer extends Server {
 
   private async stopNow(): Promise<void> {
     const closed = Promise.all(
-      this.listening.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      this.listening.flatMap(({ server, bound }) => {
+        const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => s.close(() => resolve()));
+        // A worker's protocol server never listened itself: wait for its connections to end.
+        return bound === server ? [close(server)] : [close(bound), this.connectionsClosed(server)];
+      }),
     );
     this.closeIdleConnections();
     // Connections that were busy become idle as their requests end; sweep them.
