@@ -33,8 +33,16 @@ export class AjpBody extends Readable {
 // it knows from the protocol's own fields.
 const RESERVED = /^(?:HTTP_|CONTENT_|REQUEST_|SERVER_|REMOTE_|SSL_|DOCUMENT_|SCRIPT_|PATH_|GATEWAY_|AUTH_TYPE$|QUERY_STRING$|HTTPS$)/;
 
+// Front servers send a handful of header names: remember their variable names.
+const VARIABLES = new Map<string, string>();
+
 function variableOf(header: string): string {
-  return "HTTP_" + header.toUpperCase().replace(/-/g, "_");
+  let variable = VARIABLES.get(header);
+  if (variable === undefined) {
+    variable = "HTTP_" + header.toUpperCase().replace(/-/g, "_");
+    if (VARIABLES.size < 512) VARIABLES.set(header, variable);
+  }
+  return variable;
 }
 
 /** The CGI-style variables of a request, and how its body is framed. */
