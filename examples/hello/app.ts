@@ -1,13 +1,22 @@
-// The example application: the same code runs on every backend. Start it with
-// `npm start` (http on 127.0.0.1:3003) or `node dist/examples/hello/app.js --help`; the
-// backend is the first argument when it names one (`node dist/examples/hello/app.js scgi -p 9001`).
+// The hello example: the application of the README. It runs unchanged on every backend:
+//   npm start                                      (http on 127.0.0.1:3003)
+//   node dist/examples/hello/app.js --help
+//   VSGI_BACKEND=scgi node dist/examples/hello/app.js -p 9001
+import { Router } from "valum";
 import { Server } from "valum/vsgi";
 
-const handler = (req: import("valum/vsgi").Request, res: import("valum/vsgi").Response): Promise<boolean> =>
-  res.expandUtf8(`Hello from ${req.path}\n`);
+const app = new Router();
 
-const backends = ["http", "cgi", "scgi", "fastcgi", "ajp"];
-const argv = process.argv.slice();
-const backend = backends.includes(argv[2] ?? "") ? argv.splice(2, 1)[0]! : (process.env.VSGI_BACKEND ?? "http");
+app.get("/", (req, res) => {
+  res.headers.set("Content-Type", "text/plain");
+  return res.expandUtf8("Hello world!\n");
+});
 
-await Server.new(backend, { handler }).run(argv);
+app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}\n`), "user");
+
+app.get("/hello/<name>", (req, res, next, ctx) => {
+  res.headers.set("Content-Type", "text/plain");
+  return res.expandUtf8(`Hello ${ctx.name}! Your profile: ${app.urlFor("user", { id: 41 })}\n`);
+});
+
+await Server.new(process.env.VSGI_BACKEND ?? "http", { handler: app }).run(process.argv);

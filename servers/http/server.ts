@@ -1,4 +1,5 @@
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse, type Server as NodeHttpServer } from "node:http";
+import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as NodeHttpServer } from "node:http";
+import type { Duplex } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
@@ -63,6 +64,7 @@ export default class HttpServer extends SocketServer {
     };
     const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
     if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+    server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     if (o.allow !== undefined && o.allow.length > 0) {
       server.on("connection", (socket: Socket) => void this.acceptConnection(socket));
     }
@@ -73,6 +75,17 @@ export default class HttpServer extends SocketServer {
   private onRequest(nodeReq: IncomingMessage, nodeRes: ServerResponse): void {
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
+  }
+
+  // node:http hands CONNECT to its own event, outside the request cycle: give it a response on
+  // the socket so that the application routes it like any method. The connection ends with it.
+  private onConnect(nodeReq: IncomingMessage, socket: Duplex): void {
+    const nodeRes = new ServerResponse(nodeReq);
+    nodeRes.shouldKeepAlive = false;
+    nodeRes.assignSocket(socket as import("node:net").Socket);
+    nodeRes.once("finish", () => socket.end());
+    socket.on("error", () => socket.destroy());
+    this.onRequest(nodeReq, nodeRes);
   }
 
   protected override closeIdleConnections(): void {

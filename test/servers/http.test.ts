@@ -49,6 +49,14 @@ describe("http backend", () => {
     expect(text.endsWith("\r\n\r\nbody")).toBe(true);
   });
 
+  it("hands CONNECT to the application like any method, then closes", async () => {
+    served = await serve((req, res) => res.expandUtf8(`${req.method} ${req.target}`));
+    const text = await raw(served.port, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(text).toMatch(/Connection: close\r\n/);
+    expect(text.endsWith("\r\n\r\nCONNECT example.com:443")).toBe(true);
+  });
+
   it("answers a malformed request with 400 and keeps serving", async () => {
     served = await serve((req, res) => res.expandUtf8("ok"));
     expect(await raw(served.port, "GARBAGE\r\n\r\n")).toMatch(/^HTTP\/1\.1 400 /);
