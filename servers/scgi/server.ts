@@ -62,6 +62,29 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
     return sockets.length > 0 ? sockets : [{ fd: 0 }];
   }
 
+  /**
+   * Listens where told, or by default on systemd's sockets or fd 0. A default fd that is no
+   * listening socket (the backend started by hand, without flags) gets an error that says what
+   * to do instead of the system's `EINVAL`.
+   */
+  override async listen(address?: ListenAddress): Promise<void> {
+    try {
+      await super.listen(address);
+    } catch (err) {
+      const where = address ?? this.defaultAddresses()[0];
+      const code = (err as NodeJS.ErrnoException).code;
+      if (where !== undefined && "fd" in where && (code === "EINVAL" || code === "ENOTSOCK" || code === "EBADF" || code === "ENOTSUP")) {
+        throw new VsgiError(
+          ERR_INVALID_OPTION,
+          `fd ${where.fd} is no listening socket (${code}): give a port (-p) or a UNIX socket path (-s), ` +
+            "or let a front server hand one over on fd 0 (lighttpd bin-path, spawn-fcgi) or systemd with LISTEN_FDS",
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
+
   protected createListener(): NetServer {
     // Half-open allowed: a front server that shuts down its side after the request still reads
     // the response.

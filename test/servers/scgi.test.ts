@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rename, rm } from "node:fs/promises";
 import { createServer, connect, type Server as NetServer, type Socket } from "node:net";
@@ -540,6 +540,13 @@ describe("scgi backend spawned with its listening socket on fd 0 (lighttpd bin-p
   it("accepts on a UNIX socket given as fd 0, as lighttpd's bin-path with a socket path does", async () => {
     const { fd, close, target } = await listening({ path: join(socketDir, "spawned.sock") });
     await runChild([fd, "pipe", "pipe"], { LISTEN_FDS: "" }, target, "scgi+fd://0/", close);
+  });
+
+  it("says what to do when fd 0 is no listening socket (started by hand without flags)", () => {
+    const run = spawnSync(process.execPath, [APP, "scgi"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LISTEN_FDS: "" }, encoding: "utf8" });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/cannot listen: fd 0 is no listening socket \(EINVAL\): give a port \(-p\) or a UNIX socket path \(-s\)/);
   });
 
   it("accepts on systemd's LISTEN_FDS socket (fd 3) when there is one", async () => {
