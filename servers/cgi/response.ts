@@ -5,6 +5,8 @@ import { CgiResponse, cgiHead, type Headers, type Request } from "../../vsgi/ind
  * The output of a CGI process (stdout, or the stream given as `stdout`): writes with
  * back-pressure, the end of the response (flushed; an injected stream is ended, process.stdout
  * is left open since the process's exit closes it), and the front server going away (EPIPE).
+ *
+ * @example const output = new CgiOutput(process.stdout, false, (error) => finished(error));
  */
 export class CgiOutput {
   /** True once the response is complete, or can no longer be: what `done` waits for. */
@@ -131,6 +133,8 @@ class CgiSink extends Writable {
 
 /**
  * The response of a CGI process: a CGI head (`Status:` last) on stdout, then the body.
+ *
+ * @example void dispatch(handler, request, new CgiStdoutResponse(request, output));
  */
 export class CgiStdoutResponse extends CgiResponse {
   private readonly output: CgiOutput;

@@ -65,7 +65,9 @@ class ScgiSink extends Writable {
 
 /**
  * A response written on an SCGI connection: a CGI head (`Status:` last), then the body, then
- * the connection closes.
+ * the connection closes. Built by the connection for each request.
+ *
+ * @example void dispatch(handler, request, new ScgiResponse(request, socket));
  */
 export class ScgiResponse extends CgiResponse {
   private readonly socket: Socket;

@@ -7,7 +7,12 @@ import { environmentFromPairs, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/ind
 /** The default bound of the header block (the netstring's payload), in bytes. */
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
 
-/** A malformed or oversized SCGI head; `status` is what the backend answers (400 or 431). */
+/**
+ * A malformed or oversized SCGI head; `status` is what the backend answers (400 or 431).
+ *
+ * @example
+ * try { parser.feed(chunk); } catch (err) { if (err instanceof ScgiProtocolError) refuse(err.status, err.message); }
+ */
 export class ScgiProtocolError extends VsgiError {
   constructor(message: string, status = 400) {
     super(ERR_BAD_REQUEST, message, { status });
