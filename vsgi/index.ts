@@ -18,7 +18,7 @@ export {
 } from "./handler.js";
 export * from "./errors.js";
 export { Server, type ServerOptions, type AnyServerOptions, type ListenAddress } from "./server.js";
-export { SocketServer, systemdSockets, type SocketServerOptions } from "./socket-server.js";
+export { SocketServer, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
 export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
 export { Application } from "./application.js";
 export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";

@@ -30,6 +30,28 @@ export function systemdSockets(env: NodeJS.ProcessEnv = process.env): ListenAddr
   return Array.from({ length: count }, (_, i) => ({ fd: 3 + i }));
 }
 
+/**
+ * The sockets a backend spawned by a front server accepts on: systemd's (`LISTEN_FDS`) when
+ * there are any, else fd 0, where lighttpd's `bin-path` and spawn-fcgi put the listening socket.
+ */
+export function inheritedSockets(env: NodeJS.ProcessEnv = process.env): ListenAddress[] {
+  const sockets = systemdSockets(env);
+  return sockets.length > 0 ? sockets : [{ fd: 0 }];
+}
+
+// A descriptor that is no listening socket (a backend started by hand, without flags, has a
+// terminal on fd 0) fails with a bare EINVAL or ENOTSOCK: say what to do instead.
+function notAListeningSocket(fd: number, err: Error): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== "EINVAL" && code !== "ENOTSOCK" && code !== "EBADF" && code !== "ENOTSUP") return err;
+  return new VsgiError(
+    ERR_INVALID_OPTION,
+    `fd ${fd} is no listening socket (${code}): give a port (-p) or a UNIX socket path (-s), ` +
+      "or let a front server hand one over on fd 0 (lighttpd bin-path, spawn-fcgi) or systemd with LISTEN_FDS",
+    { cause: err },
+  );
+}
+
 function stripMapped(address: string): string {
   return address.startsWith("::ffff:") ? address.slice(7) : address;
 }
@@ -150,7 +172,7 @@ export abstract class SocketServer extends Server {
       return Promise.resolve();
     }
     return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+      const onError = (err: Error): void => reject("fd" in address ? notAListeningSocket(address.fd, err) : err);
       server.once("error", onError);
       const done = (): void => {
         server.off("error", onError);

@@ -1,6 +1,6 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { checkCgiOptions, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
-import { SocketServer, systemdSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { ScgiConnection, type ScgiHost } from "./connection.js";
 import { DEFAULT_MAX_HEADER_SIZE } from "./wire.js";
@@ -58,31 +58,7 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
 
   /** systemd's sockets (LISTEN_FDS) when there are any, else the socket on fd 0. */
   protected defaultAddresses(): ListenAddress[] {
-    const sockets = systemdSockets();
-    return sockets.length > 0 ? sockets : [{ fd: 0 }];
-  }
-
-  /**
-   * Listens where told, or by default on systemd's sockets or fd 0. A default fd that is no
-   * listening socket (the backend started by hand, without flags) gets an error that says what
-   * to do instead of the system's `EINVAL`.
-   */
-  override async listen(address?: ListenAddress): Promise<void> {
-    try {
-      await super.listen(address);
-    } catch (err) {
-      const where = address ?? this.defaultAddresses()[0];
-      const code = (err as NodeJS.ErrnoException).code;
-      if (where !== undefined && "fd" in where && (code === "EINVAL" || code === "ENOTSOCK" || code === "EBADF" || code === "ENOTSUP")) {
-        throw new VsgiError(
-          ERR_INVALID_OPTION,
-          `fd ${where.fd} is no listening socket (${code}): give a port (-p) or a UNIX socket path (-s), ` +
-            "or let a front server hand one over on fd 0 (lighttpd bin-path, spawn-fcgi) or systemd with LISTEN_FDS",
-          { cause: err },
-        );
-      }
-      throw err;
-    }
+    return inheritedSockets();
   }
 
   protected createListener(): NetServer {
