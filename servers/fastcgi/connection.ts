@@ -349,7 +349,7 @@ export class FastcgiConnection implements RecordHandler {
     if (refusal !== -1) {
       this.ignored.add(id);
       this.out(endRequestRecord(id, 0, refusal));
-      if (this.exchanges.size === 0 && this.closeWhenIdle) this.socket.end();
+      if (this.exchanges.size === 0 && this.closeWhenIdle) this.end();
       return;
     }
     this.exchanges.set(id, new Exchange(this, id, keepConn, this.host.maxParamsSize));
@@ -524,7 +524,7 @@ export class FastcgiConnection implements RecordHandler {
   /** After END_REQUEST went out: the request is over; without FCGI_KEEP_CONN, so is the connection. */
   finish(exchange: Exchange): void {
     this.release(exchange, null);
-    if (this.exchanges.size === 0 && this.closeWhenIdle && !this.closed) this.socket.end();
+    if (this.exchanges.size === 0 && this.closeWhenIdle) this.end();
   }
 
   /** The response failed after its head: the client must learn the body is cut short. */
@@ -537,8 +537,7 @@ export class FastcgiConnection implements RecordHandler {
       // Closing without END_REQUEST is how a front server learns that a response is cut
       // short. What is corked (the STDERR lines) goes out first.
       this.release(exchange, endedError());
-      this.parser.stop();
-      this.socket.end();
+      this.end();
     }
   }
 
@@ -556,7 +555,7 @@ export class FastcgiConnection implements RecordHandler {
     exchange.request?.abort(error);
     if (answer) this.out(exchange.trailer(1));
     this.release(exchange, error);
-    if (answer && this.exchanges.size === 0 && this.closeWhenIdle && !this.closed) this.socket.end();
+    if (answer && this.exchanges.size === 0 && this.closeWhenIdle) this.end();
   }
 
   // The connection
@@ -570,6 +569,16 @@ export class FastcgiConnection implements RecordHandler {
     if (error instanceof FastcgiProtocolError) logError(`fastcgi: closing the connection from ${this.peer()}: ${message}`);
     else logError(`fastcgi: closing the connection from ${this.peer()} after an internal error`, error);
     this.destroy();
+  }
+
+  /**
+   * Ends the connection after what is written (no FCGI_KEEP_CONN, or a failed response): what
+   * the front server still sends is read and dropped until it closes its side.
+   */
+  private end(): void {
+    if (this.closed) return;
+    this.parser.stop();
+    this.socket.end();
   }
 
   /** Closes at once; the requests in flight are aborted. */
@@ -592,7 +601,9 @@ export class FastcgiConnection implements RecordHandler {
     // Idle: no bytes either way for the whole timeout. Keep the connection only while the
     // application works on a request it has all the input of (a long computation, a slow
     // stream); a front server that stopped sending in the middle of a request is dropped.
-    for (const exchange of this.exchanges.values()) if (exchange.request !== null && exchange.stdinEnded) return;
+    // A connection paused because the application does not read a body is not the front
+    // server's silence either.
+    for (const exchange of this.exchanges.values()) if (exchange.request !== null && (exchange.stdinEnded || exchange.congested)) return;
     this.destroy();
   }
 }

@@ -308,6 +308,12 @@ export function encodePairs(pairs: Iterable<readonly [string, string]>, long = f
   return out;
 }
 
+/** node's Buffer methods behind `toString(encoding, start, end)`, without its argument checks. */
+interface RawSlices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
 function readLength(bytes: Buffer, offset: number): number {
   const first = bytes[offset]!;
   if (first < 0x80) return first;
@@ -325,6 +331,7 @@ function readLength(bytes: Buffer, offset: number): number {
  */
 export function decodePairs(bytes: Buffer): [string, string][] {
   const pairs: [string, string][] = [];
+  const raw = bytes as unknown as RawSlices;
   const length = bytes.length;
   let offset = 0;
   while (offset < length) {
@@ -339,10 +346,10 @@ export function decodePairs(bytes: Buffer): [string, string][] {
       throw new FastcgiProtocolError("a name-value pair is longer than the bytes that carry it");
     }
     const nameEnd = offset + nameLength;
-    const name = bytes.toString("latin1", offset, nameEnd);
+    const name = raw.latin1Slice(offset, nameEnd);
     const valueEnd = nameEnd + valueLength;
     const isHeader = nameLength > 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_");
-    const value = isHeader ? bytes.toString("latin1", nameEnd, valueEnd) : bytes.toString("utf8", nameEnd, valueEnd);
+    const value = isHeader ? raw.latin1Slice(nameEnd, valueEnd) : raw.utf8Slice(nameEnd, valueEnd);
     pairs.push([name, value]);
     offset = valueEnd;
   }

@@ -819,6 +819,21 @@ describe("fastcgi over sockets", () => {
       }
     });
 
+    it("keeps an idle connection whose application is at work on a request", async () => {
+      const quick = await startFastcgi(app, { idleTimeout: 30 });
+      try {
+        const client = await connect(quick.port);
+        const pending = client.request({ params: params("GET", "/wait?name=t"), keepConn: true });
+        await gateFor(started, "t").promise;
+        await sleep(200); // several idle timeouts
+        expect(client.isClosed).toBe(false);
+        gateFor(gates, "t").open();
+        expect(parseCgiResponse((await pending).stdout).body.toString()).toBe("t-1;t-2;");
+      } finally {
+        await quick.stop();
+      }
+    });
+
     it("rejects bad option values", async () => {
       await expect(startFastcgi(app, { maxParamsSize: 0 })).rejects.toThrow(/maxParamsSize/);
       await expect(startFastcgi(app, { idleTimeout: -1 })).rejects.toThrow(/idleTimeout/);
