@@ -106,7 +106,7 @@ export const EXAMPLES: Example[] = [
     render: lighttpdConfig,
     config: config("lighttpd", lighttpd.replace("lighttpd.conf", "lighttpd-ajp.conf"), "ajp", mount("ajp"), [
       `Start the app with: node ${EXAMPLE.app} ajp -p ${EXAMPLE.upstream.ajp}`,
-      "GET and HEAD only: lighttpd's mod_ajp13 frames request bodies against the AJP13 spec.",
+      "Best for GET and HEAD: request bodies are slow through lighttpd's mod_ajp13, PATCH gets 400.",
     ]),
   },
   {

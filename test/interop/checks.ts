@@ -141,6 +141,48 @@ export function answersItself(status: number, reason: string): Exception {
   };
 }
 
+/** The method (PATCH: not one of AJP's coded methods), headers, URL and a small body reach the app. */
+export async function checkRequest({ client, prefix }: CheckContext, method: string): Promise<void> {
+  const res = await client.request({
+    method,
+    target: `${prefix}/request?x=1`,
+    headers: [
+      ["Host", "example.com"],
+      ["X-Custom", "value"],
+      ["Accept-Language", "fr"],
+      ["Content-Type", "application/json"],
+    ],
+    body: Buffer.from("{}"),
+  });
+  expect(res.status).toBe(200);
+  const seen = json(res);
+  expect(seen.method).toBe(method);
+  expect(seen.path).toBe("/request");
+  expect(seen.scriptName).toBe(prefix);
+  const headers = Object.fromEntries(Object.entries(seen.headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+  expect(headers["x-custom"]).toBe("value");
+  expect(headers["accept-language"]).toBe("fr");
+  const uri = new URL(seen.uri);
+  expect(uri.pathname).toBe(`${prefix}/request`);
+  expect(uri.search).toBe("?x=1");
+  expect(uri.hostname).toBe("example.com");
+}
+
+/** A Content-Length upload of `size` bytes; checks what the app received. */
+export async function checkUpload({ client, prefix }: CheckContext, size: number): Promise<void> {
+  const res = await client.request({
+    method: "POST",
+    target: `${prefix}/upload`,
+    headers: [
+      ["Content-Type", "application/octet-stream"],
+      ["Content-Length", String(size)],
+    ],
+    body: streamedBody(size),
+  });
+  expect(res.status).toBe(200);
+  expect(json(res)).toEqual({ length: size, sha256: sha256Repeated(size) });
+}
+
 export const CHECKS: Check[] = [
   {
     id: "hello",
@@ -242,31 +284,7 @@ export const CHECKS: Check[] = [
   {
     id: "request",
     title: "passes the method, request headers and the URL through",
-    async run({ client, prefix }) {
-      const res = await client.request({
-        method: "PATCH",
-        target: `${prefix}/request?x=1`,
-        headers: [
-          ["Host", "example.com"],
-          ["X-Custom", "value"],
-          ["Accept-Language", "fr"],
-          ["Content-Type", "application/json"],
-        ],
-        body: Buffer.from("{}"),
-      });
-      expect(res.status).toBe(200);
-      const seen = json(res);
-      expect(seen.method).toBe("PATCH");
-      expect(seen.path).toBe("/request");
-      expect(seen.scriptName).toBe(prefix);
-      const headers = Object.fromEntries(Object.entries(seen.headers as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
-      expect(headers["x-custom"]).toBe("value");
-      expect(headers["accept-language"]).toBe("fr");
-      const uri = new URL(seen.uri);
-      expect(uri.pathname).toBe(`${prefix}/request`);
-      expect(uri.search).toBe("?x=1");
-      expect(uri.hostname).toBe("example.com");
-    },
+    run: (ctx) => checkRequest(ctx, "PATCH"),
   },
   {
     id: "not-found",
@@ -278,20 +296,7 @@ export const CHECKS: Check[] = [
   {
     id: "upload",
     title: "streams a 10 MiB upload (Content-Length) to the application",
-    async run({ client, prefix }) {
-      const size = 10 * MiB;
-      const res = await client.request({
-        method: "POST",
-        target: `${prefix}/upload`,
-        headers: [
-          ["Content-Type", "application/octet-stream"],
-          ["Content-Length", String(size)],
-        ],
-        body: streamedBody(size),
-      });
-      expect(res.status).toBe(200);
-      expect(json(res)).toEqual({ length: size, sha256: sha256Repeated(size) });
-    },
+    run: (ctx) => checkUpload(ctx, 10 * MiB),
   },
   {
     id: "chunked-upload",
