@@ -47,7 +47,11 @@ export const TYPE_NAMES: Readonly<Record<number, string>> = {
   11: "UNKNOWN_TYPE",
 };
 
-/** Malformed FastCGI input: the connection that sent it is closed. */
+/**
+ * Malformed FastCGI input: the connection that sent it is closed.
+ *
+ * @example try { parser.push(chunk); } catch (err) { if (err instanceof FastcgiProtocolError) socket.destroy(); }
+ */
 export class FastcgiProtocolError extends VsgiError {
   constructor(message: string) {
     super(ERR_BAD_REQUEST, message);
@@ -179,7 +183,11 @@ export class RecordParser {
   }
 }
 
-/** Writes a record header at `offset` of `into`. */
+/**
+ * Writes a record header at `offset` of `into`.
+ *
+ * @example const header = Buffer.alloc(8); writeHeader(header, 0, STDOUT, 1, 5);
+ */
 export function writeHeader(into: Buffer, offset: number, type: number, requestId: number, contentLength: number, paddingLength = 0): void {
   into[offset] = FCGI_VERSION_1;
   into[offset + 1] = type;
@@ -222,7 +230,11 @@ export function streamRecords(type: number, requestId: number, data: Uint8Array,
   return records;
 }
 
-/** BEGIN_REQUEST content: role and flags. */
+/**
+ * A BEGIN_REQUEST record: role and flags.
+ *
+ * @example socket.write(beginRequestRecord(1, RESPONDER, KEEP_CONN));
+ */
 export function beginRequestRecord(requestId: number, role = RESPONDER, flags = 0): Buffer {
   const body = Buffer.alloc(8);
   body.writeUInt16BE(role, 0);
@@ -230,7 +242,11 @@ export function beginRequestRecord(requestId: number, role = RESPONDER, flags = 
   return encodeRecord(BEGIN_REQUEST, requestId, body);
 }
 
-/** END_REQUEST: the application status and the protocol status. */
+/**
+ * An END_REQUEST record: the application status and the protocol status.
+ *
+ * @example socket.write(endRequestRecord(1, 0, UNKNOWN_ROLE));
+ */
 export function endRequestRecord(requestId: number, appStatus: number, protocolStatus: number): Buffer {
   const record = Buffer.allocUnsafe(16);
   writeHeader(record, 0, END_REQUEST, requestId, 8);
@@ -242,20 +258,32 @@ export function endRequestRecord(requestId: number, appStatus: number, protocolS
   return record;
 }
 
-/** The UNKNOWN_TYPE answer to a management record of a type this side does not know. */
+/**
+ * The UNKNOWN_TYPE answer to a management record of a type this side does not know.
+ *
+ * @example socket.write(unknownTypeRecord(42));
+ */
 export function unknownTypeRecord(type: number): Buffer {
   const content = Buffer.alloc(8);
   content[0] = type;
   return encodeRecord(UNKNOWN_TYPE, 0, content);
 }
 
-/** A decoded BEGIN_REQUEST body, or null when it is not 8 bytes. */
+/**
+ * A decoded BEGIN_REQUEST body, or null when it is not 8 bytes.
+ *
+ * @example decodeBeginRequest(content)?.role === RESPONDER;
+ */
 export function decodeBeginRequest(content: Buffer): { role: number; flags: number } | null {
   if (content.length !== 8) return null;
   return { role: (content[0]! << 8) | content[1]!, flags: content[2]! };
 }
 
-/** A decoded END_REQUEST body, or null when it is not 8 bytes. */
+/**
+ * A decoded END_REQUEST body, or null when it is not 8 bytes.
+ *
+ * @example decodeEndRequest(content)?.protocolStatus === REQUEST_COMPLETE;
+ */
 export function decodeEndRequest(content: Buffer): { appStatus: number; protocolStatus: number } | null {
   if (content.length !== 8) return null;
   return { appStatus: content.readUInt32BE(0), protocolStatus: content[4]! };

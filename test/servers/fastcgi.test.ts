@@ -434,7 +434,7 @@ describe("fastcgi over sockets", () => {
       expect(JSON.parse(parseCgiResponse(result.stdout).body.toString())).toEqual({ length: 5, text: "abcde" });
     });
 
-    it("sets TCP_NODELAY on accepted sockets and answers as soon as the response is whole", async () => {
+    it("sends head, body, the end of STDOUT and END_REQUEST of a whole response in one write", async () => {
       const client = await connect();
       client.keepRecords = true;
       await get(client, "/hello");
