@@ -5,6 +5,7 @@
 //   node dist/bench/gateway.js 10 3                        (10 s per contender, 3 rounds)
 //   GATEWAY_FRONT_CPU=1 node dist/bench/gateway.js         (front server on wrk's CPU)
 //   GATEWAY_PROFILE=DIR node dist/bench/gateway.js 5 1     (node --cpu-prof of every backend into DIR)
+//   GATEWAY_ONLY='nginx fastcgi' node dist/bench/gateway.js  (the contenders whose key matches)
 //
 // Each front server runs unprivileged-style on loopback, one worker, with a config written into a
 // temporary folder; the backend is pinned to CPU 0, the front server to CPU 0 too (so the figure
@@ -12,7 +13,7 @@
 // Contenders run one after the other, interleaved round by round; the best round counts.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -24,6 +25,7 @@ const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
 const frontCpu = process.env.GATEWAY_FRONT_CPU ?? "0";
 const profileDir = process.env.GATEWAY_PROFILE;
+const only = process.env.GATEWAY_ONLY === undefined ? null : new RegExp(process.env.GATEWAY_ONLY);
 const app = (name: string): string => fileURLToPath(new URL(`./apps/${name}.js`, import.meta.url));
 
 type FrontName = "lighttpd" | "nginx";
@@ -185,14 +187,45 @@ async function stopFront(child: ChildProcess): Promise<void> {
   await once(child, "exit");
 }
 
+const TICK_US = 1e6 / 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s
+
+/** CPU time (user + system, µs) of a process and its children still alive (nginx's worker). */
+function cpuTime(pid: number): number {
+  let total = 0;
+  const visit = (p: number): void => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime
+      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/)) {
+        if (child !== "") visit(Number(child));
+      }
+    } catch {
+      // gone
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+/** A measured run with the CPU time each side spent per request. */
+interface Measured extends LoadResult {
+  backendUs: number;
+  frontUs: number;
+}
+
 /** One contender for one round: backend, front server, a check, a warm-up, the measured run. */
-async function measure(c: Contender, dir: string): Promise<LoadResult> {
+async function measure(c: Contender, dir: string): Promise<Measured> {
   const backendPort = await freePort();
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  if (profileDir !== undefined) env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${join(profileDir, key(c).replace(/[^a-z0-9]+/gi, "-"))}`;
   const [script, ...args] = c.command(backendPort);
-  const backend = startNode(script!, args, env);
+  // --cpu-prof is refused in NODE_OPTIONS: it goes before the script (the profile is written at exit)
+  const backend =
+    profileDir === undefined
+      ? startNode(script!, args)
+      : spawn("taskset", ["-c", "0", process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(profileDir, key(c).replace(/[^a-z0-9]+/gi, "-"))}`, script!, ...args], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
   let front: ChildProcess | undefined;
   try {
     await listening(backend);
@@ -206,7 +239,12 @@ async function measure(c: Contender, dir: string): Promise<LoadResult> {
       throw new Error(`${key(c)}: expected 200 "Hello world!", got ${check.status} ${JSON.stringify(check.body)}`);
     }
     load(`http://127.0.0.1:${port}/`, 2); // warm-up: JIT, pooled upstream connections
-    return load(`http://127.0.0.1:${port}/`, seconds);
+    // taskset execs: the pids are node's and the front server's (nginx: master + worker)
+    const b0 = cpuTime(backend.pid!);
+    const f0 = cpuTime(front.pid!);
+    const result = load(`http://127.0.0.1:${port}/`, seconds);
+    const requests = Math.max(1, result.requestsPerSecond * seconds);
+    return { ...result, backendUs: (cpuTime(backend.pid!) - b0) / requests, frontUs: (cpuTime(front.pid!) - f0) / requests };
   } finally {
     if (front !== undefined) await stopFront(front);
     await stop(backend);
@@ -227,13 +265,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     }
   }
   const dir = mkdtempSync(join(tmpdir(), "valum-bench-gateway-"));
-  const results = new Map<string, LoadResult[]>();
+  const results = new Map<string, Measured[]>();
   try {
     for (let round = 0; round < rounds; round++) {
       for (const c of contenders) {
+        if (only !== null && !only.test(key(c))) continue;
         const r = await measure(c, dir);
         results.set(key(c), [...(results.get(key(c)) ?? []), r]);
-        console.error(`round ${round + 1}: ${c.front.padEnd(9)}${label(c).padEnd(26)}${r.requestsPerSecond.toFixed(0).padStart(8)} req/s`);
+        console.error(
+          `round ${round + 1}: ${c.front.padEnd(9)}${label(c).padEnd(36)}${r.requestsPerSecond.toFixed(0).padStart(8)} req/s, ` +
+            `CPU per request: backend ${r.backendUs.toFixed(1)} µs, front ${r.frontUs.toFixed(1)} µs`,
+        );
       }
     }
   } finally {
@@ -247,14 +289,30 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     `\nhello world through a front server, ${seconds} s x ${rounds} rounds interleaved, best round; ` +
       `backend on CPU 0, front server (1 worker) on CPU ${frontCpu}, wrk -t1 -c64 on CPU 1`,
   );
-  console.log("front".padEnd(10) + "path".padEnd(26) + "req/s".padStart(9) + "  ratio to HTTP proxy".padStart(22) + "  errors  rounds");
+  console.log(
+    "front".padEnd(10) + "path".padEnd(36) + "req/s".padStart(8) + "ratio".padStart(8) + "back µs".padStart(9) + "front µs".padStart(10) + "errors".padStart(8) + "  all rounds (req/s)",
+  );
   for (const c of contenders) {
     const k = key(c);
-    const errors = (results.get(k) ?? []).reduce((a, r) => a + r.errors, 0);
+    const runs = results.get(k) ?? [];
+    if (runs.length === 0) continue;
+    const errors = runs.reduce((a, r) => a + r.errors, 0);
+    // CPU per request: the lowest of the rounds (the least disturbed by the machine's other load)
+    const back = Math.min(...runs.map((r) => r.backendUs));
+    const front = Math.min(...runs.map((r) => r.frontUs));
     console.log(
-      c.front.padEnd(10) + label(c).padEnd(26) + best(k).toFixed(0).padStart(9) + (best(k) / baseline(c.front)).toFixed(3).padStart(22) + String(errors).padStart(8) + "  " + all(k),
+      c.front.padEnd(10) +
+        label(c).padEnd(36) +
+        best(k).toFixed(0).padStart(8) +
+        (best(k) / baseline(c.front)).toFixed(3).padStart(8) +
+        back.toFixed(1).padStart(9) +
+        front.toFixed(1).padStart(10) +
+        String(errors).padStart(8) +
+        "  " +
+        all(k),
     );
   }
+  console.log("ratio: to the HTTP proxy to node:http of the same front server; back/front µs: CPU time per request (user + system)");
   const ratio = (a: string, b: string): number => best(a) / best(b);
   console.log("\ntargets:");
   for (const front of ["lighttpd", "nginx"] as const) {
