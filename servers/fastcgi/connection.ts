@@ -256,6 +256,7 @@ export class FastcgiConnection implements RecordHandler {
     this.parser = new RecordParser(this);
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("drain", () => this.onDrain());
+    socket.on("end", () => this.onEnd());
     socket.on("error", () => undefined); // followed by close
     socket.on("close", () => this.onClose());
     if (idleTimeout > 0) {
@@ -595,6 +596,19 @@ export class FastcgiConnection implements RecordHandler {
     for (const exchange of [...this.exchanges.values()]) this.abortExchange(exchange, "the front server closed the connection", false);
     this.ignored.clear();
     this.host.connectionClosed(this);
+  }
+
+  /**
+   * The front server shut down its side: nothing more comes. Requests it sent whole are still
+   * answered, those cut short are aborted, and the connection closes once the answers are out.
+   */
+  private onEnd(): void {
+    this.closeWhenIdle = true;
+    this.parser.stop();
+    for (const exchange of [...this.exchanges.values()]) {
+      if (exchange.request === null || !exchange.stdinEnded) this.abortExchange(exchange, "the front server closed the connection in the middle of a request", false);
+    }
+    if (this.exchanges.size === 0) this.end();
   }
 
   private onTimeout(): void {

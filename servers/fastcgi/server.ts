@@ -1,5 +1,5 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { SocketServer, systemdSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import type { HandlerFunction } from "../../vsgi/handler.js";
 import type { Request } from "../../vsgi/request.js";
@@ -107,12 +107,13 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   }
 
   protected defaultAddresses(): ListenAddress[] {
-    const systemd = systemdSockets();
-    return systemd.length > 0 ? systemd : [{ fd: 0 }];
+    return inheritedSockets();
   }
 
   protected createListener(): NetServer {
-    const server = createServer({ noDelay: true }, this.onConnection);
+    // Half-open allowed: a front server that shuts down its side after its last request still
+    // reads the responses in flight; the connection closes once they are sent.
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
     server.maxConnections = this.maxConnections;
     return server;
   }

@@ -384,6 +384,18 @@ describe("fastcgi over sockets", () => {
       expect(client.isClosed).toBe(true);
     });
 
+    it("answers a front server that shut down its side after its request, then closes", async () => {
+      const client = await connect();
+      const pending = client.request({ requestId: 1, params: params("GET", "/wait?name=half"), keepConn: true });
+      await gateFor(started, "half").promise;
+      client.socket.end();
+      gateFor(gates, "half").open();
+      const result = await pending;
+      expect(result.protocolStatus).toBe(REQUEST_COMPLETE);
+      expect(parseCgiResponse(result.stdout).body.toString()).toBe("half-1;half-2;");
+      await client.closed;
+    });
+
     it("multiplexes two requests on one connection, their responses interleaved", async () => {
       const client = await connect();
       client.keepRecords = true;
