@@ -4,7 +4,7 @@
  * up.
  */
 import { STATUS_CODES } from "node:http";
-import { VsgiError, logError, type Request, type Response } from "../vsgi/index.js";
+import { VsgiError, type Request, type Response } from "../vsgi/index.js";
 import type { HandlerCallback } from "./handler.js";
 
 /** Extra options of a thrown status. */
@@ -469,7 +469,7 @@ function describe(req: Request): string {
 export function respondToError(req: Request, res: Response, error: unknown): Promise<boolean> {
   const status = toStatus(error);
   if (res.headWritten) {
-    logError(
+    res.logError(
       status === null
         ? `${describe(req)}: error after the head was written; closing the connection`
         : `${describe(req)}: status ${status.code} thrown after the head was written; closing the connection`,
@@ -480,14 +480,14 @@ export function respondToError(req: Request, res: Response, error: unknown): Pro
   }
   try {
     if (status !== null) return respondWithStatus(res, status);
-    logError(`${describe(req)}: unhandled error`, error);
+    res.logError(`${describe(req)}: unhandled error`, error);
     for (const [name] of [...res.headers.entries()]) res.headers.delete(name);
     res.status = 500;
     res.reasonPhrase = null;
     res.headers.set("Content-Type", "text/plain; charset=UTF-8");
     return res.expand("Internal Server Error");
   } catch (again) {
-    logError(`${describe(req)}: could not answer the error`, again);
+    res.logError(`${describe(req)}: could not answer the error`, again);
     res.destroy(again instanceof Error ? again : new Error(String(again)));
     return Promise.resolve(true);
   }

@@ -58,7 +58,7 @@ export async function dispatch(handler: HandlerFunction, req: Request, res: Resp
 }
 
 function fail(res: Response, error: unknown): void {
-  logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
+  res.logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
   if (res.headWritten) {
     res.destroy(error instanceof Error ? error : new Error(String(error)));
     return;

@@ -6,8 +6,11 @@ import { Headers } from "./headers.js";
 import { serializeCookie, type CookieOptions } from "./cookies.js";
 import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION } from "./errors.js";
 import type { Request } from "./request.js";
+import { logError } from "./handler.js";
 
 const TRUE: Promise<true> = Promise.resolve(true);
+
+function noop(): void {}
 
 function hasCharset(type: string): boolean {
   return type.indexOf(";") !== -1 && /;\s*charset=/i.test(type);
@@ -28,6 +31,9 @@ class ResponseBody extends Writable {
   constructor(response: Response) {
     super({ decodeStrings: false });
     this.response = response;
+    // A failure here (the client went away) reaches the application through its writes and
+    // append's promise; as an 'error' event with no listener it would crash the process.
+    this.on("error", noop);
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
@@ -164,6 +170,16 @@ export abstract class Response {
     this.sendHead(status, reason, headers, hasBody);
     if (hasBody) this.sink.end(body);
     else this.sink.end();
+  }
+
+  /**
+   * Logs an error about this request. The global logger by default (`setErrorLogger`);
+   * backends with a per-request error channel (FastCGI's STDERR) add it there too.
+   *
+   * @example res.logError("payment service slow", err);
+   */
+  logError(message: string, error?: unknown): void {
+    logError(message, error);
   }
 
   /** Drops the connection: the way out when a response cannot be completed. */

@@ -65,7 +65,6 @@ class StdoutSink extends Writable {
 export class FastcgiResponse extends CgiResponse {
   private readonly channel: ResponseChannel;
   private _sink: StdoutSink | null = null;
-  private bodyGuarded = false;
 
   constructor(request: Request, channel: ResponseChannel) {
     super(request);
@@ -85,19 +84,6 @@ export class FastcgiResponse extends CgiResponse {
     this.channel.sendWhole(cgiHead(status, reason, headers), body);
   }
 
-  /**
-   * The body, guarded: an error on it (the request ended under the application) reaches the
-   * application through its writes and `append`'s promise, never as an unhandled 'error' event.
-   */
-  override get body(): Writable {
-    const body = super.body;
-    if (!this.bodyGuarded) {
-      this.bodyGuarded = true;
-      body.on("error", noop);
-    }
-    return body;
-  }
-
   /** @internal The request is over (aborted, connection closed): later writes fail at once. */
   abandon(): void {
     if (this._sink !== null && !this._sink.destroyed) this._sink.destroy();
@@ -109,12 +95,14 @@ export class FastcgiResponse extends CgiResponse {
   }
 
   /**
-   * Logs `message` (and `error`, with its stack) on this request's STDERR stream, formatted as
-   * `console.error` would; returns false when the request is already over.
+   * Logs `message` (and `error`, with its stack) to the server's log and to this request's
+   * STDERR stream, which the front server writes to its error log; returns false when the
+   * request is already over and STDERR is closed.
    *
-   * @example (res as FastcgiResponse).logError("payment service slow", err);
+   * @example res.logError("payment service slow", err);
    */
-  logError(message: string, error?: unknown): boolean {
+  override logError(message: string, error?: unknown): boolean {
+    super.logError(message, error);
     const text = error === undefined ? format("%s\n", message) : format("%s %O\n", message, error);
     return this.channel.stderr(text);
   }

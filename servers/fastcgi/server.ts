@@ -2,12 +2,9 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import type { HandlerFunction } from "../../vsgi/handler.js";
-import type { Request } from "../../vsgi/request.js";
-import type { Response } from "../../vsgi/response.js";
 import { checkCgiOptions, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_INVALID_OPTION } from "../../vsgi/errors.js";
 import { FastcgiConnection, type ConnectionHost } from "./connection.js";
-import { FastcgiResponse } from "./response.js";
 
 /** Options of the fastcgi backend. */
 export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmentOptions {
@@ -98,7 +95,7 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
       throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
     }
     this.multiplex = options.multiplex ?? true;
-    this.app = (req, res) => this.runApp(req, res);
+    this.app = this.handler;
     this.onConnection = this.onConnection.bind(this);
   }
 
@@ -153,30 +150,5 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   /** @internal */
   connectionClosed(connection: FastcgiConnection): void {
     this.fcgiConnections.delete(connection);
-  }
-
-  private runApp(req: Request, res: Response): boolean | Promise<boolean> {
-    let result: boolean | Promise<boolean>;
-    try {
-      result = this.handler(req, res);
-    } catch (error) {
-      reportToStderr(req, res, error);
-      throw error;
-    }
-    return result !== null && typeof result === "object" && typeof result.then === "function" ? guard(result, req, res) : result;
-  }
-}
-
-/** Copies what `dispatch` is about to log for a failed request to that request's STDERR. */
-function reportToStderr(req: Request, res: Response, error: unknown): void {
-  if (res instanceof FastcgiResponse) res.logError(`${req.method} ${req.target}: unhandled error`, error);
-}
-
-async function guard(result: Promise<boolean>, req: Request, res: Response): Promise<boolean> {
-  try {
-    return await result;
-  } catch (error) {
-    reportToStderr(req, res, error);
-    throw error;
   }
 }
