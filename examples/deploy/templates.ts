@@ -393,6 +393,9 @@ export function haproxyConfig(c: FrontConfig): string {
       backends +=
         `backend ${name}\n` +
         `  use-fcgi-app fcgi${i}\n` +
+        `  # Share backend connections between clients too (with "safe", the default, the first\n` +
+        `  # request of each client connection gets a connection of its own: no multiplexing).\n` +
+        `  http-reuse always\n` +
         `  server s1 ${up.host}:${up.port} proto fcgi\n\n` +
         `fcgi-app fcgi${i}\n` +
         `  # Required by HAProxy; the app does not use it.\n` +

@@ -268,6 +268,33 @@ export function readableByOthers(path: string): boolean {
   return r.status === 0;
 }
 
+/**
+ * The TCP sockets whose local port is `port` (the app's side of the front server's connections),
+ * from /proc/net/tcp and tcp6: `established`, and `other` (TIME_WAIT, closing...). Listening
+ * sockets are not counted.
+ */
+export function socketsOnPort(port: number): { established: number; other: number } {
+  const count = { established: 0, other: 0 };
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 4) continue;
+      const local = parseInt(cols[1]!.slice(cols[1]!.lastIndexOf(":") + 1), 16);
+      const state = cols[3];
+      if (local !== port || state === "0A") continue; // 0A: LISTEN
+      if (state === "01") count.established++;
+      else count.other++;
+    }
+  }
+  return count;
+}
+
 /** Removes a temporary folder. */
 export function removeFolder(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
