@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Readable } from "node:stream";
 import { Headers } from "./headers.js";
 import { encodePath, normalizePath } from "./path.js";
@@ -51,6 +52,19 @@ export function checkCgiOptions(options: CgiEnvironmentOptions): void {
   if (options.scriptName !== undefined && options.scriptName !== "" && (!options.scriptName.startsWith("/") || options.scriptName.endsWith("/"))) {
     throw new VsgiError(ERR_INVALID_OPTION, `option scriptName must start with / and not end with one, got ${JSON.stringify(options.scriptName)}`);
   }
+}
+
+/**
+ * Decodes the bytes of a CGI variable's value the one way every backend does: `HTTP_*` values
+ * byte for byte (Latin-1), as node:http reads headers, so a header reads the same on every
+ * backend; the others (paths, query, server names) as UTF-8, or byte for byte when they are not
+ * valid UTF-8. (The cgi backend reads `process.env`, which node decodes as UTF-8.)
+ *
+ * @example decodeVariable("PATH_INFO", Buffer.from("/café")); // "/café"
+ */
+export function decodeVariable(name: string, bytes: Buffer): string {
+  if (name.startsWith("HTTP_") || !isUtf8(bytes)) return bytes.toString("latin1");
+  return bytes.toString("utf8");
 }
 
 /**

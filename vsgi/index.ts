@@ -25,6 +25,7 @@ export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
 export {
   requestFromEnvironment,
   environmentFromPairs,
+  decodeVariable,
   checkCgiOptions,
   type CgiEnvironmentOptions,
   type CgiRequestInit,

@@ -1,8 +1,7 @@
 // The SCGI request head, as bytes: `<length>:<name NUL value NUL ...>,` followed by the body.
 // Pure: bytes in, variables out; no sockets. Incremental (fed any split of the bytes, down to one
 // byte at a time) and bounded (length digits, header block size).
-import { isUtf8 } from "node:buffer";
-import { environmentFromPairs, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
+import { decodeVariable, environmentFromPairs, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
 
 /** The default bound of the header block (the netstring's payload), in bytes. */
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
@@ -39,8 +38,8 @@ const COMMA_BYTE = 0x2c;
 /**
  * Decodes the header block (the netstring's payload) into CGI variables and checks what SCGI
  * requires: NUL-terminated fields in pairs, non-empty names, CONTENT_LENGTH first and made of
- * digits, `SCGI` equal to `1`. Values are UTF-8 when the block is valid UTF-8 (what node does
- * with `process.env`, so the cgi backend sees the same strings), byte-for-byte Latin-1 otherwise.
+ * digits, `SCGI` equal to `1`. Values are decoded as every backend decodes them
+ * (`decodeVariable`): `HTTP_*` byte for byte, as node:http reads headers, the others as UTF-8.
  *
  * @example
  * parseHeaderBlock(Buffer.from("CONTENT_LENGTH\0" + "0\0SCGI\0" + "1\0")).contentLength; // 0
@@ -50,9 +49,14 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
   if (length === 0) throw new ScgiProtocolError("empty SCGI header block: CONTENT_LENGTH and SCGI are required");
   if (block[length - 1] !== 0) throw new ScgiProtocolError("SCGI header block does not end with a NUL byte");
   const buffer = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, length);
-  const text = buffer.toString(isUtf8(buffer) ? "utf8" : "latin1");
-  // The last field ends the block: splitting leaves an empty string after it.
-  const fields = text.split("\0");
+  const fields: string[] = [];
+  for (let start = 0; start < length; ) {
+    const end = buffer.indexOf(0, start);
+    const name = fields.length % 2 === 0 ? null : fields[fields.length - 1]!;
+    fields.push(name === null ? buffer.toString("latin1", start, end) : decodeVariable(name, buffer.subarray(start, end)));
+    start = end + 1;
+  }
+  fields.push("");
   const count = fields.length - 1;
   if (count % 2 !== 0) throw new ScgiProtocolError(`SCGI header block has an odd number of fields (${count}): a name without a value`);
   if (fields[0] !== "CONTENT_LENGTH") {

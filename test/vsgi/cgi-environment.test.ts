@@ -1,5 +1,6 @@
 // The shared CGI-environment reader, fed the variables that lighttpd 1.4.69, nginx 1.22.1 and
 // Apache 2.4.71 really send (captured from runs against a dumping backend).
+import { parseHeaderBlock } from "../../servers/scgi/wire.js";
 import { describe, it, expect } from "@jest/globals";
 import { Readable } from "node:stream";
 import {
@@ -7,6 +8,7 @@ import {
   requestFromEnvironment,
   environmentFromPairs,
   checkCgiOptions,
+  decodeVariable,
   ERR_BAD_REQUEST,
   ERR_INVALID_OPTION,
   type CgiEnvironmentOptions,
@@ -231,5 +233,30 @@ describe("checkCgiOptions", () => {
   it("accepts an origin, a prefix, or an empty prefix", () => {
     expect(() => checkCgiOptions({ publicOrigin: "https://example.com", scriptName: "/app" })).not.toThrow();
     expect(() => checkCgiOptions({ scriptName: "" })).not.toThrow();
+  });
+});
+
+describe("decodeVariable", () => {
+  const utf8 = Buffer.from("café", "utf8");
+  it("reads HTTP_* byte for byte, as node:http reads headers", () => {
+    expect(decodeVariable("HTTP_X_NAME", utf8)).toBe(utf8.toString("latin1"));
+  });
+
+  it("reads other variables as UTF-8, or byte for byte when they are not UTF-8", () => {
+    expect(decodeVariable("PATH_INFO", utf8)).toBe("/café".slice(1));
+    expect(decodeVariable("PATH_INFO", Buffer.from([0x2f, 0xe9]))).toBe("/\u00e9");
+  });
+
+  it("is what the scgi parser applies to each value", () => {
+    const block = Buffer.concat([
+      Buffer.from("CONTENT_LENGTH\u00000\u0000SCGI\u00001\u0000PATH_INFO\u0000"),
+      utf8,
+      Buffer.from("\u0000HTTP_X_NAME\u0000"),
+      utf8,
+      Buffer.from("\u0000"),
+    ]);
+    const head = parseHeaderBlock(block);
+    expect(head.environment.PATH_INFO).toBe("café");
+    expect(head.environment.HTTP_X_NAME).toBe(utf8.toString("latin1"));
   });
 });
