@@ -30,10 +30,52 @@ export interface CgiRequestInit extends RequestInit {
 // backend receives (PROTOCOLS.md: never trust Transfer-Encoding or HTTP_CONTENT_LENGTH).
 const DROPPED = new Set(["HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"]);
 
+const HEADER_NAMES = new Map<string, string>();
+
 function headerName(variable: string): string {
-  // HTTP_ACCEPT_LANGUAGE -> Accept-Language
-  const parts = variable.slice(5).toLowerCase().split("_");
-  return parts.map((p) => (p.length > 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("-");
+  let name = HEADER_NAMES.get(variable);
+  if (name === undefined) {
+    // HTTP_ACCEPT_LANGUAGE -> Accept-Language
+    const parts = variable.slice(5).toLowerCase().split("_");
+    name = parts.map((p) => (p.length > 0 ? p[0]!.toUpperCase() + p.slice(1) : p)).join("-");
+    // Front servers send a few dozen names at most; a client inventing names gets no cache.
+    if (HEADER_NAMES.size < 1024) HEADER_NAMES.set(variable, name);
+  }
+  return name;
+}
+
+/**
+ * The request headers a CGI environment carries: `HTTP_*` (less the hop-by-hop ones the front
+ * server consumed), CONTENT_TYPE and CONTENT_LENGTH. Requests build it only when a handler
+ * reads the whole table.
+ *
+ * @example headersFromEnvironment({ HTTP_ACCEPT_LANGUAGE: "fr" }).get("accept-language"); // "fr"
+ */
+export function headersFromEnvironment(env: Readonly<Record<string, string>>): Headers {
+  const headers = new Headers(null, false);
+  for (const name in env) {
+    if (name.startsWith("HTTP_") && !DROPPED.has(name)) headers.append(headerName(name), env[name]!);
+  }
+  if (env.CONTENT_TYPE !== undefined && env.CONTENT_TYPE !== "") headers.set("Content-Type", env.CONTENT_TYPE);
+  const length = env.CONTENT_LENGTH;
+  if (length !== undefined && length !== "") headers.set("Content-Length", length);
+  return headers;
+}
+
+/**
+ * One request header read straight from a CGI environment, without building the table.
+ *
+ * @example headerFromEnvironment({ HTTP_X_A: "1" }, "x-a"); // "1"
+ */
+export function headerFromEnvironment(env: Readonly<Record<string, string>>, name: string): string | null {
+  const upper = name.toUpperCase().replace(/-/g, "_");
+  if (upper === "CONTENT_TYPE" || upper === "CONTENT_LENGTH") {
+    const value = env[upper];
+    return value === undefined || value === "" ? null : value;
+  }
+  const variable = "HTTP_" + upper;
+  if (DROPPED.has(variable)) return null;
+  return env[variable] ?? null;
 }
 
 /** Checks and normalizes `options.publicOrigin` and `options.scriptName` once, at start-up. */
@@ -144,15 +186,6 @@ export function requestFromEnvironment(
     contentLength = Number(length);
   }
 
-  const headers = new Headers(null, false);
-  for (const name in env) {
-    if (name.startsWith("HTTP_")) {
-      if (!DROPPED.has(name)) headers.append(headerName(name), env[name]!);
-    }
-  }
-  if (env.CONTENT_TYPE !== undefined && env.CONTENT_TYPE !== "") headers.set("Content-Type", env.CONTENT_TYPE);
-  if (contentLength !== null) headers.set("Content-Length", String(contentLength));
-
   let scheme = schemeOf(env);
   let authority = authorityOf(env, scheme);
   if (options.publicOrigin !== undefined) {
@@ -202,7 +235,6 @@ export function requestFromEnvironment(
     authority,
     httpVersion: protocol !== undefined && protocol.startsWith("HTTP/") ? protocol.slice(5) : "1.1",
     body,
-    headers,
     scriptName: prefix,
     path,
     gatewayInterface: env.GATEWAY_INTERFACE ?? "CGI/1.1",

@@ -26,6 +26,8 @@ export {
   requestFromEnvironment,
   environmentFromPairs,
   decodeVariable,
+  headersFromEnvironment,
+  headerFromEnvironment,
   checkCgiOptions,
   type CgiEnvironmentOptions,
   type CgiRequestInit,

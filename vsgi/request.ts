@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import { Headers, type ReadonlyHeaders } from "./headers.js";
 import { parseCookies, unsignCookie } from "./cookies.js";
 import { normalizePath } from "./path.js";
+import { headerFromEnvironment, headersFromEnvironment } from "./cgi-environment.js";
 import { VsgiError, ERR_BODY_TOO_LARGE } from "./errors.js";
 
 const EMPTY_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({});
@@ -17,6 +18,7 @@ export interface RequestInit {
   authority?: string;
   httpVersion?: string;
   body: Readable;
+  /** The headers; by default read from `environment` when given (lazily), else none. */
   headers?: Headers;
   /** The mount prefix, percent-encoded (CGI's SCRIPT_NAME); `""` at the root. */
   scriptName?: string;
@@ -191,13 +193,17 @@ export class Request {
     return this._headers !== null ? this._headers.get(name) : this.rawHeader(name);
   }
 
-  /** Backends with a cheaper store than `Headers` override this and `loadHeaders`. */
+  /**
+   * One header before the table is built: from the CGI environment when there is one. Backends
+   * with a cheaper store than `Headers` override this and `loadHeaders`.
+   */
   protected rawHeader(name: string): string | null {
-    return this.headers.get(name);
+    return this._environment !== EMPTY_ENVIRONMENT ? headerFromEnvironment(this._environment, name) : this.headers.get(name);
   }
 
+  /** The header table, built on first use: from the CGI environment when there is one. */
   protected loadHeaders(): Headers {
-    return new Headers();
+    return this._environment !== EMPTY_ENVIRONMENT ? headersFromEnvironment(this._environment) : new Headers();
   }
 
   /** The cookies, the last of a name winning. */
