@@ -56,6 +56,13 @@ const FALLBACK_HEADERS: HeaderSource = {
   },
 };
 const FORBIDDEN_BODY = "Forbidden";
+/**
+ * Bytes asked for ahead from a front server sending raw body packets (lighttpd): four packets of
+ * its 8188 bytes. lighttpd 1.4.69 with `server.stream-request-body` stalls when asked for more
+ * than about 60000 bytes at once.
+ */
+const RAW_PACKET = 8188;
+const RAW_WINDOW = 4 * RAW_PACKET;
 
 function sha256(text: string): Buffer {
   return createHash("sha256").update(text, "latin1").digest();
@@ -89,10 +96,20 @@ class Exchange implements BodySource, ResponseTarget {
   response: AjpResponse | null = null;
   private contentLength: number | null = null;
   private received = 0;
-  /** The unasked first body packet is on its way (a request with a Content-Length > 0). */
+  /**
+   * How the body arrives. `reference` (Apache, mod_jk: they send AJP_REMOTE_PORT): the first
+   * packet unasked when there is a Content-Length, then exactly one packet per GET_BODY_CHUNK.
+   * `credit` (lighttpd): a GET_BODY_CHUNK adds to the bytes the front server may send, in as many
+   * packets as it likes, whenever it has them; the first packet may come unasked or not at all
+   * (with `server.stream-request-body`, when the body has not arrived yet).
+   */
+  private readonly credit: boolean;
+  /** Reference mode: the unasked first body packet is on its way. */
   private firstPending = false;
-  /** A GET_BODY_CHUNK is outstanding. */
+  /** Reference mode: a GET_BODY_CHUNK is outstanding. */
   private asked = false;
+  /** Credit mode: bytes asked for and not received yet. */
+  private outstanding = 0;
   private bodyEnded = false;
   private framing: BodyFraming | null;
   private framingGuessed = false;
@@ -101,9 +118,10 @@ class Exchange implements BodySource, ResponseTarget {
   private done = false;
   private drainCallback: ((error?: Error | null) => void) | null = null;
 
-  constructor(conn: AjpConnection, framing: BodyFraming | null) {
+  constructor(conn: AjpConnection, framing: BodyFraming | null, credit: boolean) {
     this.conn = conn;
     this.framing = framing;
+    this.credit = credit;
     this.body = new AjpBody(this);
   }
 
@@ -111,32 +129,61 @@ class Exchange implements BodySource, ResponseTarget {
   expectBody(contentLength: number | null, chunked: boolean): void {
     this.contentLength = chunked ? null : contentLength;
     if (this.contentLength === 0) this.endBody();
-    else if (this.contentLength !== null) this.firstPending = true;
+    else if (this.contentLength !== null && !this.credit) this.firstPending = true;
     // Unknown length (Apache, chunked upload): nothing comes unasked; ask when read.
   }
 
+  /** Whether a packet arriving now is request body. */
   get expectingBody(): boolean {
+    if (this.credit && this.contentLength !== null) return !this.bodyEnded;
     return this.firstPending || this.asked;
   }
 
   // ---- request body ----
 
   wantBody(): void {
-    if (this.bodyEnded || this.firstPending || this.asked || this.done || this.conn.closed) return;
+    if (this.bodyEnded || this.firstPending || this.done || this.conn.closed) return;
+    if (this.credit && this.contentLength !== null) {
+      // lighttpd writes each packet's header and data separately without TCP_NODELAY: asking
+      // for one packet at a time costs a delayed ACK (~40 ms) per packet. Keep a window of bytes
+      // asked for, topped up as the reader takes data, so that lighttpd always may send.
+      const left = this.contentLength - this.received - this.outstanding;
+      if (left <= 0 || this.outstanding > RAW_WINDOW - RAW_PACKET) return;
+      const n = Math.min(RAW_WINDOW - this.outstanding, left);
+      this.outstanding += n;
+      this.conn.write(getBodyChunk(n));
+      return;
+    }
+    if (this.asked) return;
     this.asked = true;
     const max = this.conn.host.packetSize - 6;
     const remaining = this.contentLength === null ? max : this.contentLength - this.received;
     this.conn.write(getBodyChunk(Math.min(max, remaining)));
   }
 
+  /**
+   * Credit mode: a packet is arriving in pieces. lighttpd writes a packet's 4-byte header alone,
+   * and its data only once that is acknowledged; a small GET_BODY_CHUNK now carries the ACK at
+   * once instead of the ~40 ms delayed one. Bounded by what the reader has not taken yet.
+   */
+  partial(): void {
+    if (!this.credit || this.bodyEnded || this.done || this.contentLength === null || this.conn.closed) return;
+    const left = this.contentLength - this.received - this.outstanding;
+    if (left <= 0 || this.outstanding + this.body.readableLength >= 2 * RAW_WINDOW) return;
+    const n = Math.min(RAW_PACKET, left);
+    this.outstanding += n;
+    this.conn.write(getBodyChunk(n));
+  }
+
   /** A body packet arrived (the first one, or the answer to GET_BODY_CHUNK). */
   bodyPacket(payload: Buffer): void {
     this.firstPending = false;
-    this.asked = false;
     const guessed = this.framing === null;
     let data: Buffer;
     try {
       data = bodyData(payload, this.framingOf(payload));
+      if (this.credit) this.outstanding = data.length >= this.outstanding ? 0 : this.outstanding - data.length;
+      else this.asked = false;
     } catch (error) {
       if (!this.framingGuessed && !guessed) throw error;
       throw new AjpWireError(
@@ -157,7 +204,7 @@ class Exchange implements BodySource, ResponseTarget {
       if (!this.bodyEnded && !this.body.destroyed) this.body.push(data);
       if (this.received === this.contentLength) this.endBody();
     }
-    if (this.done) this.conn.endResponse(this);
+    if (this.done && !this.expectingBody) this.conn.endResponse(this);
   }
 
   private framingOf(payload: Buffer): BodyFraming {
@@ -207,7 +254,10 @@ class Exchange implements BodySource, ResponseTarget {
       if (data.length > 0) bytes = Buffer.concat([head, encodeBodyChunks([data], data.length, this.conn.host.packetSize)]);
     }
     this.done = true;
-    if (this.expectingBody) {
+    if (this.credit && this.expectingBody) {
+      // packets may still come, unasked: close rather than guess (lighttpd never reuses anyway)
+      this.conn.endResponse(this, bytes, true);
+    } else if (this.expectingBody) {
       this.conn.write(bytes);
     } else {
       // head, body and END_RESPONSE in one write
@@ -236,7 +286,8 @@ class Exchange implements BodySource, ResponseTarget {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    if (!this.expectingBody) this.conn.endResponse(this);
+    if (this.credit && this.expectingBody) this.conn.endResponse(this, undefined, true);
+    else if (!this.expectingBody) this.conn.endResponse(this);
     // else: END_RESPONSE once the body packet in flight is read (bodyPacket), so that no body
     // packet is left on the connection to be read as the next request.
   }
@@ -318,6 +369,7 @@ export class AjpConnection {
         }
         this.handle(payload);
       }
+      if (this.exchange !== null && this.parser.buffered > 0) this.exchange.partial();
     } catch (error) {
       this.fail(error);
     } finally {
@@ -361,7 +413,8 @@ export class AjpConnection {
     const { env, chunked } = environmentOf(forward);
     let framing: BodyFraming | null = host.bodyFraming === "auto" ? null : host.bodyFraming;
     if (framing === null && forward.attributes.some((a) => a[0] === "AJP_REMOTE_PORT")) framing = "spec";
-    const exchange = new Exchange(this, framing);
+    // Apache and mod_jk (AJP_REMOTE_PORT) follow the reference; the others are read like lighttpd
+    const exchange = new Exchange(this, framing, framing !== "spec");
     let request: Request;
     try {
       const init = requestFromEnvironment(env, exchange.body, host.cgiOptions);
@@ -383,10 +436,13 @@ export class AjpConnection {
     }
   }
 
-  /** Ends the exchange: END_RESPONSE (after `prefix`, in the same write), then the next request. */
-  endResponse(exchange: Exchange, prefix?: Buffer): void {
+  /**
+   * Ends the exchange: END_RESPONSE (after `prefix`, in the same write), then the next request;
+   * with `close`, END_RESPONSE says reuse = 0 and the connection is closed.
+   */
+  endResponse(exchange: Exchange, prefix?: Buffer, close = false): void {
     if (this.exchange !== exchange || this.closed) return;
-    const reuse = !this.host.isStopping;
+    const reuse = !close && !this.host.isStopping;
     const end = reuse ? END_REUSE : END_CLOSE;
     this.write(prefix === undefined ? end : Buffer.concat([prefix, end]));
     this.exchange = null;
