@@ -22,10 +22,12 @@ export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOpt
    */
   secret?: string;
   /**
-   * How request body packets frame their data. `spec` (the reference, Apache, mod_jk): a chunk
-   * length then the data; `raw` (lighttpd 1.4 mod_ajp13): the data alone; `auto` (default):
-   * `spec` for requests carrying Apache's AJP_REMOTE_PORT attribute, otherwise told from the
-   * first body packet (see docs/servers/ajp.md).
+   * How request bodies arrive. `spec` (the reference, Apache, mod_jk): packets framed with a
+   * chunk length, the first one unasked, then one per GET_BODY_CHUNK. `raw` (lighttpd 1.4
+   * mod_ajp13): the data alone, sent on credit whenever the front server has it. `auto`
+   * (default): `spec` for requests carrying Apache's AJP_REMOTE_PORT attribute; for the others,
+   * lighttpd's delivery, with the framing told from the first body packet (see
+   * docs/servers/ajp.md).
    */
   bodyFraming?: BodyFramingOption;
 }
