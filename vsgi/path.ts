@@ -46,7 +46,8 @@ export function normalizePath(path: string): string {
       break;
     }
   }
-  return plain ? path : new URL(path, "http://h/").pathname;
+  // Joined to an origin, never resolved against it: `//a` is a path here, not a host.
+  return plain ? path : new URL("http://h" + path).pathname;
 }
 
 /**

@@ -112,6 +112,9 @@ describe("paths", () => {
     ["/file.tar.gz", "/file.tar.gz"],
     ["/.hidden", "/.hidden"],
     ["/a/...", "/a/..."],
+    ["//a/./b", "//a/b"],
+    ["//[x/./", "//[x/"],
+    ["//evil.example/../x", "//x"],
   ])("normalizePath(%j) = %j", (input, output) => {
     expect(normalizePath(input)).toBe(output);
   });
