@@ -229,12 +229,12 @@ export interface App {
  *
  * @example const app = await startApp("scgi"); // node dist/examples/echo/app.js scgi -p PORT
  */
-export async function startApp(backend: string, options?: Record<string, unknown>): Promise<App> {
+export async function startApp(backend: string, options?: Record<string, unknown>, flags: string[] = []): Promise<App> {
   const port = await freePort();
   const args =
     options === undefined
-      ? [ECHO_APP, backend, "-p", String(port)]
-      : [LAUNCH, backend, JSON.stringify(options), "-p", String(port)];
+      ? [ECHO_APP, backend, "-p", String(port), ...flags]
+      : [LAUNCH, backend, JSON.stringify(options), "-p", String(port), ...flags];
   const proc = new Managed(`${backend} app`, process.execPath, args, { cwd: DIST });
   await waitForPort(port, proc);
   return { port, proc, stop: () => proc.stop() };

@@ -39,6 +39,12 @@ const ajpExceptions: Record<string, Exception> = {
 
 if (frontServerAvailable("lighttpd")) {
   pair("lighttpd", "scgi", { spawn: true, exceptions: { "chunked-upload": chunked } });
+  // The deployment of the SPEC: spawned by lighttpd, in forked multi-worker mode (4 processes
+  // accept on the socket lighttpd hands over).
+  pair("lighttpd", "scgi", { spawn: true, appArgs: ["--forks", "3"], prefixed: false, exceptions: { "chunked-upload": chunked } });
+  // lighttpd connecting to apps that listen on their own.
+  pair("lighttpd", "scgi", { prefixed: false, exceptions: { "chunked-upload": chunked } });
+  pair("lighttpd", "fastcgi", { prefixed: false, exceptions: { "chunked-upload": chunked } });
   pair("lighttpd", "fastcgi", { spawn: true, exceptions: { "chunked-upload": chunked } });
   pair("lighttpd", "cgi", { exceptions: { "chunked-upload": chunked } });
   // lighttpd sends AJP no mount prefix: under /app the app is told its scriptName.

@@ -9,6 +9,8 @@ import { runChecks, type Exception } from "./checks.js";
 export interface PairOptions {
   /** lighttpd: spawn the app with bin-path on a UNIX socket instead of connecting to it. */
   spawn?: boolean;
+  /** Extra command-line flags for the app (`--forks 3`). */
+  appArgs?: string[];
   /** Backend options (JSON) for the launcher: `secret`, `scriptName`. */
   appOptions?: Record<string, unknown>;
   /** ajp: the secret, set on both sides. */
@@ -26,9 +28,9 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
     if (backend === "cgi") {
       mount.script = writeCgiScript(dir, appOptions);
     } else if (o.spawn) {
-      mount.spawn = { command: appCommand(backend, appOptions).join(" "), socket: join(dir, `${backend}.sock`), maxProcs: 1 };
+      mount.spawn = { command: [...appCommand(backend, appOptions), ...(o.appArgs ?? [])].join(" "), socket: join(dir, `${backend}.sock`), maxProcs: 1 };
     } else {
-      app = await startApp(backend, appOptions);
+      app = await startApp(backend, appOptions, o.appArgs);
       mount.upstream = { host: "127.0.0.1", port: app.port };
     }
     if (o.secret !== undefined) mount.secret = o.secret;
@@ -55,7 +57,8 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
  * @example pair("nginx", "fastcgi");
  */
 export function pair(front: FrontName, backend: Backend, o: PairOptions & { prefixOptions?: PairOptions; root?: boolean; prefixed?: boolean } = {}): void {
-  const how = backend === "cgi" ? "cgi script" : o.spawn ? `${backend}, spawned by bin-path` : backend;
+  const flags = o.appArgs !== undefined ? ` ${o.appArgs.join(" ")}` : "";
+  const how = backend === "cgi" ? "cgi script" : o.spawn ? `${backend}${flags}, spawned by bin-path` : `${backend}${flags}`;
   if (o.root !== false) {
     runChecks({
       title: `${front} + ${how} at /`,
