@@ -7,28 +7,7 @@ import { Server, logError, setErrorLogger, type Request, type Response } from ".
 import { ScgiHeadParser, ScgiProtocolError, encodeHead } from "../../servers/scgi/wire.js";
 import { scgiRequest, type ScgiTarget } from "../helpers/scgi-client.js";
 import { parseCgiResponse } from "../helpers/cgi-client.js";
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function int(rand: () => number, max: number): number {
-  return Math.floor(rand() * max);
-}
-
-function bytes(rand: () => number, n: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = int(rand, 256);
-  return b;
-}
+import { random, int, bytes } from "../helpers/random.js";
 
 /** An outcome that can be compared across splits: the head, or the error's message. */
 type Outcome = { head: Record<string, string>; length: number; body: number } | { error: string; status: number } | { more: true };
