@@ -73,6 +73,7 @@ export class CgiBody extends Readable {
     this.detach();
     if (this.remaining !== null && this.remaining > 0) {
       const error = new VsgiError(ERR_BAD_REQUEST, `the request body ended ${this.remaining} bytes short of CONTENT_LENGTH`, { status: 400 });
+      this.remaining = 0; // nothing more will come: nothing to discard
       this.onTruncated(error);
       this.destroy(error);
     } else {
@@ -82,6 +83,7 @@ export class CgiBody extends Readable {
 
   private onError(error: Error): void {
     this.detach();
+    this.remaining = 0;
     this.onTruncated(error);
     this.destroy(error);
   }
@@ -94,6 +96,39 @@ export class CgiBody extends Readable {
     input.off("error", this.onError);
     // A paused stdin keeps nothing running: the process may exit once the response is out.
     input.pause();
+  }
+
+  /**
+   * Reads and drops what is left of the declared body, up to `max` bytes. Apache's mod_cgid
+   * gives the script one socket for stdin and stdout: exiting with request bytes unread resets
+   * it, and Apache then truncates the response it is still relaying. Nothing is read when the
+   * length is unknown (the end may never come) or larger than `max`.
+   */
+  discard(max: number): Promise<void> {
+    const remaining = this.remaining;
+    if (remaining === null || remaining === 0 || remaining > max) return Promise.resolve();
+    this.detach();
+    const input = this.input ?? this.source();
+    this.input = input;
+    input.on("error", ignore);
+    return new Promise((resolve) => {
+      let left = remaining;
+      const finish = (): void => {
+        input.off("data", onData);
+        input.off("end", finish);
+        input.off("error", finish);
+        input.pause();
+        resolve();
+      };
+      const onData = (chunk: Buffer | string): void => {
+        left -= chunk.length;
+        if (left <= 0) finish();
+      };
+      input.on("data", onData);
+      input.once("end", finish);
+      input.once("error", finish);
+      input.resume();
+    });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

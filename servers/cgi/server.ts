@@ -19,6 +19,11 @@ import { CgiOutput, CgiStdoutResponse } from "./response.js";
 export interface CgiServerOptions extends ServerOptions, CgiEnvironmentOptions {
   /** The CGI variables (default: `process.env`, as the front server set it). */
   environment?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Bytes of request body the application left unread that are still read (and dropped) before
+   * the process exits, so that Apache's mod_cgid does not truncate the response (16 MiB).
+   */
+  maxDiscard?: number;
   /** Where the request body comes from (default: `process.stdin`). */
   stdin?: Readable;
   /** Where the response goes (default: `process.stdout`). A stream given here is ended after the response. */
@@ -51,6 +56,7 @@ export default class CgiServer extends Server {
   private started = false;
   private output: CgiOutput | null = null;
   private request: Request | null = null;
+  private body: CgiBody | null = null;
   private readonly completed: Promise<void>;
   private resolveCompleted!: () => void;
 
@@ -117,10 +123,10 @@ export default class CgiServer extends Server {
     this.output = output;
 
     let request: Request | null = null;
-    const body = new CgiBody(
+    const body = (this.body = new CgiBody(
       () => o.stdin ?? process.stdin,
       (error) => request?.abort(error),
-    );
+    ));
     try {
       const init = requestFromEnvironment(env, body, o);
       body.setLength(init.contentLength);
@@ -144,7 +150,12 @@ export default class CgiServer extends Server {
   private onComplete(error: Error | null): void {
     // The front server stopped reading: for the application, the client went away.
     if (error !== null && this.request !== null && !this.request.aborted) this.request.abort(error);
-    this.resolveCompleted();
+    if (error !== null || this.body === null) {
+      this.resolveCompleted();
+      return;
+    }
+    // The body the application left unread is read before the process may exit (mod_cgid).
+    void this.body.discard(this.options.maxDiscard ?? 16 * 1024 * 1024).then(this.resolveCompleted);
   }
 
   /** Lets the request finish (up to `stopTimeout`), then gives up on it. */

@@ -182,6 +182,29 @@ describe("cgi backend, with injected streams", () => {
     expect(rest.length).toBeLessThanOrEqual(6);
   });
 
+  it("reads the declared body the application left unread before it is done (Apache mod_cgid)", async () => {
+    // stdin stays open, as mod_cgid's socket does: only the declared bytes may be read.
+    const stdin = new PassThrough();
+    stdin.write("0123456789");
+    stdin.write("after");
+    const { stdout } = await serveOnce((req, res) => res.expandUtf8("ignored the body"), cgiEnv({ REQUEST_METHOD: "POST", CONTENT_LENGTH: "10" }), stdin);
+    expect(parseCgiResponse(stdout.bytes).body.toString()).toBe("ignored the body");
+    stdin.end();
+    let rest = "";
+    for await (const chunk of stdin) rest += chunk;
+    expect(rest).toBe("after");
+  });
+
+  it("leaves a declared body larger than maxDiscard unread", async () => {
+    const stdin = new PassThrough();
+    stdin.write("0123456789");
+    await serveOnce((req, res) => res.expandUtf8("x"), cgiEnv({ REQUEST_METHOD: "POST", CONTENT_LENGTH: "10" }), stdin, { maxDiscard: 4 });
+    stdin.end();
+    let rest = "";
+    for await (const chunk of stdin) rest += chunk;
+    expect(rest).toBe("0123456789");
+  });
+
   it("sees a short stdin as an aborted request", async () => {
     let aborted = false;
     const stdin = new PassThrough();
