@@ -7,6 +7,7 @@ export { Response, statusHasBody } from "./response.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
 export { normalizePath, encodePath } from "./path.js";
+export { variableName } from "./variable-names.js";
 export {
   toHandlerFunction,
   dispatch,
@@ -25,6 +26,7 @@ export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
 export {
   requestFromEnvironment,
   environmentFromPairs,
+  addVariable,
   decodeVariable,
   headersFromEnvironment,
   headerFromEnvironment,

@@ -3,13 +3,14 @@
 import type { Socket } from "node:net";
 import { Request } from "../../vsgi/request.js";
 import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js";
-import { environmentFromPairs, requestFromEnvironment, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
+import { requestFromEnvironment, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
 import { VsgiError } from "../../vsgi/errors.js";
 import {
   RecordParser,
   ParamsCollector,
   FastcgiProtocolError,
   decodePairs,
+  decodeEnvironment,
   encodePairs,
   encodeRecord,
   endRequestRecord,
@@ -369,7 +370,7 @@ export class FastcgiConnection implements RecordHandler {
       return;
     }
     exchange.params = null;
-    const env = environmentFromPairs(decodePairs(params.take()));
+    const env = decodeEnvironment(params.take());
     const body = new StdinBody(exchange, this.host.bodyHighWaterMark);
     let init;
     try {

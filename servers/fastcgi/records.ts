@@ -1,5 +1,8 @@
 // The FastCGI 1.0 wire format, pure: bytes in, records out, and records to bytes. No sockets
 // here: this is what the unit tests and the fuzzers drive directly.
+import { isAscii } from "node:buffer";
+import { variableName } from "../../vsgi/variable-names.js";
+import { addVariable } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
 
 /** The only protocol version there is. */
@@ -359,8 +362,28 @@ function readLength(bytes: Buffer, offset: number): number {
  */
 export function decodePairs(bytes: Buffer): [string, string][] {
   const pairs: [string, string][] = [];
+  decode(bytes, pairs, null);
+  return pairs;
+}
+
+/**
+ * Decodes a PARAMS block straight into a CGI environment (what a request is built from), without
+ * the list of pairs in between; repeated variables are combined as `environmentFromPairs` does.
+ *
+ * @example decodeEnvironment(encodePairs([["REQUEST_METHOD", "GET"]])).REQUEST_METHOD; // "GET"
+ */
+export function decodeEnvironment(bytes: Buffer): Record<string, string> {
+  const env: Record<string, string> = Object.create(null);
+  decode(bytes, null, env);
+  return env;
+}
+
+function decode(bytes: Buffer, pairs: [string, string][] | null, env: Record<string, string> | null): void {
   const raw = bytes as unknown as RawSlices;
   const length = bytes.length;
+  // Parameters are nearly always ASCII: then one string for the whole block, and values are
+  // slices of it, instead of a call into node's decoder per value (about 70 ns each).
+  const text = isAscii(bytes) ? raw.latin1Slice(0, length) : null;
   let offset = 0;
   while (offset < length) {
     const nameLength = readLength(bytes, offset);
@@ -374,14 +397,16 @@ export function decodePairs(bytes: Buffer): [string, string][] {
       throw new FastcgiProtocolError("a name-value pair is longer than the bytes that carry it");
     }
     const nameEnd = offset + nameLength;
-    const name = raw.latin1Slice(offset, nameEnd);
+    const name = variableName(bytes, offset, nameEnd);
     const valueEnd = nameEnd + valueLength;
-    const isHeader = nameLength > 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_");
-    const value = isHeader ? raw.latin1Slice(nameEnd, valueEnd) : raw.utf8Slice(nameEnd, valueEnd);
-    pairs.push([name, value]);
+    let value: string;
+    if (text !== null) value = text.slice(nameEnd, valueEnd);
+    else if (nameLength > 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_")) value = raw.latin1Slice(nameEnd, valueEnd);
+    else value = raw.utf8Slice(nameEnd, valueEnd);
+    if (env !== null) addVariable(env, name, value);
+    else pairs!.push([name, value]);
     offset = valueEnd;
   }
-  return pairs;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The shared CGI-environment reader, fed the variables that lighttpd 1.4.69, nginx 1.22.1 and
 // Apache 2.4.71 really send (captured from runs against a dumping backend).
 import { parseHeaderBlock } from "../../servers/scgi/wire.js";
+import { decodeEnvironment, encodePairs } from "../../servers/fastcgi/records.js";
 import { describe, it, expect } from "@jest/globals";
 import { Readable } from "node:stream";
 import {
@@ -9,6 +10,7 @@ import {
   environmentFromPairs,
   checkCgiOptions,
   decodeVariable,
+  variableName,
   ERR_BAD_REQUEST,
   ERR_INVALID_OPTION,
   type CgiEnvironmentOptions,
@@ -258,5 +260,26 @@ describe("decodeVariable", () => {
     const head = parseHeaderBlock(block);
     expect(head.environment.PATH_INFO).toBe("café");
     expect(head.environment.HTTP_X_NAME).toBe(utf8.toString("latin1"));
+  });
+});
+
+describe("variableName", () => {
+  it("reads a name from bytes and gives back the same string for the same bytes", () => {
+    const bytes = Buffer.from("xxREQUEST_METHODyy");
+    const first = variableName(bytes, 2, 16);
+    expect(first).toBe("REQUEST_METHOD");
+    expect(variableName(Buffer.from("REQUEST_METHOD"), 0, 14)).toBe(first);
+    expect(variableName(Buffer.from("REQUEST_METHOE"), 0, 14)).toBe("REQUEST_METHOE");
+    expect(variableName(Buffer.from([0x48, 0xe9]), 0, 2)).toBe("H\u00e9");
+  });
+});
+
+describe("FastCGI PARAMS to an environment", () => {
+  it("reads ASCII blocks and non-ASCII ones the same way decodeVariable does", () => {
+    const ascii = decodeEnvironment(encodePairs([["PATH_INFO", "/a"], ["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]));
+    expect({ ...ascii }).toEqual({ PATH_INFO: "/a", HTTP_COOKIE: "a=1; b=2" });
+    const utf8 = decodeEnvironment(encodePairs([["PATH_INFO", "/café"], ["HTTP_X_NAME", "café"]]));
+    expect(utf8.PATH_INFO).toBe("/café");
+    expect(utf8.HTTP_X_NAME).toBe(Buffer.from("café").toString("latin1"));
   });
 });
