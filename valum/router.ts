@@ -3,7 +3,7 @@
  * continuations with a context per route, and the default answers (TRACE echo, automatic
  * OPTIONS, 405, 404, thrown statuses).
  */
-import type { Handler, Request, Response } from "../vsgi/index.js";
+import { HANDLED, type Handler, type Request, type Response } from "../vsgi/index.js";
 import type { Context } from "./context.js";
 import type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
 import { Method, methodFromString, methodsToStrings } from "./method.js";
@@ -670,6 +670,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
       return respondToError(req, res, error);
     }
     if (result === true || result === false) return result;
+    if (result === HANDLED) return true;
     return this.settle(result, req, res);
   }
 

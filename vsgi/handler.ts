@@ -1,5 +1,5 @@
 import type { Request } from "./request.js";
-import type { Response } from "./response.js";
+import { HANDLED, type Response } from "./response.js";
 import { VsgiError, ERR_INVALID_HANDLER } from "./errors.js";
 
 /** An application as a function: the result says whether it handled (or will handle) the request. */
@@ -43,18 +43,35 @@ export function setErrorLogger(logger: (message: string, error?: unknown) => voi
 /**
  * Runs the application on one request, and answers for it when it could not: 404 when nothing
  * handled the request, 500 (revealing nothing) when it failed before the head was written; a
- * failure after that can only close the connection.
+ * failure after that can only close the connection. A handler that answers at once (returns
+ * `true`, or the `HANDLED` promise of the response helpers) costs no promise turn.
  */
-export async function dispatch(handler: HandlerFunction, req: Request, res: Response): Promise<void> {
+export function dispatch(handler: HandlerFunction, req: Request, res: Response): void {
+  let result: boolean | Promise<boolean>;
   try {
-    if (!(await handler(req, res)) && !res.headWritten) {
-      res.status = 404;
-      res.headers.set("Content-Type", "text/plain; charset=UTF-8");
-      await res.expand("Not Found");
-    }
+    result = handler(req, res);
+  } catch (error) {
+    fail(res, error);
+    return;
+  }
+  if (result === true || result === HANDLED) return;
+  if (result === false) notHandled(res);
+  else void settle(result, res);
+}
+
+async function settle(result: Promise<boolean>, res: Response): Promise<void> {
+  try {
+    if (!(await result)) notHandled(res);
   } catch (error) {
     fail(res, error);
   }
+}
+
+function notHandled(res: Response): void {
+  if (res.headWritten) return;
+  res.status = 404;
+  res.headers.set("Content-Type", "text/plain; charset=UTF-8");
+  void res.expand("Not Found");
 }
 
 function fail(res: Response, error: unknown): void {

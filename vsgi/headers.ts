@@ -31,18 +31,25 @@ export interface ReadonlyHeaders extends Iterable<[string, string]> {
   has(name: string): boolean;
 }
 
-interface Entry {
-  name: string;
-  value: string | string[];
-}
+const LOWER = new Map<string, string>();
 
-function joined(lower: string, value: string | string[]): string {
-  return typeof value === "string" ? value : value.join(lower === "cookie" ? "; " : ", ");
+/** The lower-case form of a header name; applications use a handful, so they are remembered. */
+function lower(name: string): string {
+  let low = LOWER.get(name);
+  if (low === undefined) {
+    low = name.toLowerCase();
+    if (LOWER.size < 512) LOWER.set(name, low);
+  }
+  return low;
 }
 
 /**
  * Case-insensitive, multi-valued headers that keep the spelling they were first given.
  * `Set-Cookie` stays a list: read it with `getAll`.
+ *
+ * Stored as one flat list of (lower-case name, name, value) triples, values of one name kept
+ * together: responses carry a handful of headers, and a scan of a short array costs less than
+ * a map of entry objects, on the path every response takes.
  *
  * @example
  * const h = new Headers();
@@ -53,7 +60,7 @@ function joined(lower: string, value: string | string[]): string {
  * h.getAll("set-cookie"); // ["a=1", "b=2"]
  */
 export class Headers implements ReadonlyHeaders {
-  private readonly map = new Map<string, Entry>();
+  private list: string[] = [];
   /** When false, values come from a trusted decoder and are not checked again. */
   private readonly validate: boolean;
 
@@ -62,20 +69,32 @@ export class Headers implements ReadonlyHeaders {
     if (init) for (const [name, value] of init) this.append(name, value);
   }
 
+  private indexOf(low: string): number {
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 3) if (list[i] === low) return i;
+    return -1;
+  }
+
   get(name: string): string | null {
-    const lower = name.toLowerCase();
-    const entry = this.map.get(lower);
-    return entry === undefined ? null : joined(lower, entry.value);
+    const low = lower(name);
+    const list = this.list;
+    let i = this.indexOf(low);
+    if (i === -1) return null;
+    let value = list[i + 2]!;
+    for (i += 3; i < list.length && list[i] === low; i += 3) value += (low === "cookie" ? "; " : ", ") + list[i + 2]!;
+    return value;
   }
 
   getAll(name: string): string[] {
-    const entry = this.map.get(name.toLowerCase());
-    if (entry === undefined) return [];
-    return typeof entry.value === "string" ? [entry.value] : entry.value.slice();
+    const low = lower(name);
+    const list = this.list;
+    const values: string[] = [];
+    for (let i = this.indexOf(low); i !== -1 && i < list.length && list[i] === low; i += 3) values.push(list[i + 2]!);
+    return values;
   }
 
   has(name: string): boolean {
-    return this.map.has(name.toLowerCase());
+    return this.indexOf(lower(name)) !== -1;
   }
 
   /**
@@ -89,11 +108,30 @@ export class Headers implements ReadonlyHeaders {
       assertHeaderName(name);
       assertHeaderValue(name, text);
     }
-    const lower = name.toLowerCase();
-    const entry = this.map.get(lower);
-    if (entry === undefined) this.map.set(lower, { name, value: text });
-    else entry.value = text;
+    this.put(name, text);
     return this;
+  }
+
+  /**
+   * @internal `set` without the checks, for values the framework computed itself (a length, a
+   * type it already checked plus a parameter): the hot path pays for validation once.
+   */
+  setTrusted(name: string, value: string): void {
+    this.put(name, value);
+  }
+
+  private put(name: string, text: string): void {
+    const low = lower(name);
+    const list = this.list;
+    const i = this.indexOf(low);
+    if (i === -1) {
+      list.push(low, name, text);
+      return;
+    }
+    list[i + 2] = text;
+    let end = i + 3;
+    while (end < list.length && list[end] === low) end += 3;
+    if (end > i + 3) list.splice(i + 3, end - i - 3);
   }
 
   /**
@@ -107,53 +145,68 @@ export class Headers implements ReadonlyHeaders {
       assertHeaderName(name);
       assertHeaderValue(name, text);
     }
-    const lower = name.toLowerCase();
-    const entry = this.map.get(lower);
-    if (entry === undefined) this.map.set(lower, { name, value: text });
-    else if (typeof entry.value === "string") entry.value = [entry.value, text];
-    else entry.value.push(text);
+    const low = lower(name);
+    const list = this.list;
+    let i = this.indexOf(low);
+    if (i === -1) {
+      list.push(low, name, text);
+      return this;
+    }
+    while (i < list.length && list[i] === low) i += 3;
+    // The first spelling stays the name of every value.
+    if (i === list.length) list.push(low, list[i - 2]!, text);
+    else list.splice(i, 0, low, list[i - 2]!, text);
     return this;
-  }
-
-  /**
-   * @internal `set` without the checks, for values the framework computed itself (a length, a
-   * type it already checked plus a parameter): the hot path pays for validation once.
-   */
-  setTrusted(name: string, value: string): void {
-    const lower = name.toLowerCase();
-    const entry = this.map.get(lower);
-    if (entry === undefined) this.map.set(lower, { name, value });
-    else entry.value = value;
   }
 
   /** Removes every value of `name`; says whether there was one. */
   delete(name: string): boolean {
-    return this.map.delete(name.toLowerCase());
+    const low = lower(name);
+    const list = this.list;
+    const i = this.indexOf(low);
+    if (i === -1) return false;
+    let end = i + 3;
+    while (end < list.length && list[end] === low) end += 3;
+    list.splice(i, end - i);
+    return true;
   }
 
   /** The number of distinct header names. */
   get size(): number {
-    return this.map.size;
+    const list = this.list;
+    let count = 0;
+    for (let i = 0; i < list.length; i += 3) if (i === 0 || list[i] !== list[i - 3]) count++;
+    return count;
   }
 
   /** Each value on its own, as `[name, value]`, names in their first spelling. */
   *[Symbol.iterator](): IterableIterator<[string, string]> {
-    for (const entry of this.map.values()) {
-      if (typeof entry.value === "string") yield [entry.name, entry.value];
-      else for (const v of entry.value) yield [entry.name, v];
-    }
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 3) yield [list[i + 1]!, list[i + 2]!];
   }
 
   /** Each name once, with its values joined as `get` joins them. */
   *entries(): IterableIterator<[string, string]> {
-    for (const [lower, entry] of this.map) yield [entry.name, joined(lower, entry.value)];
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 3) {
+      if (i > 0 && list[i] === list[i - 3]) continue;
+      yield [list[i + 1]!, this.get(list[i]!)!];
+    }
   }
 
   /** Calls `fn` once per value, in order: what serializers use, without an iterator. */
   forEachValue(fn: (name: string, value: string) => void): void {
-    for (const entry of this.map.values()) {
-      if (typeof entry.value === "string") fn(entry.name, entry.value);
-      else for (const v of entry.value) fn(entry.name, v);
-    }
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 3) fn(list[i + 1]!, list[i + 2]!);
+  }
+
+  /**
+   * @internal Appends `[name, value, name, value, ...]` to `out`: the form node:http's
+   * `writeHead` takes, built without a callback per header.
+   */
+  flattenInto(out: string[]): string[] {
+    const list = this.list;
+    for (let i = 0; i < list.length; i += 3) out.push(list[i + 1]!, list[i + 2]!);
+    return out;
   }
 }

@@ -3,7 +3,7 @@
  * of the router or of any backend.
  */
 export { Request, type RequestInit } from "./request.js";
-export { Response, statusHasBody } from "./response.js";
+export { Response, statusHasBody, HANDLED } from "./response.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
 export { normalizePath, encodePath } from "./path.js";

@@ -8,7 +8,14 @@ import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION } from "./errors.js";
 import type { Request } from "./request.js";
 import { logError } from "./handler.js";
 
-const TRUE: Promise<true> = Promise.resolve(true);
+/**
+ * The promise the response helpers return when the response is complete at once (`expand`,
+ * `expandUtf8`, `end` without filters): already resolved to `true`. A dispatcher that gets this
+ * very object back may take it as `true` without waiting a turn, which is what keeps the
+ * hello-world path free of promise bookkeeping.
+ */
+export const HANDLED: Promise<true> = Promise.resolve(true);
+const TRUE = HANDLED;
 
 function noop(): void {}
 

@@ -4,9 +4,7 @@ import { Response, type Headers } from "../../vsgi/index.js";
 import type { HttpRequest } from "./request.js";
 
 function flatten(headers: Headers): string[] {
-  const flat: string[] = [];
-  headers.forEachValue((name, value) => flat.push(name, value));
-  return flat;
+  return headers.flattenInto([]);
 }
 
 /** A response written through node:http, which frames it (length or chunked) and drops HEAD bodies. */

@@ -118,7 +118,7 @@ describe("matching at scale agrees with a walk over every route", () => {
     };
   }
 
-  it("finds the first matching route in insertion order among 2,000 mixed routes", () => {
+  it("finds the first matching route in insertion order among 2,000 mixed routes", async () => {
     const rnd = random(42);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
     const words = ["a", "ab", "abc", "b", "users", "user", "posts", "p", "x"];
@@ -183,7 +183,7 @@ describe("matching at scale agrees with a walk over every route", () => {
       const result = app.handle(req, res);
       const want = expected(method, path);
       if (want !== null) {
-        expect(result).toBeInstanceOf(Promise);
+        expect(await result).toBe(true);
         expect([path, method, res.text]).toEqual([path, method, String(want)]);
         checked++;
       } else {
