@@ -207,9 +207,10 @@ export abstract class Response {
     if (!Number.isInteger(status) || status < 100 || status > 999) {
       throw new VsgiError(ERR_INVALID_OPTION, `invalid status ${status}: a status is an integer from 100 to 999`);
     }
-    const reason = this.reasonPhrase ?? STATUS_CODES[status] ?? "Unknown";
-    if (/[\r\n\0]/.test(reason)) throw new VsgiError(ERR_INVALID_OPTION, "invalid reason phrase: CR, LF and NUL are not allowed");
-    return reason;
+    const custom = this.reasonPhrase;
+    if (custom === null) return STATUS_CODES[status] ?? "Unknown";
+    if (/[\r\n\0]/.test(custom)) throw new VsgiError(ERR_INVALID_OPTION, "invalid reason phrase: CR, LF and NUL are not allowed");
+    return custom;
   }
 
   private claimHead(): string {

@@ -1,10 +1,21 @@
-import type { ServerResponse } from "node:http";
+import { STATUS_CODES, type ServerResponse } from "node:http";
 import type { Writable } from "node:stream";
 import { Response, type Headers } from "../../vsgi/index.js";
 import type { HttpRequest } from "./request.js";
 
+// node:http turns the array into the head's text before writeHead returns and keeps no
+// reference to it: one array serves every response.
+const scratch: string[] = [];
+
 function flatten(headers: Headers): string[] {
-  return headers.flattenInto([]);
+  scratch.length = 0;
+  return headers.flattenInto(scratch);
+}
+
+// node checks a reason phrase it is given (a regular expression per response): give it only
+// the ones it would not find itself.
+function custom(status: number, reason: string): string | undefined {
+  return STATUS_CODES[status] === reason ? undefined : reason;
 }
 
 /** A response written through node:http, which frames it (length or chunked) and drops HEAD bodies. */
@@ -17,7 +28,7 @@ export class HttpResponse extends Response {
   }
 
   protected sendHead(status: number, reason: string, headers: Headers): void {
-    this.node.writeHead(status, reason, flatten(headers));
+    this.node.writeHead(status, custom(status, reason), flatten(headers));
   }
 
   protected get sink(): Writable {
@@ -25,7 +36,7 @@ export class HttpResponse extends Response {
   }
 
   protected override sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
-    this.node.writeHead(status, reason, flatten(headers));
+    this.node.writeHead(status, custom(status, reason), flatten(headers));
     if (body === null) this.node.end();
     else this.node.end(body);
   }
