@@ -15,11 +15,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveWrk, listening, load, startNode, stop, type LoadResult } from "./wrk.js";
+import { freePort } from "../test/helpers/ports.js";
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
@@ -135,16 +135,6 @@ export function nginxConfig(dir: string, port: number, upstream: Upstream, backe
 // ------------------------------------------------------------------------------------------------
 // Processes
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** Starts the front server pinned to `frontCpu`, in the foreground, and waits for its port. */
 async function startFront(front: FrontName, dir: string, port: number, config: string): Promise<ChildProcess> {

@@ -24,13 +24,14 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeHead } from "../servers/scgi/wire.js";
 import { beginRequestRecord, encodePairs, encodeRecord, PARAMS, STDIN, STDOUT, STDERR, END_REQUEST } from "../servers/fastcgi/records.js";
 import { bodyPacket, forwardRequest } from "../test/helpers/ajp-client.js";
 import { cgiVariables } from "../test/helpers/cgi-client.js";
+import { freePort } from "../test/helpers/ports.js";
 
 const MiB = 1024 * 1024;
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -384,16 +385,6 @@ class PeakWatch {
 // ------------------------------------------------------------------------------------------------
 // Running the backends
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-  });
-}
 
 async function startBackend(backend: string, port: number): Promise<ChildProcess> {
   const args = backend === "node:http" ? [CONTROL_APP, String(port)] : [ECHO_APP, backend, "--port", String(port)];

@@ -42,7 +42,7 @@ import { FastcgiResponse, type ResponseChannel } from "./response.js";
 
 /** What a connection needs from its server. */
 export interface ConnectionHost {
-  /** The application, wrapped so that its errors also reach the request's STDERR. */
+  /** The application. */
   readonly app: HandlerFunction;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxParamsSize: number;

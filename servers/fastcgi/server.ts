@@ -64,7 +64,7 @@ function allowFromEnvironment(env: NodeJS.ProcessEnv): string[] | undefined {
  */
 export default class FastcgiServer extends SocketServer implements ConnectionHost {
   declare readonly options: FastcgiServerOptions;
-  /** @internal The application, its errors copied to the request's STDERR. */
+  /** @internal The application (its errors reach the request's STDERR through FastcgiResponse.logError). */
   readonly app: HandlerFunction;
   /** @internal */
   readonly cgiOptions: CgiEnvironmentOptions;

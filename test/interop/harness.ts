@@ -3,11 +3,13 @@
 // configs written into a temporary folder by the templates of examples/deploy/.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apacheConfig, haproxyConfig, lighttpdConfig, nginxConfig, type FrontConfig, type Mount } from "../../examples/deploy/templates.js";
+import { freePort } from "../helpers/ports.js";
+export { freePort };
 
 /** The repository's dist/ folder (this file runs from dist/test/interop/). */
 export const DIST = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -37,17 +39,6 @@ export function frontServerAvailable(name: FrontName): boolean {
   return found;
 }
 
-/** A free TCP port on the loopback (bound to port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /**
  * A temporary folder that the front servers' workers (www-data for Apache CGI) can enter and read.
