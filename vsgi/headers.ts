@@ -201,12 +201,27 @@ export class Headers implements ReadonlyHeaders {
   }
 
   /**
-   * @internal Appends `[name, value, name, value, ...]` to `out`: the form node:http's
-   * `writeHead` takes, built without a callback per header.
+   * @internal `[name, value, name, value, ...]`: the form node:http's `writeHead` takes, built
+   * without a callback per header.
    */
-  flattenInto(out: string[]): string[] {
+  flatten(): string[] {
     const list = this.list;
-    for (let i = 0; i < list.length; i += 3) out.push(list[i + 1]!, list[i + 2]!);
+    const out = new Array<string>((list.length / 3) * 2);
+    for (let i = 0, j = 0; i < list.length; i += 3, j += 2) {
+      out[j] = list[i + 1]!;
+      out[j + 1] = list[i + 2]!;
+    }
     return out;
+  }
+
+  /** @internal `has` for a name the caller already gives in lower case. */
+  hasLower(low: string): boolean {
+    return this.indexOf(low) !== -1;
+  }
+
+  /** @internal `get` of the first value, for a name the caller already gives in lower case. */
+  firstLower(low: string): string | null {
+    const i = this.indexOf(low);
+    return i === -1 ? null : this.list[i + 2]!;
   }
 }

@@ -261,7 +261,7 @@ export abstract class Response {
       return this.finish(bytes);
     }
     const hasBody = this.hasBody;
-    if (!this._filtered && this.status >= 200 && this.status !== 204 && this.status !== 304 && !this.headers.has("content-encoding")) {
+    if (!this._filtered && this.status >= 200 && this.status !== 204 && this.status !== 304 && !this.headers.hasLower("content-encoding")) {
       this.headers.setTrusted("Content-Length", String(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength));
     }
     if (this._filtered) {
@@ -283,7 +283,7 @@ export abstract class Response {
    */
   expandUtf8(text: string): Promise<true> {
     if (!this._headWritten) {
-      const type = this.headers.get("content-type");
+      const type = this.headers.firstLower("content-type");
       if (type === null) this.headers.setTrusted("Content-Type", "application/octet-stream; charset=UTF-8");
       else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", type + "; charset=UTF-8");
     }

@@ -3,13 +3,8 @@ import type { Writable } from "node:stream";
 import { Response, type Headers } from "../../vsgi/index.js";
 import type { HttpRequest } from "./request.js";
 
-// node:http turns the array into the head's text before writeHead returns and keeps no
-// reference to it: one array serves every response.
-const scratch: string[] = [];
-
 function flatten(headers: Headers): string[] {
-  scratch.length = 0;
-  return headers.flattenInto(scratch);
+  return headers.flatten();
 }
 
 // node checks a reason phrase it is given (a regular expression per response): give it only
