@@ -19,6 +19,18 @@ const TRUE = HANDLED;
 
 function noop(): void {}
 
+const WITH_CHARSET = new Map<string, string>();
+
+/** `type; charset=UTF-8`, remembered: applications use a handful of types. */
+function withCharset(type: string): string {
+  let full = WITH_CHARSET.get(type);
+  if (full === undefined) {
+    full = type + "; charset=UTF-8";
+    if (WITH_CHARSET.size < 256) WITH_CHARSET.set(type, full);
+  }
+  return full;
+}
+
 function hasCharset(type: string): boolean {
   return type.indexOf(";") !== -1 && /;\s*charset=/i.test(type);
 }
@@ -285,7 +297,7 @@ export abstract class Response {
     if (!this._headWritten) {
       const type = this.headers.firstLower("content-type");
       if (type === null) this.headers.setTrusted("Content-Type", "application/octet-stream; charset=UTF-8");
-      else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", type + "; charset=UTF-8");
+      else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", withCharset(type));
     }
     return this.expand(text);
   }
