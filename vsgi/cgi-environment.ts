@@ -78,8 +78,20 @@ export function headerFromEnvironment(env: Readonly<Record<string, string>>, nam
   return env[variable] ?? null;
 }
 
-/** Checks and normalizes `options.publicOrigin` and `options.scriptName` once, at start-up. */
-export function checkCgiOptions(options: CgiEnvironmentOptions): void {
+/** CGI options as `checkCgiOptions` returns them: checked, and the public origin parsed. */
+export interface CheckedCgiOptions extends CgiEnvironmentOptions {
+  /** `publicOrigin`, parsed once instead of on every request. */
+  readonly origin: { readonly scheme: string; readonly authority: string } | undefined;
+}
+
+/**
+ * Checks `options.publicOrigin` and `options.scriptName` once, at start-up, and returns them
+ * ready for `requestFromEnvironment`: a backend keeps the result and passes it on each request.
+ *
+ * @example this.cgiOptions = checkCgiOptions(options);
+ */
+export function checkCgiOptions(options: CgiEnvironmentOptions): CheckedCgiOptions {
+  let origin: CheckedCgiOptions["origin"];
   if (options.publicOrigin !== undefined) {
     let url: URL;
     try {
@@ -90,10 +102,12 @@ export function checkCgiOptions(options: CgiEnvironmentOptions): void {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new VsgiError(ERR_INVALID_OPTION, `option publicOrigin must be an http or https origin, got ${JSON.stringify(options.publicOrigin)}`);
     }
+    origin = { scheme: url.protocol.slice(0, -1), authority: url.host };
   }
   if (options.scriptName !== undefined && options.scriptName !== "" && (!options.scriptName.startsWith("/") || options.scriptName.endsWith("/"))) {
     throw new VsgiError(ERR_INVALID_OPTION, `option scriptName must start with / and not end with one, got ${JSON.stringify(options.scriptName)}`);
   }
+  return { publicOrigin: options.publicOrigin, scriptName: options.scriptName, origin };
 }
 
 /**
@@ -197,9 +211,9 @@ export function requestFromEnvironment(
   let scheme = schemeOf(env);
   let authority = authorityOf(env, scheme);
   if (options.publicOrigin !== undefined) {
-    const origin = new URL(options.publicOrigin);
-    scheme = origin.protocol.slice(0, -1);
-    authority = origin.host;
+    const origin = "origin" in options ? (options as CheckedCgiOptions).origin! : checkCgiOptions(options).origin!;
+    scheme = origin.scheme;
+    authority = origin.authority;
   }
 
   const query = env.QUERY_STRING;

@@ -18,6 +18,7 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
+export { integerOption } from "./options.js";
 export { Server, type ServerOptions, type AnyServerOptions, type ListenAddress } from "./server.js";
 export { SocketServer, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
 export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
@@ -32,6 +33,7 @@ export {
   headerFromEnvironment,
   checkCgiOptions,
   type CgiEnvironmentOptions,
+  type CheckedCgiOptions,
   type CgiRequestInit,
 } from "./cgi-environment.js";
 export { cgiHead, CgiResponse } from "./cgi-response.js";

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { checkCgiOptions, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
+import { checkCgiOptions, integerOption, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
 import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { AjpConnection, type BodyFramingOption, type ConnectionHost } from "./connection.js";
@@ -50,16 +50,8 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
 
   constructor(options: AjpServerOptions) {
     super(options);
-    checkCgiOptions(options);
-    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
-    const size = options.packetSize ?? DEFAULT_PACKET_SIZE;
-    if (typeof size !== "number" || !Number.isInteger(size) || size < DEFAULT_PACKET_SIZE || size > MAX_PACKET_SIZE) {
-      throw new VsgiError(
-        ERR_INVALID_OPTION,
-        `option packetSize must be an integer from ${DEFAULT_PACKET_SIZE} to ${MAX_PACKET_SIZE}, got ${String(options.packetSize)}`,
-      );
-    }
-    this.packetSize = size;
+    this.cgiOptions = checkCgiOptions(options);
+    this.packetSize = integerOption(options.packetSize, "packetSize", DEFAULT_PACKET_SIZE, DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE);
     const secret = options.secret;
     if (secret !== undefined && (typeof secret !== "string" || secret.length === 0)) {
       throw new VsgiError(ERR_INVALID_OPTION, "option secret must be a non-empty string");

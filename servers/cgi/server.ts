@@ -5,6 +5,7 @@ import {
   dispatch,
   logError,
   checkCgiOptions,
+  type CheckedCgiOptions,
   requestFromEnvironment,
   VsgiError,
   ERR_INVALID_OPTION,
@@ -57,12 +58,13 @@ export default class CgiServer extends Server {
   private output: CgiOutput | null = null;
   private request: Request | null = null;
   private body: CgiBody | null = null;
+  private readonly cgiOptions: CheckedCgiOptions;
   private readonly completed: Promise<void>;
   private resolveCompleted!: () => void;
 
   constructor(options: CgiServerOptions) {
     super(options);
-    checkCgiOptions(options);
+    this.cgiOptions = checkCgiOptions(options);
     this.completed = new Promise((resolve) => (this.resolveCompleted = resolve));
   }
 
@@ -128,7 +130,7 @@ export default class CgiServer extends Server {
       (error) => request?.abort(error),
     ));
     try {
-      const init = requestFromEnvironment(env, body, o);
+      const init = requestFromEnvironment(env, body, this.cgiOptions);
       body.setLength(init.contentLength);
       request = new Request(init);
     } catch (err) {

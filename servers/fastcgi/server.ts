@@ -4,6 +4,7 @@ import type { ListenAddress } from "../../vsgi/server.js";
 import type { HandlerFunction } from "../../vsgi/handler.js";
 import { checkCgiOptions, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_INVALID_OPTION } from "../../vsgi/errors.js";
+import { integerOption } from "../../vsgi/options.js";
 import { FastcgiConnection, type ConnectionHost } from "./connection.js";
 
 /** Options of the fastcgi backend. */
@@ -34,15 +35,6 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
    * their bodies slowly behind HAProxy `option mpxs-conns`. Default 64 KiB.
    */
   bodyHighWaterMark?: number;
-}
-
-function positiveInteger(options: FastcgiServerOptions, name: keyof FastcgiServerOptions, fallback: number, min = 1): number {
-  const value = options[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    throw new VsgiError(ERR_INVALID_OPTION, `option ${name} must be an integer of at least ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 /** FCGI_WEB_SERVER_ADDRS (`127.0.0.1,10.0.0.2`), the FastCGI convention for the peer allow-list. */
@@ -84,13 +76,12 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   constructor(options: FastcgiServerOptions) {
     const allow = options?.allow ?? allowFromEnvironment(process.env);
     super(allow === undefined ? options : { ...options, allow });
-    checkCgiOptions(options);
-    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
-    this.maxParamsSize = positiveInteger(options, "maxParamsSize", 64 * 1024);
-    this.maxRequests = positiveInteger(options, "maxRequests", 1024);
-    this.maxConnections = positiveInteger(options, "maxConnections", 65535);
-    this.bodyHighWaterMark = positiveInteger(options, "bodyHighWaterMark", 64 * 1024);
-    this.idleTimeout = positiveInteger(options, "idleTimeout", 75000, 0);
+    this.cgiOptions = checkCgiOptions(options);
+    this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", 64 * 1024);
+    this.maxRequests = integerOption(options.maxRequests, "maxRequests", 1024);
+    this.maxConnections = integerOption(options.maxConnections, "maxConnections", 65535);
+    this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", 64 * 1024);
+    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 75000, 0);
     if (options.multiplex !== undefined && typeof options.multiplex !== "boolean") {
       throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
     }

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, ServerResponse, type IncomingMessage,
 import type { Duplex } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
-import { dispatch, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
+import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest } from "./request.js";
@@ -36,6 +36,7 @@ export default class HttpServer extends SocketServer {
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
   private readonly tls: boolean;
+  private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
 
   constructor(options: HttpServerOptions) {
     super(options);
@@ -43,6 +44,13 @@ export default class HttpServer extends SocketServer {
       throw new VsgiError(ERR_INVALID_OPTION, "options key and cert go together: give both for https, or neither");
     }
     this.tls = options.key !== undefined;
+    // node's own defaults where an option is absent; checked here, so that a bad one fails at once.
+    this.limits = {
+      maxHeaderSize: integerOption(options.maxHeaderSize, "maxHeaderSize", 16 * 1024),
+      requestTimeout: integerOption(options.requestTimeout, "requestTimeout", 300000, 0),
+      headersTimeout: integerOption(options.headersTimeout, "headersTimeout", 60000, 0),
+      keepAliveTimeout: integerOption(options.keepAliveTimeout, "keepAliveTimeout", 5000, 0),
+    };
     this.onRequest = this.onRequest.bind(this);
   }
 
@@ -56,14 +64,9 @@ export default class HttpServer extends SocketServer {
 
   protected createListener(): NetServer {
     const o = this.options;
-    const common = {
-      ...(o.maxHeaderSize !== undefined ? { maxHeaderSize: o.maxHeaderSize } : {}),
-      ...(o.requestTimeout !== undefined ? { requestTimeout: o.requestTimeout } : {}),
-      ...(o.headersTimeout !== undefined ? { headersTimeout: o.headersTimeout } : {}),
-      ...(o.keepAliveTimeout !== undefined ? { keepAliveTimeout: o.keepAliveTimeout } : {}),
-    };
+    const common = this.limits;
     const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
-    if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+    server.keepAliveTimeout = common.keepAliveTimeout;
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     if (o.allow !== undefined && o.allow.length > 0) {
       server.on("connection", (socket: Socket) => void this.acceptConnection(socket));

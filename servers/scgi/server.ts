@@ -1,5 +1,5 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { checkCgiOptions, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
+import { checkCgiOptions, integerOption, type CgiEnvironmentOptions } from "../../vsgi/index.js";
 import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { ScgiConnection, type ScgiHost } from "./connection.js";
@@ -20,14 +20,6 @@ export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOp
   readTimeout?: number;
 }
 
-function positiveInteger(value: unknown, name: string, fallback: number, zero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < (zero ? 0 : 1)) {
-    throw new VsgiError(ERR_INVALID_OPTION, `option ${name} must be a ${zero ? "non-negative" : "positive"} integer, got ${String(value)}`);
-  }
-  return value;
-}
-
 /**
  * The scgi backend: SCGI requests on TCP, on a UNIX socket, or on the listening socket a front
  * server hands over as fd 0 (lighttpd's `bin-path`). One request per connection, bodies
@@ -45,10 +37,9 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
 
   constructor(options: ScgiServerOptions) {
     super(options);
-    checkCgiOptions(options);
-    this.cgiOptions = { publicOrigin: options.publicOrigin, scriptName: options.scriptName };
-    this.maxHeaderSize = positiveInteger(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
-    this.readTimeout = positiveInteger(options.readTimeout, "readTimeout", 60000, true);
+    this.cgiOptions = checkCgiOptions(options);
+    this.maxHeaderSize = integerOption(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
+    this.readTimeout = integerOption(options.readTimeout, "readTimeout", 60000, 0);
     this.onConnection = this.onConnection.bind(this);
   }
 

@@ -121,6 +121,11 @@ describe("http backend", () => {
     }
   });
 
+  it("refuses a limit that is no integer, naming the option", async () => {
+    await expect(Server.load("http", { handler: () => false, keepAliveTimeout: -1 })).rejects.toThrow(/option keepAliveTimeout must be a non-negative integer/);
+    await expect(Server.load("http", { handler: () => false, maxHeaderSize: 1.5 })).rejects.toThrow(/option maxHeaderSize must be a positive integer/);
+  });
+
   it("refuses key without cert", async () => {
     await expect(Server.load("http", { handler: () => false, key: "k" })).rejects.toThrow(/key and cert go together/);
   });
