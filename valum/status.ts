@@ -481,7 +481,7 @@ export function respondToError(req: Request, res: Response, error: unknown): Pro
   try {
     if (status !== null) return respondWithStatus(res, status);
     res.logError(`${describe(req)}: unhandled error`, error);
-    for (const [name] of [...res.headers.entries()]) res.headers.delete(name);
+    res.headers.clear();
     res.status = 500;
     res.reasonPhrase = null;
     res.headers.set("Content-Type", "text/plain; charset=UTF-8");

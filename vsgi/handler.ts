@@ -83,7 +83,8 @@ function fail(res: Response, error: unknown): void {
   const status = error instanceof VsgiError && error.status !== undefined ? error.status : 500;
   try {
     res.status = status;
-    for (const [name] of [...res.headers.entries()]) res.headers.delete(name);
+    res.reasonPhrase = null;
+    res.headers.clear();
     res.headers.set("Content-Type", "text/plain; charset=UTF-8");
     void res.expand(status === 500 ? "Internal Server Error" : (error as Error).message);
   } catch (again) {

@@ -171,6 +171,11 @@ export class Headers implements ReadonlyHeaders {
     return true;
   }
 
+  /** Removes every header: what an error response starts from. */
+  clear(): void {
+    this.list = [];
+  }
+
   /** The number of distinct header names. */
   get size(): number {
     const list = this.list;

@@ -69,4 +69,14 @@ describe("Headers", () => {
     ]);
     expect(h.size).toBe(2);
   });
+
+  it("clear() removes every header", () => {
+    const h = new Headers([
+      ["A", "1"],
+      ["B", "2"],
+    ]);
+    h.clear();
+    expect(h.size).toBe(0);
+    expect([...h]).toEqual([]);
+  });
 });
