@@ -1,6 +1,7 @@
 import type { Server as NetServer, Socket, AddressInfo } from "node:net";
 import { Server, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
+import { integerOption } from "./options.js";
 
 /** Options of the backends that accept connections on sockets. */
 export interface SocketServerOptions extends ServerOptions {
@@ -70,12 +71,14 @@ export abstract class SocketServer extends Server {
   private readonly connections = new Map<Socket, number>();
   private stopping: Promise<void> | null = null;
   private readonly allow: ReadonlySet<string> | null;
+  private readonly stopTimeout: number;
 
   constructor(options: SocketServerOptions) {
     super(options);
     if (options.allow !== undefined && !Array.isArray(options.allow)) {
       throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
     }
+    this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", 30000, 0);
     this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(stripMapped)) : null;
   }
 
@@ -119,8 +122,9 @@ export abstract class SocketServer extends Server {
 
   /** Marks a request as finished; during a stop, an idle connection is then closed. */
   protected requestFinished(socket: Socket): void {
-    const count = (this.connections.get(socket) ?? 1) - 1;
-    if (!this.connections.has(socket)) return;
+    const started = this.connections.get(socket);
+    if (started === undefined) return; // closed meanwhile
+    const count = started - 1;
     this.connections.set(socket, count);
     if (count <= 0 && this.stopping !== null) this.closeConnection(socket);
   }
@@ -229,7 +233,7 @@ export abstract class SocketServer extends Server {
     this.closeIdleConnections();
     // Connections that were busy become idle as their requests end; sweep them.
     const sweep = setInterval(() => this.closeIdleConnections(), 50);
-    const timeout = this.options.stopTimeout ?? 30000;
+    const timeout = this.stopTimeout;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
