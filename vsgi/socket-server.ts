@@ -2,6 +2,7 @@ import type { Server as NetServer, Socket, AddressInfo } from "node:net";
 import { Server, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption } from "./options.js";
+import { ConnectionList, TrackedConnection } from "./connections.js";
 
 /** Options of the backends that accept connections on sockets. */
 export interface SocketServerOptions extends ServerOptions {
@@ -53,6 +54,9 @@ function notAListeningSocket(fd: number, err: Error): Error {
   );
 }
 
+const TRACKED = Symbol("tracked connection");
+type SocketWithConnection = Socket & { [TRACKED]?: TrackedConnection };
+
 function stripMapped(address: string): string {
   return address.startsWith("::ffff:") ? address.slice(7) : address;
 }
@@ -61,14 +65,16 @@ function stripMapped(address: string): string {
  * The part shared by the backends that listen on sockets (http, scgi, fastcgi, ajp): listeners,
  * URIs, peer allow-list, and a graceful stop that waits for in-flight requests.
  *
- * A backend implements `createListener` (a `net.Server` with its connection handling) and calls
+ * A backend implements `createListener` (a `net.Server` with its connection handling). Its
+ * connection class extends `TrackedConnection` (timeouts without a timer per connection); the
+ * backend `admit`s each socket, `track`s its connection, `untrack`s it on close, and calls
  * `requestStarted`/`requestFinished` around each request so that a stop can close idle
- * connections and let busy ones finish.
+ * connections and let busy ones finish. A simpler backend calls `acceptConnection(socket)`.
  */
 export abstract class SocketServer extends Server {
   declare readonly options: SocketServerOptions;
   private readonly listening: Listener[] = [];
-  private readonly connections = new Map<Socket, number>();
+  private list: ConnectionList | null = null;
   private stopping: Promise<void> | null = null;
   private readonly allow: ReadonlySet<string> | null;
   private readonly stopTimeout: number;
@@ -88,6 +94,14 @@ export abstract class SocketServer extends Server {
   /** Where to listen when `listen()` is given no address. */
   protected abstract defaultAddresses(): ListenAddress[];
 
+  /**
+   * The smallest timeout (ms) the backend's connections arm with `expireIn`: it sets how often
+   * timeouts are checked (a quarter of it, at most every second).
+   */
+  protected shortestTimeout(): number {
+    return 4000;
+  }
+
   /** True while a stop is under way: backends refuse new requests on kept-alive connections. */
   get isStopping(): boolean {
     return this.stopping !== null;
@@ -97,11 +111,17 @@ export abstract class SocketServer extends Server {
     return this.listening.map((l) => l.bound);
   }
 
+  /** The open connections (built when first needed, after the backend's constructor ran). */
+  protected get connections(): ConnectionList {
+    return (this.list ??= new ConnectionList(this.shortestTimeout()));
+  }
+
   /**
-   * Registers a new connection; returns false (and closes it) when its peer is not allowed.
-   * Backends call it first thing in their connection handler.
+   * Whether to serve a new connection: false (and the socket destroyed) when its peer is not
+   * allowed or the server is stopping. Backends call it first thing in their connection handler,
+   * then `track` their connection object.
    */
-  protected acceptConnection(socket: Socket): boolean {
+  protected admit(socket: Socket): boolean {
     if (this.allow !== null && socket.remoteAddress !== undefined && !this.allow.has(stripMapped(socket.remoteAddress))) {
       socket.destroy();
       return false;
@@ -110,33 +130,52 @@ export abstract class SocketServer extends Server {
       socket.destroy();
       return false;
     }
-    this.connections.set(socket, 0);
-    socket.once("close", () => this.connections.delete(socket));
     return true;
   }
 
-  /** Marks a request as started on `socket`. */
-  protected requestStarted(socket: Socket): void {
-    this.connections.set(socket, (this.connections.get(socket) ?? 0) + 1);
+  /** Tracks a connection: its timeouts, and a stop waits for its requests. `untrack` it on close. */
+  protected track(connection: TrackedConnection): void {
+    this.connections.add(connection);
+  }
+
+  /** The connection closed. */
+  protected untrack(connection: TrackedConnection): void {
+    this.list?.remove(connection);
+  }
+
+  /**
+   * For backends that keep no connection object: admits the socket (as `admit`) and tracks it
+   * until it closes; mark its requests with `requestStarted(socket)`/`requestFinished(socket)`.
+   *
+   * @example createServer((socket) => { if (!this.acceptConnection(socket)) return; ... })
+   */
+  protected acceptConnection(socket: Socket): boolean {
+    if (!this.admit(socket)) return false;
+    const connection = new TrackedConnection(socket);
+    (socket as SocketWithConnection)[TRACKED] = connection;
+    this.track(connection);
+    socket.once("close", () => this.untrack(connection));
+    return true;
+  }
+
+  /** Marks a request as started, on a connection (or a socket given to `acceptConnection`). */
+  protected requestStarted(connection: TrackedConnection | Socket): void {
+    const tracked = connection instanceof TrackedConnection ? connection : (connection as SocketWithConnection)[TRACKED];
+    if (tracked !== undefined) tracked.busy++;
   }
 
   /** Marks a request as finished; during a stop, an idle connection is then closed. */
-  protected requestFinished(socket: Socket): void {
-    const started = this.connections.get(socket);
-    if (started === undefined) return; // closed meanwhile
-    const count = started - 1;
-    this.connections.set(socket, count);
-    if (count <= 0 && this.stopping !== null) this.closeConnection(socket);
-  }
-
-  /** How an idle connection is closed during a stop; backends may say goodbye first. */
-  protected closeConnection(socket: Socket): void {
-    socket.end();
+  protected requestFinished(connection: TrackedConnection | Socket): void {
+    const tracked = connection instanceof TrackedConnection ? connection : (connection as SocketWithConnection)[TRACKED];
+    if (tracked === undefined || tracked.list === null) return; // closed meanwhile
+    tracked.busy--;
+    if (tracked.busy <= 0 && this.stopping !== null) tracked.closeIdle();
   }
 
   /** Closes the idle connections; the http backend overrides it with node's own tracking. */
   protected closeIdleConnections(): void {
-    for (const [socket, count] of this.connections) if (count <= 0) this.closeConnection(socket);
+    if (this.list === null) return;
+    for (const connection of this.list.toArray()) if (connection.busy <= 0) connection.closeIdle();
   }
 
   /** Resolves when `server` has no connection left (it may not be listening itself). */
@@ -154,7 +193,8 @@ export abstract class SocketServer extends Server {
 
   /** Closes every connection, busy or not: the end of a stop that timed out. */
   protected closeAllConnections(): void {
-    for (const socket of this.connections.keys()) socket.destroy();
+    if (this.list === null) return;
+    for (const connection of this.list.toArray()) connection.socket.destroy();
   }
 
   async listen(address?: ListenAddress): Promise<void> {
@@ -245,5 +285,6 @@ export abstract class SocketServer extends Server {
     clearInterval(sweep);
     clearTimeout(timer);
     await closed;
+    this.list?.close();
   }
 }

@@ -7,6 +7,7 @@ import {
   Request,
   dispatch,
   logError,
+  TrackedConnection,
   requestFromEnvironment,
   VsgiError,
   ERR_BAD_REQUEST,
@@ -23,11 +24,13 @@ export interface ScgiHost {
   readonly maxHeaderSize: number;
   readonly readTimeout: number;
   /** The connection's request is over (answered, refused or cut): the server may close it on stop. */
-  connectionFinished(socket: Socket): void;
+  connectionFinished(connection: ScgiConnection): void;
+  /** The connection closed. */
+  connectionClosed(connection: ScgiConnection): void;
 }
 
 // How long a connection whose response is sent may wait for the front server to close it.
-const LINGER_MS = 5000;
+export const LINGER_MS = 5000;
 
 const HEAD = 0; // reading the netstring head
 const BODY = 1; // head read, body bytes still expected
@@ -49,9 +52,6 @@ function onFinish(this: Tagged): void {
 }
 function onDrain(this: Tagged): void {
   this[CONNECTION].response?.drained();
-}
-function onTimeout(this: Tagged): void {
-  this[CONNECTION].timedOut();
 }
 function onClose(this: Tagged): void {
   this[CONNECTION].closed();
@@ -89,10 +89,10 @@ class ScgiBody extends Readable {
  *
  * @example new ScgiConnection(server, socket); // from the listener's connection handler
  */
-export class ScgiConnection {
+export class ScgiConnection extends TrackedConnection {
   response: ScgiResponse | null = null;
   private readonly host: ScgiHost;
-  private readonly socket: Tagged;
+  declare readonly socket: Tagged;
   private state = HEAD;
   private parser: ScgiHeadParser | null;
   private body: ScgiBody | null = null;
@@ -102,19 +102,19 @@ export class ScgiConnection {
   private overflowed = false;
   private declared = 0;
 
+  /** Starts reading the request on `socket`; the server `track`s it right after. */
   constructor(host: ScgiHost, socket: Socket) {
+    super(socket);
     this.host = host;
-    this.socket = socket as Tagged;
+    this.busy = 1; // one request per connection, under way from the first byte
     this.parser = new ScgiHeadParser(host.maxHeaderSize);
-    this.socket[CONNECTION] = this;
+    (socket as Tagged)[CONNECTION] = this;
     socket.on("data", onData);
     socket.on("end", onEnd);
     socket.on("finish", onFinish);
     socket.on("drain", onDrain);
-    socket.on("timeout", onTimeout);
     socket.on("error", onError);
     socket.on("close", onClose);
-    if (host.readTimeout > 0) socket.setTimeout(host.readTimeout);
   }
 
   data(chunk: Buffer): void {
@@ -131,6 +131,7 @@ export class ScgiConnection {
         return;
       }
       if (start !== -1) this.begin(parser.head!, chunk, start);
+      else this.expireIn(this.host.readTimeout);
     } else if (state === RESPONDING) {
       this.overflow();
     }
@@ -162,6 +163,7 @@ export class ScgiConnection {
       body.push(null);
     } else {
       this.state = BODY;
+      this.expireIn(this.host.readTimeout);
       if (start < chunk.length) this.bodyData(chunk, start);
     }
     const response = new ScgiResponse(request, socket);
@@ -187,7 +189,9 @@ export class ScgiConnection {
     } else if (!body.destroyed && !body.push(part)) {
       // The application is slow: its time is not the front server's.
       this.socket.pause();
-      if (this.host.readTimeout > 0) this.socket.setTimeout(0);
+      this.deadline = 0;
+    } else {
+      this.expireIn(this.host.readTimeout);
     }
   }
 
@@ -216,13 +220,13 @@ export class ScgiConnection {
     const socket = this.socket;
     if (this.state !== HEAD && socket.isPaused()) {
       socket.resume();
-      if (this.state === BODY && this.host.readTimeout > 0) socket.setTimeout(this.host.readTimeout);
+      if (this.state === BODY) this.expireIn(this.host.readTimeout);
     }
   }
 
   /** The whole request is read: from now on the front server waits for us, not the reverse. */
   private readDone(): void {
-    if (this.host.readTimeout > 0) this.socket.setTimeout(0);
+    this.deadline = 0;
   }
 
   /** The front server ended its side. */
@@ -251,10 +255,11 @@ export class ScgiConnection {
     // Read and drop what the front server still sends (an unread body), so that closing
     // never resets the connection under the response; give up after a while.
     if (socket.isPaused()) socket.resume();
-    socket.setTimeout(LINGER_MS);
+    this.expireIn(LINGER_MS);
   }
 
-  timedOut(): void {
+  /** The read timeout (or, once answered, the linger) passed. */
+  override expired(): void {
     const state = this.state;
     if (state === HEAD) {
       logError(`scgi: ${this.peer()} sent no complete request head within readTimeout (${this.host.readTimeout} ms)`);
@@ -272,6 +277,7 @@ export class ScgiConnection {
   }
 
   closed(): void {
+    this.host.connectionClosed(this);
     if (!this.over && this.request !== null) {
       const error = new Error("the SCGI connection closed before the response was complete");
       this.request.abort(error);
@@ -300,7 +306,7 @@ export class ScgiConnection {
   private finish(): void {
     if (this.over) return;
     this.over = true;
-    this.host.connectionFinished(this.socket);
+    this.host.connectionFinished(this);
   }
 
   private peer(): string {

@@ -2,7 +2,7 @@ import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { checkCgiOptions, integerOption, type CgiEnvironmentOptions } from "../../vsgi/index.js";
 import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
-import { ScgiConnection, type ScgiHost } from "./connection.js";
+import { ScgiConnection, LINGER_MS, type ScgiHost } from "./connection.js";
 import { DEFAULT_MAX_HEADER_SIZE } from "./wire.js";
 
 /** Options of the scgi backend. */
@@ -58,16 +58,26 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
     return createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
   }
 
+  protected override shortestTimeout(): number {
+    return this.readTimeout > 0 ? Math.min(this.readTimeout, LINGER_MS) : LINGER_MS;
+  }
+
   private onConnection(socket: Socket): void {
-    if (!this.acceptConnection(socket)) return;
+    if (!this.admit(socket)) return;
     // Every SCGI connection carries one request: it is busy from the start, so a graceful stop
     // lets it finish instead of closing it as idle.
-    this.requestStarted(socket);
-    new ScgiConnection(this, socket);
+    const connection = new ScgiConnection(this, socket);
+    this.track(connection);
+    connection.expireIn(this.readTimeout);
   }
 
   /** @internal */
-  connectionFinished(socket: Socket): void {
-    this.requestFinished(socket);
+  connectionFinished(connection: ScgiConnection): void {
+    this.requestFinished(connection);
+  }
+
+  /** @internal */
+  connectionClosed(connection: ScgiConnection): void {
+    this.untrack(connection);
   }
 }

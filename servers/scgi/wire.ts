@@ -1,7 +1,14 @@
 // The SCGI request head, as bytes: `<length>:<name NUL value NUL ...>,` followed by the body.
 // Pure: bytes in, variables out; no sockets. Incremental (fed any split of the bytes, down to one
 // byte at a time) and bounded (length digits, header block size).
-import { decodeVariable, environmentFromPairs, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
+import { isAscii } from "node:buffer";
+import { addVariable, decodeVariable, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
+import { variableName } from "../../vsgi/variable-names.js";
+
+/** node's Buffer method behind `toString("latin1", start, end)`, without its argument checks. */
+interface RawSlices {
+  latin1Slice(start: number, end: number): string;
+}
 
 /** The default bound of the header block (the netstring's payload), in bytes. */
 export const DEFAULT_MAX_HEADER_SIZE = 64 * 1024;
@@ -21,7 +28,7 @@ export class ScgiProtocolError extends VsgiError {
 
 /** A parsed SCGI head: the CGI variables and the body length they announce. */
 export interface ScgiHead {
-  /** The variables, duplicates combined as `environmentFromPairs` does. */
+  /** The variables, duplicates combined as `addVariable` does. */
   environment: Record<string, string>;
   /** CONTENT_LENGTH: exactly this many body bytes follow the head. */
   contentLength: number;
@@ -48,29 +55,34 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
   const length = block.length;
   if (length === 0) throw new ScgiProtocolError("empty SCGI header block: CONTENT_LENGTH and SCGI are required");
   if (block[length - 1] !== 0) throw new ScgiProtocolError("SCGI header block does not end with a NUL byte");
-  const buffer = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, length);
-  const fields: string[] = [];
+  const buffer = (Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, length)) as Buffer & RawSlices;
+  // The block is nearly always ASCII: then one string for all of it, and values are slices of
+  // it, instead of a call into node's decoders per value; names are interned once for all.
+  const text = isAscii(buffer) ? buffer.latin1Slice(0, length) : null;
+  const environment: Record<string, string> = Object.create(null);
+  let declared = "";
+  let first = true;
   for (let start = 0; start < length; ) {
-    const end = buffer.indexOf(0, start);
-    const name = fields.length % 2 === 0 ? null : fields[fields.length - 1]!;
-    fields.push(name === null ? buffer.toString("latin1", start, end) : decodeVariable(name, buffer.subarray(start, end)));
-    start = end + 1;
+    const nameEnd = buffer.indexOf(0, start);
+    if (nameEnd === start) throw new ScgiProtocolError("SCGI header block has an empty variable name");
+    const valueStart = nameEnd + 1;
+    if (valueStart >= length) {
+      throw new ScgiProtocolError(`SCGI header block has an odd number of fields: a name without a value`);
+    }
+    const valueEnd = buffer.indexOf(0, valueStart);
+    const name = variableName(buffer, start, nameEnd);
+    const value = text !== null ? text.slice(valueStart, valueEnd) : decodeVariable(name, buffer.subarray(valueStart, valueEnd));
+    if (first) {
+      if (name !== "CONTENT_LENGTH") {
+        throw new ScgiProtocolError(`SCGI header block must start with CONTENT_LENGTH, not ${JSON.stringify(name.slice(0, 64))}`);
+      }
+      if (!/^\d{1,15}$/.test(value)) throw new ScgiProtocolError(`invalid SCGI CONTENT_LENGTH ${JSON.stringify(value.slice(0, 64))}`);
+      declared = value;
+      first = false;
+    }
+    addVariable(environment, name, value);
+    start = valueEnd + 1;
   }
-  fields.push("");
-  const count = fields.length - 1;
-  if (count % 2 !== 0) throw new ScgiProtocolError(`SCGI header block has an odd number of fields (${count}): a name without a value`);
-  if (fields[0] !== "CONTENT_LENGTH") {
-    throw new ScgiProtocolError(`SCGI header block must start with CONTENT_LENGTH, not ${JSON.stringify(fields[0]!.slice(0, 64))}`);
-  }
-  const declared = fields[1]!;
-  if (!/^\d{1,15}$/.test(declared)) throw new ScgiProtocolError(`invalid SCGI CONTENT_LENGTH ${JSON.stringify(declared.slice(0, 64))}`);
-  const pairs: [string, string][] = new Array(count / 2);
-  for (let i = 0; i < count; i += 2) {
-    const name = fields[i]!;
-    if (name.length === 0) throw new ScgiProtocolError("SCGI header block has an empty variable name");
-    pairs[i / 2] = [name, fields[i + 1]!];
-  }
-  const environment = environmentFromPairs(pairs);
   if (environment.CONTENT_LENGTH !== declared) {
     throw new ScgiProtocolError("SCGI header block has CONTENT_LENGTH twice");
   }

@@ -1,0 +1,130 @@
+// The connections a socket backend has open: counted requests (a graceful stop closes a
+// connection once it is idle) and read/idle timeouts, kept without a Map, a closure or a node
+// timer per connection. Behind lighttpd every request comes on a new connection, so what a
+// connection costs to open and close is paid on every request.
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+
+/**
+ * One accepted connection as its server tracks it. A backend's connection class extends it,
+ * calls `expireIn` for its read or idle timeout, and hands it to `SocketServer.track`.
+ *
+ * @example
+ * class LineConnection extends TrackedConnection {
+ *   override expired(): void { this.socket.destroy(); }
+ * }
+ */
+export class TrackedConnection {
+  readonly socket: Socket;
+  /** Requests under way on this connection: a stop closes it once this falls to 0. */
+  busy = 0;
+  /** The time (on the list's coarse clock, ms) after which `expired` runs; 0: never. */
+  deadline = 0;
+  /** @internal */
+  list: ConnectionList | null = null;
+  /** @internal */
+  previous: TrackedConnection | null = null;
+  /** @internal */
+  next: TrackedConnection | null = null;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+  }
+
+  /**
+   * Arms the timeout: `expired` runs once `ms` milliseconds pass without another call (give 0
+   * to disarm). Precise to the list's resolution, a quarter of the shortest timeout.
+   *
+   * @example this.expireIn(this.host.readTimeout); // on each chunk of the request head
+   */
+  expireIn(ms: number): void {
+    const list = this.list;
+    this.deadline = ms > 0 && list !== null ? list.now + ms : 0;
+  }
+
+  /** The timeout passed: by default the connection is destroyed. */
+  expired(): void {
+    this.socket.destroy();
+  }
+
+  /** Closes the connection when it is idle during a stop: backends may say goodbye first. */
+  closeIdle(): void {
+    this.socket.end();
+  }
+}
+
+/**
+ * The open connections of a server, in an intrusive list (adding and removing touch no hash
+ * table), and one timer for all their timeouts, which also advances a coarse clock so that
+ * arming a timeout reads no clock.
+ *
+ * @example
+ * const list = new ConnectionList(60000);
+ * list.add(connection); connection.expireIn(60000); // ... list.remove(connection) on close
+ */
+export class ConnectionList {
+  /** Milliseconds, monotonic, advanced by the sweep: when timeouts are armed. */
+  now = performance.now();
+  /** Connections in the list. */
+  size = 0;
+  private head: TrackedConnection | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  /** `shortestTimeout`: the smallest timeout connections will arm, which sets the resolution. */
+  constructor(shortestTimeout: number) {
+    const resolution = Math.min(1000, Math.max(10, Math.floor(shortestTimeout / 4)));
+    this.timer = setInterval(sweep, resolution, this);
+    this.timer.unref();
+  }
+
+  add(connection: TrackedConnection): void {
+    connection.list = this;
+    const head = this.head;
+    connection.next = head;
+    if (head !== null) head.previous = connection;
+    this.head = connection;
+    this.size++;
+  }
+
+  /** Removes a connection (closed); removing one twice does nothing. */
+  remove(connection: TrackedConnection): void {
+    if (connection.list !== this) return;
+    connection.list = null;
+    const { previous, next } = connection;
+    if (previous !== null) previous.next = next;
+    else this.head = next;
+    if (next !== null) next.previous = previous;
+    connection.previous = connection.next = null;
+    this.size--;
+  }
+
+  /** Every connection, in a list safe to change while it is walked. */
+  toArray(): TrackedConnection[] {
+    const all: TrackedConnection[] = [];
+    for (let c = this.head; c !== null; c = c.next) all.push(c);
+    return all;
+  }
+
+  /** Stops the timer (the server stopped). */
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /** @internal Runs `expired` on the connections whose deadline passed. */
+  sweep(): void {
+    const now = (this.now = performance.now());
+    let expired: TrackedConnection[] | null = null;
+    for (let c = this.head; c !== null; c = c.next) {
+      if (c.deadline !== 0 && c.deadline <= now) (expired ??= []).push(c);
+    }
+    if (expired === null) return;
+    for (const c of expired) {
+      c.deadline = 0;
+      c.expired();
+    }
+  }
+}
+
+function sweep(list: ConnectionList): void {
+  list.sweep();
+}
