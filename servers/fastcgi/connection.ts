@@ -5,6 +5,7 @@ import { Request } from "../../vsgi/request.js";
 import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js";
 import { requestFromEnvironment, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
 import { VsgiError } from "../../vsgi/errors.js";
+import { TrackedConnection } from "../../vsgi/connections.js";
 import {
   RecordParser,
   ParamsCollector,
@@ -51,9 +52,31 @@ export interface ConnectionHost {
   readonly multiplex: boolean;
   readonly bodyHighWaterMark: number;
   readonly isStopping: boolean;
-  exchangeStarted(socket: Socket): void;
-  exchangeFinished(socket: Socket): void;
+  /** Milliseconds of silence after which a connection is closed, unless its application works; 0: never. */
+  readonly idleTimeout: number;
+  exchangeStarted(connection: FastcgiConnection): void;
+  exchangeFinished(connection: FastcgiConnection): void;
   connectionClosed(connection: FastcgiConnection): void;
+}
+
+const CONNECTION = Symbol("fastcgi connection");
+type Tagged = Socket & { [CONNECTION]: FastcgiConnection };
+
+// Listeners shared by every connection (no closures per connection): `this` is the socket.
+function onData(this: Tagged, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onDrain(this: Tagged): void {
+  this[CONNECTION].onDrain();
+}
+function onEnd(this: Tagged): void {
+  this[CONNECTION].onEnd();
+}
+function onClose(this: Tagged): void {
+  this[CONNECTION].onClose();
+}
+function onError(): void {
+  // ECONNRESET, EPIPE: the front server went away; 'close' follows and handles it.
 }
 
 // Below this size a chunk is copied behind its record header (one buffer); above, the header
@@ -237,38 +260,43 @@ export class Exchange implements ResponseChannel, BodySource {
  * Writes are corked until the event loop's check phase and leave in one writev: the last STDOUT
  * bytes, the end of STDOUT and END_REQUEST leave together, even when the application ends its
  * response in a promise continuation after its last write.
+ *
+ * @example new FastcgiConnection(server, socket); // from the listener's connection handler
  */
-export class FastcgiConnection implements RecordHandler {
-  readonly socket: Socket;
+export class FastcgiConnection extends TrackedConnection implements RecordHandler {
+  declare readonly socket: Tagged;
   private readonly host: ConnectionHost;
   private readonly parser: RecordParser;
-  private readonly exchanges = new Map<number, Exchange>();
+  // Front servers send one request at a time on a connection, except HAProxy with mpxs-conns:
+  // the exchange in flight sits in `single`, and a Map holds them only while several are.
+  private single: Exchange | null = null;
+  private many: Map<number, Exchange> | null = null;
+  private active = 0;
   /** Ids ended by this side while the front server may still send their PARAMS or STDIN. */
-  private readonly ignored = new Set<number>();
-  private readonly waiting = new Set<Exchange>();
+  private ignored: Set<number> | null = null;
+  /** Exchanges with a write waiting for 'drain'. */
+  private waiting = 0;
   private corked = false;
   private congested = 0;
   private closeWhenIdle = false;
   private closed = false;
 
-  constructor(host: ConnectionHost, socket: Socket, idleTimeout: number) {
+  /** Starts reading records on `socket`; the server `track`s it right after. */
+  constructor(host: ConnectionHost, socket: Socket) {
+    super(socket);
     this.host = host;
-    this.socket = socket;
     this.parser = new RecordParser(this);
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("drain", () => this.onDrain());
-    socket.on("end", () => this.onEnd());
-    socket.on("error", () => undefined); // followed by close
-    socket.on("close", () => this.onClose());
-    if (idleTimeout > 0) {
-      socket.setTimeout(idleTimeout);
-      socket.on("timeout", () => this.onTimeout());
-    }
+    (socket as Tagged)[CONNECTION] = this;
+    socket.on("data", onData);
+    socket.on("drain", onDrain);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
   }
 
   /** Requests in flight on this connection. */
   get activeRequests(): number {
-    return this.exchanges.size;
+    return this.active;
   }
 
   /** Bytes handed to the socket and not yet sent: what back-pressure keeps bounded. */
@@ -276,9 +304,28 @@ export class FastcgiConnection implements RecordHandler {
     return this.socket.writableLength;
   }
 
+  private lookup(id: number): Exchange | undefined {
+    const single = this.single;
+    if (single !== null) return single.id === id ? single : undefined;
+    return this.many?.get(id);
+  }
+
+  private exchangesNow(): Exchange[] {
+    if (this.single !== null) return [this.single];
+    return this.many === null ? [] : [...this.many.values()];
+  }
+
+  private ignore(id: number): void {
+    (this.ignored ??= new Set()).add(id);
+  }
+
   // Input
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
+    // The front server is talking: the idle timeout counts from its last bytes.
+    const idle = this.host.idleTimeout;
+    if (idle > 0) this.expireIn(idle);
     try {
       this.parser.push(chunk);
     } catch (error) {
@@ -296,11 +343,12 @@ export class FastcgiConnection implements RecordHandler {
       this.onBegin(id, content);
       return;
     }
-    const exchange = this.exchanges.get(id);
+    const exchange = this.lookup(id);
     if (exchange === undefined) {
-      if (this.ignored.has(id)) {
+      const ignored = this.ignored;
+      if (ignored !== null && ignored.has(id)) {
         // The rest of a request this side already ended: dropped. Its STDIN end closes the matter.
-        if (type === STDIN && content.length === 0) this.ignored.delete(id);
+        if (type === STDIN && content.length === 0) ignored.delete(id);
         return;
       }
       if (type === ABORT_REQUEST) return; // a race with our END_REQUEST
@@ -339,23 +387,37 @@ export class FastcgiConnection implements RecordHandler {
 
   private onBegin(id: number, content: Buffer): void {
     if (content.length !== 8) throw new FastcgiProtocolError(`BEGIN_REQUEST of ${content.length} bytes (8 expected)`);
-    if (this.exchanges.has(id)) throw new FastcgiProtocolError(`BEGIN_REQUEST for request id ${id}, which is already active`);
-    this.ignored.delete(id);
+    if (this.lookup(id) !== undefined) throw new FastcgiProtocolError(`BEGIN_REQUEST for request id ${id}, which is already active`);
+    this.ignored?.delete(id);
     const role = (content[0]! << 8) | content[1]!;
     const keepConn = (content[2]! & KEEP_CONN) !== 0;
     if (!keepConn) this.closeWhenIdle = true;
+    const active = this.active;
     let refusal = -1;
     if (role !== RESPONDER) refusal = UNKNOWN_ROLE;
-    else if (this.exchanges.size > 0 && !this.host.multiplex) refusal = CANT_MPX_CONN;
-    else if (this.exchanges.size >= this.host.maxRequests || this.host.isStopping) refusal = OVERLOADED;
+    else if (active > 0 && !this.host.multiplex) refusal = CANT_MPX_CONN;
+    else if (active >= this.host.maxRequests || this.host.isStopping) refusal = OVERLOADED;
     if (refusal !== -1) {
-      this.ignored.add(id);
+      this.ignore(id);
       this.out(endRequestRecord(id, 0, refusal));
-      if (this.exchanges.size === 0 && this.closeWhenIdle) this.end();
+      if (active === 0 && this.closeWhenIdle) this.end();
       return;
     }
-    this.exchanges.set(id, new Exchange(this, id, keepConn, this.host.maxParamsSize));
-    this.host.exchangeStarted(this.socket);
+    const exchange = new Exchange(this, id, keepConn, this.host.maxParamsSize);
+    if (active === 0) {
+      this.single = exchange;
+    } else {
+      let many = this.many;
+      if (many === null) {
+        many = this.many = new Map();
+        const first = this.single!;
+        many.set(first.id, first);
+        this.single = null;
+      }
+      many.set(id, exchange);
+    }
+    this.active = active + 1;
+    this.host.exchangeStarted(this);
   }
 
   private onParams(exchange: Exchange, content: Buffer): void {
@@ -444,13 +506,14 @@ export class FastcgiConnection implements RecordHandler {
    * multiplexed responses) leaves in one writev. False when the socket is full.
    */
   out(data: Buffer): boolean {
-    if (this.closed || this.socket.writableEnded) return true;
+    const socket = this.socket;
+    if (this.closed || socket.writableEnded) return true;
     if (!this.corked) {
       this.corked = true;
-      this.socket.cork();
+      socket.cork();
       setImmediate(uncork, this);
     }
-    return this.socket.write(data);
+    return socket.write(data);
   }
 
   /**
@@ -491,47 +554,75 @@ export class FastcgiConnection implements RecordHandler {
 
   /** Calls `callback` once the socket drained (one waiting write per exchange). */
   waitDrain(exchange: Exchange, callback: (error?: Error | null) => void): void {
+    if (exchange.drainCallback === null) this.waiting++;
     exchange.drainCallback = callback;
-    this.waiting.add(exchange);
   }
 
-  private onDrain(): void {
-    if (this.waiting.size === 0) return;
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const exchange of waiting) {
+  /** @internal */
+  onDrain(): void {
+    if (this.waiting === 0) return;
+    const single = this.single;
+    if (single !== null) {
+      const callback = single.drainCallback;
+      if (callback !== null) {
+        single.drainCallback = null;
+        this.waiting--;
+        callback();
+      }
+      return;
+    }
+    // Callbacks may end exchanges (and change the set in flight): walk a copy.
+    for (const exchange of this.exchangesNow()) {
       const callback = exchange.drainCallback;
+      if (callback === null) continue;
       exchange.drainCallback = null;
-      callback?.();
+      this.waiting--;
+      callback();
     }
   }
 
   private release(exchange: Exchange, error: Error | null): void {
     exchange.done = true;
-    this.exchanges.delete(exchange.id);
-    if (this.waiting.delete(exchange)) {
-      const callback = exchange.drainCallback;
+    if (this.single === exchange) {
+      this.single = null;
+      this.active--;
+    } else {
+      const many = this.many;
+      if (many !== null && many.get(exchange.id) === exchange) {
+        many.delete(exchange.id);
+        this.active--;
+        if (this.active === 0) this.many = null;
+      }
+    }
+    const callback = exchange.drainCallback;
+    if (callback !== null) {
       exchange.drainCallback = null;
-      callback?.(error ?? endedError());
+      this.waiting--;
+      callback(error ?? endedError());
     }
     if (error !== null) exchange.response?.abandon();
     if (!exchange.stdinEnded) {
       exchange.stdinEnded = true;
-      if (!this.closed) this.ignored.add(exchange.id);
+      if (!this.closed) this.ignore(exchange.id);
       exchange.dropBody(error ?? undefined);
     }
-    this.host.exchangeFinished(this.socket);
+    this.host.exchangeFinished(this);
+    if (this.active === 0 && !this.closed) {
+      // Idle from now: the front server's turn to send a request or close.
+      const idle = this.host.idleTimeout;
+      if (idle > 0) this.expireIn(idle);
+    }
   }
 
   /** After END_REQUEST went out: the request is over; without FCGI_KEEP_CONN, so is the connection. */
   finish(exchange: Exchange): void {
     this.release(exchange, null);
-    if (this.exchanges.size === 0 && this.closeWhenIdle) this.end();
+    if (this.active === 0 && this.closeWhenIdle) this.end();
   }
 
   /** The response failed after its head: the client must learn the body is cut short. */
   failExchange(exchange: Exchange): void {
-    if (this.exchanges.size > 1) {
+    if (this.active > 1) {
       // Other requests share the connection: end this one alone, with a failure status.
       this.out(exchange.trailer(1));
       this.finish(exchange);
@@ -557,7 +648,7 @@ export class FastcgiConnection implements RecordHandler {
     exchange.request?.abort(error);
     if (answer) this.out(exchange.trailer(1));
     this.release(exchange, error);
-    if (answer && this.exchanges.size === 0 && this.closeWhenIdle) this.end();
+    if (answer && this.active === 0 && this.closeWhenIdle) this.end();
   }
 
   // The connection
@@ -590,12 +681,16 @@ export class FastcgiConnection implements RecordHandler {
     this.onClose();
   }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
+    this.deadline = 0;
     this.parser.stop();
-    for (const exchange of [...this.exchanges.values()]) this.abortExchange(exchange, "the front server closed the connection", false);
-    this.ignored.clear();
+    if (this.active > 0) {
+      for (const exchange of this.exchangesNow()) this.abortExchange(exchange, "the front server closed the connection", false);
+    }
+    this.ignored = null;
     this.host.connectionClosed(this);
   }
 
@@ -603,22 +698,31 @@ export class FastcgiConnection implements RecordHandler {
    * The front server shut down its side: nothing more comes. Requests it sent whole are still
    * answered, those cut short are aborted, and the connection closes once the answers are out.
    */
-  private onEnd(): void {
+  onEnd(): void {
     this.closeWhenIdle = true;
     this.parser.stop();
-    for (const exchange of [...this.exchanges.values()]) {
-      if (exchange.request === null || !exchange.stdinEnded) this.abortExchange(exchange, "the front server closed the connection in the middle of a request", false);
+    if (this.active > 0) {
+      for (const exchange of this.exchangesNow()) {
+        if (exchange.request === null || !exchange.stdinEnded) this.abortExchange(exchange, "the front server closed the connection in the middle of a request", false);
+      }
     }
-    if (this.exchanges.size === 0) this.end();
+    if (this.active === 0) this.end();
   }
 
-  private onTimeout(): void {
-    // Idle: no bytes either way for the whole timeout. Keep the connection only while the
-    // application works on a request it has all the input of (a long computation, a slow
-    // stream); a front server that stopped sending in the middle of a request is dropped.
-    // A connection paused because the application does not read a body is not the front
-    // server's silence either.
-    for (const exchange of this.exchanges.values()) if (exchange.request !== null && (exchange.stdinEnded || exchange.congested)) return;
+  /**
+   * The idle timeout passed: no bytes from the front server for that long, and none of its
+   * requests ended since. Keep the connection only while the application works on a request it
+   * has all the input of (a long computation, a slow stream), or that is paused because the
+   * application does not read its body; a front server that stopped sending in the middle of a
+   * request is dropped.
+   */
+  override expired(): void {
+    for (const exchange of this.exchangesNow()) {
+      if (exchange.request !== null && (exchange.stdinEnded || exchange.congested)) {
+        this.expireIn(this.host.idleTimeout);
+        return;
+      }
+    }
     this.destroy();
   }
 }

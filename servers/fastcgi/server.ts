@@ -70,8 +70,8 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   readonly multiplex: boolean;
   /** @internal */
   readonly bodyHighWaterMark: number;
-  private readonly idleTimeout: number;
-  private readonly fcgiConnections = new Set<FastcgiConnection>();
+  /** @internal */
+  readonly idleTimeout: number;
 
   constructor(options: FastcgiServerOptions) {
     const allow = options?.allow ?? allowFromEnvironment(process.env);
@@ -106,15 +106,21 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     return server;
   }
 
+  protected override shortestTimeout(): number {
+    return this.idleTimeout > 0 ? this.idleTimeout : super.shortestTimeout();
+  }
+
   private onConnection(socket: Socket): void {
-    if (!this.acceptConnection(socket)) return;
-    socket.setNoDelay(true);
-    this.fcgiConnections.add(new FastcgiConnection(this, socket, this.idleTimeout));
+    // TCP_NODELAY comes from the listener's noDelay option.
+    if (!this.admit(socket)) return;
+    const connection = new FastcgiConnection(this, socket);
+    this.track(connection);
+    if (this.idleTimeout > 0) connection.expireIn(this.idleTimeout);
   }
 
   /** Open connections. */
   get connectionCount(): number {
-    return this.fcgiConnections.size;
+    return this.connections.size;
   }
 
   /**
@@ -124,22 +130,22 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
    */
   get bufferedBytes(): number {
     let total = 0;
-    for (const connection of this.fcgiConnections) total += connection.bufferedBytes;
+    for (const connection of this.connections.toArray()) total += connection.socket.writableLength;
     return total;
   }
 
   /** @internal */
-  exchangeStarted(socket: Socket): void {
-    this.requestStarted(socket);
+  exchangeStarted(connection: FastcgiConnection): void {
+    this.requestStarted(connection);
   }
 
   /** @internal */
-  exchangeFinished(socket: Socket): void {
-    this.requestFinished(socket);
+  exchangeFinished(connection: FastcgiConnection): void {
+    this.requestFinished(connection);
   }
 
   /** @internal */
   connectionClosed(connection: FastcgiConnection): void {
-    this.fcgiConnections.delete(connection);
+    this.untrack(connection);
   }
 }
