@@ -39,7 +39,7 @@ interface Contender {
   backend: "node:http" | "valum" | "node-fastcgi";
   /** The backend's command line (after `node`), given its port. */
   command(port: number): string[];
-  /** nginx FastCGI: false = one connection per request (no upstream keepalive, no fastcgi_keep_conn). */
+  /** nginx HTTP and FastCGI: false = one connection per request (no upstream keepalive, no fastcgi_keep_conn). */
   keepConn?: boolean;
 }
 
@@ -54,6 +54,8 @@ const contenders: Contender[] = [
   { front: "lighttpd", upstream: "fastcgi", backend: "valum", command: valum("fastcgi") },
   { front: "lighttpd", upstream: "ajp", backend: "valum", command: valum("ajp") },
   { front: "nginx", upstream: "http", backend: "node:http", command: nodeHttp },
+  // nginx's default proxying: a new upstream connection per request, as SCGI must do.
+  { front: "nginx", upstream: "http", backend: "node:http", command: nodeHttp, keepConn: false },
   { front: "nginx", upstream: "http", backend: "valum", command: valum("http") },
   { front: "nginx", upstream: "scgi", backend: "valum", command: valum("scgi") },
   { front: "nginx", upstream: "fastcgi", backend: "valum", command: valum("fastcgi") },
@@ -311,6 +313,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       console.log(`  ${front} ${up} / HTTP proxy to node:http = ${r.toFixed(3)} (target >= 1.0) ${r >= 1 ? "met" : "MISSED"}`);
     }
   }
+  // SCGI allows one request per connection: like for like, against nginx proxying HTTP with a
+  // new upstream connection per request too (nginx's default).
+  const one = ratio("nginx scgi valum", "nginx http node:http 1conn");
+  console.log(`  nginx scgi / HTTP proxy to node:http, both one connection per request = ${one.toFixed(3)} (target >= 1.0) ${one >= 1 ? "met" : "MISSED"}`);
   const peer = Math.max(best("nginx fastcgi node-fastcgi"), best("nginx fastcgi node-fastcgi 1conn"));
   const f = best("nginx fastcgi valum") / peer;
   console.log(`  nginx FastCGI valum / node-fastcgi (its better set-up) = ${f.toFixed(2)} (target >= 4) ${f >= 4 ? "met" : "MISSED"}`);

@@ -191,7 +191,7 @@ function originForm(requestUri: string): string {
  */
 export function requestFromEnvironment(
   env: Record<string, string>,
-  body: Readable,
+  body: Readable | undefined,
   options: CgiEnvironmentOptions = {},
 ): CgiRequestInit {
   const method = env.REQUEST_METHOD;

@@ -1,9 +1,16 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { Headers, type ReadonlyHeaders } from "./headers.js";
 import { parseCookies, unsignCookie } from "./cookies.js";
 import { normalizePath } from "./path.js";
 import { headerFromEnvironment, headersFromEnvironment } from "./cgi-environment.js";
 import { VsgiError, ERR_BODY_TOO_LARGE } from "./errors.js";
+
+/** An ended stream, for a request that has no body: built only when the application reads it. */
+function emptyBody(): Readable {
+  const body = new Readable({ read() {} });
+  body.push(null);
+  return body;
+}
 
 const EMPTY_ENVIRONMENT: Readonly<Record<string, string>> = Object.freeze({});
 
@@ -17,7 +24,11 @@ export interface RequestInit {
   /** `host[:port]` the client asked for. */
   authority?: string;
   httpVersion?: string;
-  body: Readable;
+  /**
+   * The body, streamed. Absent: the request has none (CONTENT_LENGTH 0), and an empty stream is
+   * made only if the application reads it.
+   */
+  body?: Readable;
   /** The headers; by default read from `environment` when given (lazily), else none. */
   headers?: Headers;
   /** The mount prefix, percent-encoded (CGI's SCRIPT_NAME); `""` at the root. */
@@ -43,8 +54,6 @@ export class Request {
   readonly target: string;
   /** `1.1`, `1.0`, ... */
   readonly httpVersion: string;
-  /** The request body, streamed; never buffered by the framework unless asked (`flatten`). */
-  readonly body: Readable;
   /** `HTTP/1.1` on the http backend, `CGI/1.1` on the CGI family, `AJP/1.3` on ajp. */
   readonly gatewayInterface: string;
   /**
@@ -64,6 +73,7 @@ export class Request {
   private _cookies: Map<string, string> | null = null;
   private _controller: AbortController | null = null;
   private _aborted = false;
+  private _body: Readable | undefined;
 
   constructor(init: RequestInit) {
     this.method = init.method;
@@ -71,13 +81,18 @@ export class Request {
     this.scheme = init.scheme ?? "http";
     this._authority = init.authority;
     this.httpVersion = init.httpVersion ?? "1.1";
-    this.body = init.body;
+    this._body = init.body;
     this._headers = init.headers ?? null;
     this.scriptName = init.scriptName ?? "";
     if (init.path !== undefined) this._path = init.path;
     this.gatewayInterface = init.gatewayInterface ?? "HTTP/1.1";
     this._environment = init.environment ?? EMPTY_ENVIRONMENT;
     this._remoteAddress = init.remoteAddress ?? null;
+  }
+
+  /** The request body, streamed; never buffered by the framework unless asked (`flatten`). */
+  get body(): Readable {
+    return (this._body ??= emptyBody());
   }
 
   /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */

@@ -141,7 +141,8 @@ export class ScgiConnection extends TrackedConnection {
   private begin(head: ScgiHead, chunk: Buffer, start: number): void {
     this.parser = null;
     const socket = this.socket;
-    const body = new ScgiBody(this);
+    // No body: the request makes an empty one if the application asks.
+    const body = head.contentLength > 0 ? new ScgiBody(this) : undefined;
     let request: Request;
     try {
       request = new Request(requestFromEnvironment(head.environment, body, this.host.cgiOptions));
@@ -149,7 +150,7 @@ export class ScgiConnection extends TrackedConnection {
       this.refuse(err as Error);
       return;
     }
-    this.body = body;
+    this.body = body ?? null;
     this.request = request;
     this.remaining = this.declared = head.contentLength;
     if (chunk.length - start > this.remaining) {
@@ -160,7 +161,6 @@ export class ScgiConnection extends TrackedConnection {
     if (this.remaining === 0) {
       this.state = RESPONDING;
       this.readDone();
-      body.push(null);
     } else {
       this.state = BODY;
       this.expireIn(this.host.readTimeout);
@@ -211,8 +211,8 @@ export class ScgiConnection extends TrackedConnection {
     const error = this.overflowError();
     logError(`scgi: ${this.peer()}: ${error.message}`);
     this.request!.abort(error);
-    const body = this.body!;
-    if (!body.readableEnded) body.destroy(error);
+    const body = this.body;
+    if (body !== null && !body.readableEnded) body.destroy(error);
   }
 
   /** The application wants more body (or dropped it): let bytes flow again. */

@@ -2,6 +2,10 @@ import type { Socket } from "node:net";
 import { Writable } from "node:stream";
 import { CgiResponse, cgiHead, type Headers, type Request } from "../../vsgi/index.js";
 
+// Bodies up to this size leave with their head in one buffer (a small copy); larger ones as
+// two writes.
+const WHOLE_MAX = 16 * 1024;
+
 function uncork(socket: Socket): void {
   socket.uncork();
 }
@@ -103,6 +107,14 @@ export class ScgiResponse extends CgiResponse {
     const head = cgiHead(status, reason, headers);
     if (body === null || body.length === 0) {
       socket.end(head, "latin1");
+    } else if (body.length <= WHOLE_MAX) {
+      // One buffer, one write: cheaper than a corked write of two pieces (a writev).
+      const bodyLength = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+      const out = Buffer.allocUnsafe(head.length + bodyLength);
+      out.write(head, 0, "latin1");
+      if (typeof body === "string") out.write(body, head.length, "utf8");
+      else out.set(body, head.length);
+      socket.end(out);
     } else {
       socket.cork();
       socket.write(head, "latin1");
