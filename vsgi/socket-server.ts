@@ -211,7 +211,12 @@ export abstract class SocketServer extends Server {
       // A worker's handle arrives already accepting (node listens on it as it is received):
       // take its connections from now on, synchronously, so that none is lost in between.
       const bound = address.handle;
-      bound.on("connection", (socket: Socket) => server.emit("connection", socket));
+      // That server was made by node's IPC, without the listener's options: every protocol here
+      // wants TCP_NODELAY (a response's last small write must not wait for an ACK).
+      bound.on("connection", (socket: Socket) => {
+        socket.setNoDelay(true);
+        server.emit("connection", socket);
+      });
       this.listening.push({ server, bound, address });
       return Promise.resolve();
     }

@@ -5,6 +5,7 @@ import {
   dispatch,
   logError,
   requestFromEnvironment,
+  TrackedConnection,
   type CgiEnvironmentOptions,
   type HandlerFunction,
   type Headers,
@@ -44,8 +45,27 @@ export interface ConnectionHost {
   readonly secretDigest: Buffer | null;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly isStopping: boolean;
-  started(socket: Socket): void;
-  finished(socket: Socket): void;
+  started(connection: AjpConnection): void;
+  finished(connection: AjpConnection): void;
+  /** The connection closed. */
+  closed(connection: AjpConnection): void;
+}
+
+const CONNECTION = Symbol("ajp connection");
+type Tagged = Socket & { [CONNECTION]: AjpConnection };
+
+// Listeners shared by every connection (no closures per connection): `this` is the socket.
+function onData(this: Tagged, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onDrain(this: Tagged): void {
+  this[CONNECTION].onDrain();
+}
+function onError(this: Tagged, error: NodeJS.ErrnoException): void {
+  this[CONNECTION].onError(error);
+}
+function onClose(this: Tagged): void {
+  this[CONNECTION].onClose();
 }
 
 const FALLBACK_BODY = Buffer.from("Internal Server Error");
@@ -322,8 +342,7 @@ class Exchange implements BodySource, ResponseTarget {
  *
  * @example net.createServer((socket) => new AjpConnection(socket, host));
  */
-export class AjpConnection {
-  readonly socket: Socket;
+export class AjpConnection extends TrackedConnection {
   readonly host: ConnectionHost;
   closed = false;
   private readonly parser: PacketParser;
@@ -333,14 +352,14 @@ export class AjpConnection {
   private pumping = false;
 
   constructor(socket: Socket, host: ConnectionHost) {
-    this.socket = socket;
+    super(socket);
     this.host = host;
     this.parser = new PacketParser(MAGIC_IN, host.packetSize);
-    socket.setNoDelay(true);
-    socket.on("data", this.onData.bind(this));
-    socket.on("drain", this.onDrain.bind(this));
-    socket.on("error", this.onError.bind(this));
-    socket.on("close", this.onClose.bind(this));
+    (socket as Tagged)[CONNECTION] = this;
+    socket.on("data", onData);
+    socket.on("drain", onDrain);
+    socket.on("error", onError);
+    socket.on("close", onClose);
   }
 
   write(bytes: Buffer): boolean {
@@ -348,7 +367,8 @@ export class AjpConnection {
     return this.socket.write(bytes);
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.parser.push(chunk);
     this.pump();
   }
@@ -427,7 +447,7 @@ export class AjpConnection {
     exchange.request = request;
     exchange.response = response;
     this.exchange = exchange;
-    host.started(this.socket);
+    host.started(this);
     if (host.secretDigest !== null && !secretMatches(forward.secret, host.secretDigest)) {
       logError(`ajp: ${request.method} ${request.target}: ${forward.secret === null ? "no secret" : "wrong secret"} from ${this.peer()}: 403`);
       forbid(response);
@@ -447,7 +467,7 @@ export class AjpConnection {
     this.write(prefix === undefined ? end : Buffer.concat([prefix, end]));
     this.exchange = null;
     exchange.close();
-    this.host.finished(this.socket);
+    this.host.finished(this);
     if (!reuse) {
       this.socket.end();
       return;
@@ -459,7 +479,8 @@ export class AjpConnection {
     }
   }
 
-  private onDrain(): void {
+  /** @internal */
+  onDrain(): void {
     this.exchange?.drained();
   }
 
@@ -481,19 +502,22 @@ export class AjpConnection {
     this.onClose();
   }
 
-  private onError(error: NodeJS.ErrnoException): void {
+  /** @internal */
+  onError(error: NodeJS.ErrnoException): void {
     // resets and broken pipes are how front servers drop connections; 'close' follows
     if (error.code !== "ECONNRESET" && error.code !== "EPIPE") logError(`ajp: connection error from ${this.peer()}`, error);
   }
 
-  private onClose(): void {
+  /** @internal */
+  onClose(): void {
     if (this.closed) return;
     this.closed = true;
     const exchange = this.exchange;
     if (exchange !== null) {
       this.exchange = null;
       exchange.abort();
-      this.host.finished(this.socket);
+      this.host.finished(this);
     }
+    this.host.closed(this);
   }
 }

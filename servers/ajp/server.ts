@@ -79,17 +79,22 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
   }
 
   private onConnection(socket: Socket): void {
-    if (!this.acceptConnection(socket)) return;
-    new AjpConnection(socket, this);
+    if (!this.admit(socket)) return;
+    this.track(new AjpConnection(socket, this));
   }
 
-  /** @internal A request started on `socket`. */
-  started(socket: Socket): void {
-    this.requestStarted(socket);
+  /** @internal A request started on `connection`. */
+  started(connection: AjpConnection): void {
+    this.requestStarted(connection);
   }
 
-  /** @internal The request on `socket` is over. */
-  finished(socket: Socket): void {
-    this.requestFinished(socket);
+  /** @internal The request on `connection` is over. */
+  finished(connection: AjpConnection): void {
+    this.requestFinished(connection);
+  }
+
+  /** @internal */
+  closed(connection: AjpConnection): void {
+    this.untrack(connection);
   }
 }
