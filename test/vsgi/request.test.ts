@@ -98,6 +98,17 @@ describe("Request from a backend's init", () => {
     expect(absolute.path).toBe("/p");
     expect(absolute.uri.port).toBe("81");
   });
+
+  it("gives a request without a body an empty, ended stream, made once when read", async () => {
+    const req = new Request({ method: "GET", target: "/" });
+    const body = req.body;
+    expect(req.body).toBe(body);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    expect(chunks).toEqual([]);
+    expect(body.readableEnded).toBe(true);
+    expect((await new Request({ method: "POST", target: "/" }).flatten()).length).toBe(0);
+  });
 });
 
 describe("paths", () => {
