@@ -247,7 +247,8 @@ export class Exchange implements ResponseChannel, BodySource {
   /** Ends the body (done, aborted): what is buffered is dropped, what comes is ignored. */
   dropBody(error?: Error): void {
     const body = this.body;
-    if (body !== null && !body.readableEnded) body.fail(error);
+    // A body that got all its bytes has nothing left to drop: a reader still at it finishes.
+    if (body !== null && !body.readableEnded && (error !== undefined || !this.bodyEnded)) body.fail(error);
     if (this.congested) this.connection.uncongest(this);
   }
 }
@@ -272,7 +273,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   private single: Exchange | null = null;
   private many: Map<number, Exchange> | null = null;
   private active = 0;
-  /** Ids ended by this side while the front server may still send their PARAMS or STDIN. */
+  // Ids ended by this side while the front server may still send their PARAMS or STDIN: the
+  // usual one (a response sent before STDIN's end arrived) in a field, more in a Set.
+  private ignoredId = -1;
   private ignored: Set<number> | null = null;
   /** Exchanges with a write waiting for 'drain'. */
   private waiting = 0;
@@ -316,7 +319,17 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   }
 
   private ignore(id: number): void {
-    (this.ignored ??= new Set()).add(id);
+    if (this.ignoredId === -1 || this.ignoredId === id) this.ignoredId = id;
+    else (this.ignored ??= new Set()).add(id);
+  }
+
+  private isIgnored(id: number): boolean {
+    return this.ignoredId === id || (this.ignored !== null && this.ignored.has(id));
+  }
+
+  private unignore(id: number): void {
+    if (this.ignoredId === id) this.ignoredId = -1;
+    else this.ignored?.delete(id);
   }
 
   // Input
@@ -345,10 +358,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
     const exchange = this.lookup(id);
     if (exchange === undefined) {
-      const ignored = this.ignored;
-      if (ignored !== null && ignored.has(id)) {
+      if (this.isIgnored(id)) {
         // The rest of a request this side already ended: dropped. Its STDIN end closes the matter.
-        if (type === STDIN && content.length === 0) ignored.delete(id);
+        if (type === STDIN && content.length === 0) this.unignore(id);
         return;
       }
       if (type === ABORT_REQUEST) return; // a race with our END_REQUEST
@@ -388,7 +400,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   private onBegin(id: number, content: Buffer): void {
     if (content.length !== 8) throw new FastcgiProtocolError(`BEGIN_REQUEST of ${content.length} bytes (8 expected)`);
     if (this.lookup(id) !== undefined) throw new FastcgiProtocolError(`BEGIN_REQUEST for request id ${id}, which is already active`);
-    this.ignored?.delete(id);
+    this.unignore(id);
     const role = (content[0]! << 8) | content[1]!;
     const keepConn = (content[2]! & KEEP_CONN) !== 0;
     if (!keepConn) this.closeWhenIdle = true;
@@ -690,6 +702,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     if (this.active > 0) {
       for (const exchange of this.exchangesNow()) this.abortExchange(exchange, "the front server closed the connection", false);
     }
+    this.ignoredId = -1;
     this.ignored = null;
     this.host.connectionClosed(this);
   }
