@@ -683,7 +683,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   private end(): void {
     if (this.closed) return;
     this.parser.stop();
-    this.socket.end();
+    // Ending twice (the front server's end after our last answer) makes node build an error,
+    // stack trace included, only to drop it.
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   /** Closes at once; the requests in flight are aborted. */
