@@ -7,7 +7,7 @@ export { Response, statusHasBody, HANDLED } from "./response.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
 export { normalizePath, encodePath } from "./path.js";
-export { variableName } from "./variable-names.js";
+export { variableName, NameSequence } from "./variable-names.js";
 export {
   toHandlerFunction,
   dispatch,

@@ -33,3 +33,33 @@ export function variableName(bytes: Uint8Array, start: number, end: number): str
   CACHE.set(hash, internalized);
   return internalized;
 }
+
+/**
+ * The variable names of the last block a decoder read, by position. A front server sends the
+ * same variables in the same order on every request: checking the bytes against the name seen
+ * at that position last time is one pass over them, where `variableName` hashes them and then
+ * compares. Each decoder (one per protocol) keeps its own.
+ *
+ * @example
+ * const names = new NameSequence();
+ * const name = names.at(0, bytes, start, end); // "CONTENT_LENGTH", the same string every time
+ */
+export class NameSequence {
+  private readonly names: string[] = [];
+
+  /** The name in `bytes[start, end)`, the `index`-th of its block. */
+  at(index: number, bytes: Uint8Array, start: number, end: number): string {
+    const names = this.names;
+    const expected = index < names.length ? names[index]! : undefined;
+    if (expected !== undefined && expected.length === end - start && sameBytes(expected, bytes, start)) return expected;
+    const name = variableName(bytes, start, end);
+    if (index < MAX_SEQUENCE) {
+      if (index < names.length) names[index] = name;
+      else if (index === names.length) names.push(name);
+    }
+    return name;
+  }
+}
+
+// Front servers send a few dozen variables; past that, names are only hashed.
+const MAX_SEQUENCE = 256;

@@ -3,7 +3,7 @@
 // byte at a time) and bounded (length digits, header block size).
 import { isAscii } from "node:buffer";
 import { addVariable, decodeVariable, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
-import { variableName } from "../../vsgi/variable-names.js";
+import { NameSequence } from "../../vsgi/variable-names.js";
 
 /** node's Buffer method behind `toString("latin1", start, end)`, without its argument checks. */
 interface RawSlices {
@@ -42,6 +42,15 @@ const DONE = 3;
 const COLON = 0x3a;
 const COMMA_BYTE = 0x2c;
 
+const NAMES = new NameSequence();
+
+// The next NUL at or after `i`; the block ends with one, so the scan stops. Fields are short: a
+// loop here beats a call into node's indexOf per field.
+function nextNul(bytes: Uint8Array, i: number): number {
+  while (bytes[i] !== 0) i++;
+  return i;
+}
+
 /**
  * Decodes the header block (the netstring's payload) into CGI variables and checks what SCGI
  * requires: NUL-terminated fields in pairs, non-empty names, CONTENT_LENGTH first and made of
@@ -62,15 +71,16 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
   const environment: Record<string, string> = Object.create(null);
   let declared = "";
   let first = true;
+  let index = 0;
   for (let start = 0; start < length; ) {
-    const nameEnd = buffer.indexOf(0, start);
+    const nameEnd = nextNul(buffer, start);
     if (nameEnd === start) throw new ScgiProtocolError("SCGI header block has an empty variable name");
     const valueStart = nameEnd + 1;
     if (valueStart >= length) {
       throw new ScgiProtocolError(`SCGI header block has an odd number of fields: a name without a value`);
     }
-    const valueEnd = buffer.indexOf(0, valueStart);
-    const name = variableName(buffer, start, nameEnd);
+    const valueEnd = nextNul(buffer, valueStart);
+    const name = NAMES.at(index++, buffer, start, nameEnd);
     const value = text !== null ? text.slice(valueStart, valueEnd) : decodeVariable(name, buffer.subarray(valueStart, valueEnd));
     if (first) {
       if (name !== "CONTENT_LENGTH") {

@@ -11,6 +11,7 @@ import {
   checkCgiOptions,
   decodeVariable,
   variableName,
+  NameSequence,
   ERR_BAD_REQUEST,
   ERR_INVALID_OPTION,
   type CgiEnvironmentOptions,
@@ -271,6 +272,26 @@ describe("variableName", () => {
     expect(variableName(Buffer.from("REQUEST_METHOD"), 0, 14)).toBe(first);
     expect(variableName(Buffer.from("REQUEST_METHOE"), 0, 14)).toBe("REQUEST_METHOE");
     expect(variableName(Buffer.from([0x48, 0xe9]), 0, 2)).toBe("H\u00e9");
+  });
+});
+
+describe("NameSequence", () => {
+  it("gives the name at each position, the same string as last time when the bytes match, and follows a change of layout", () => {
+    const names = new NameSequence();
+    const block = (list: string[]): Buffer => Buffer.from(list.join(""));
+    const first = block(["REQUEST_METHOD", "PATH_INFO"]);
+    const a = names.at(0, first, 0, 14);
+    const b = names.at(1, first, 14, 23);
+    expect([a, b]).toEqual(["REQUEST_METHOD", "PATH_INFO"]);
+    const again = block(["REQUEST_METHOD", "PATH_INFO"]);
+    expect(names.at(0, again, 0, 14)).toBe(a);
+    // Another variable at position 1, of the same length and of another one: read as it is.
+    const other = block(["REQUEST_METHOD", "PATH_INFX", "QUERY_STRING"]);
+    expect(names.at(1, other, 14, 23)).toBe("PATH_INFX");
+    expect(names.at(2, other, 23, 35)).toBe("QUERY_STRING");
+    expect(names.at(1, block(["REQUEST_METHOD", "SCGI"]), 14, 18)).toBe("SCGI");
+    // A position far past any seen is read without being remembered.
+    expect(names.at(1000, first, 0, 14)).toBe("REQUEST_METHOD");
   });
 });
 
