@@ -12,11 +12,7 @@ const HOP_BY_HOP = new Set(["transfer-encoding", "connection", "keep-alive", "st
  * @example cgiHead(404, "Not Found", headers); // "Content-Type: text/plain\r\nStatus: 404 Not Found\r\n\r\n"
  */
 export function cgiHead(status: number, reason: string, headers: Headers): string {
-  let head = "";
-  headers.forEachValue((name, value) => {
-    if (!HOP_BY_HOP.has(name.toLowerCase())) head += name + ": " + value + "\r\n";
-  });
-  return head + "Status: " + status + " " + reason + "\r\n\r\n";
+  return headers.serialize(HOP_BY_HOP) + "Status: " + status + " " + reason + "\r\n\r\n";
 }
 
 /**

@@ -219,6 +219,19 @@ export class Headers implements ReadonlyHeaders {
     return out;
   }
 
+  /**
+   * @internal `Name: value\r\n` per value, skipping the lower-case names in `skip`: a CGI head
+   * built without a callback per header or lower-casing names again.
+   */
+  serialize(skip: ReadonlySet<string>): string {
+    const list = this.list;
+    let out = "";
+    for (let i = 0; i < list.length; i += 3) {
+      if (!skip.has(list[i]!)) out += list[i + 1]! + ": " + list[i + 2]! + "\r\n";
+    }
+    return out;
+  }
+
   /** @internal `has` for a name the caller already gives in lower case. */
   hasLower(low: string): boolean {
     return this.indexOf(low) !== -1;

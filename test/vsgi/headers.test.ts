@@ -1,5 +1,5 @@
 import { describe, it, expect } from "@jest/globals";
-import { Headers, VsgiError, ERR_INVALID_HEADER } from "../../vsgi/index.js";
+import { Headers, cgiHead, VsgiError, ERR_INVALID_HEADER } from "../../vsgi/index.js";
 
 describe("Headers", () => {
   it("looks names up case-insensitively and keeps the first spelling", () => {
@@ -78,5 +78,20 @@ describe("Headers", () => {
     h.clear();
     expect(h.size).toBe(0);
     expect([...h]).toEqual([]);
+  });
+});
+
+describe("cgiHead", () => {
+  it("writes every value in order, drops hop-by-hop names whatever their case, and puts Status last", () => {
+    const headers = new Headers();
+    headers.append("Set-Cookie", "a=1");
+    headers.set("connection", "close");
+    headers.set("KEEP-ALIVE", "timeout=5");
+    headers.set("Transfer-Encoding", "chunked");
+    headers.set("status", "500");
+    headers.append("Set-Cookie", "b=2");
+    headers.set("Content-Type", "text/plain");
+    expect(cgiHead(404, "Not Found", headers)).toBe("Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Type: text/plain\r\nStatus: 404 Not Found\r\n\r\n");
+    expect(cgiHead(204, "No Content", new Headers())).toBe("Status: 204 No Content\r\n\r\n");
   });
 });
