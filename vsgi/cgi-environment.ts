@@ -32,6 +32,10 @@ const DROPPED = new Set(["HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LENGTH", "HTTP_
 
 const HEADER_NAMES = new Map<string, string>();
 
+// Methods checked once here instead of by the token pattern on every request.
+const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 function headerName(variable: string): string {
   let name = HEADER_NAMES.get(variable);
   if (name === undefined) {
@@ -162,9 +166,9 @@ function authorityOf(env: Record<string, string>, scheme: string): string {
 
 function schemeOf(env: Record<string, string>): string {
   const https = env.HTTPS;
-  if (https !== undefined && (https.toLowerCase() === "on" || https === "1")) return "https";
-  const scheme = env.REQUEST_SCHEME?.toLowerCase();
-  return scheme === "https" ? "https" : "http";
+  if (https !== undefined && (https === "on" || https === "1" || https.toLowerCase() === "on")) return "https";
+  const scheme = env.REQUEST_SCHEME;
+  return scheme !== undefined && scheme !== "http" && scheme.toLowerCase() === "https" ? "https" : "http";
 }
 
 /** The origin-form path and query of a REQUEST_URI that may be in absolute form. */
@@ -195,13 +199,15 @@ export function requestFromEnvironment(
   options: CgiEnvironmentOptions = {},
 ): CgiRequestInit {
   const method = env.REQUEST_METHOD;
-  if (method === undefined || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(method)) {
+  if (method === undefined || (!KNOWN_METHODS.has(method) && !TOKEN.test(method))) {
     throw new VsgiError(ERR_BAD_REQUEST, `invalid REQUEST_METHOD ${JSON.stringify(method ?? null)}`, { status: 400 });
   }
 
   let contentLength: number | null = null;
   const length = env.CONTENT_LENGTH;
-  if (length !== undefined && length !== "") {
+  if (length === "0") {
+    contentLength = 0;
+  } else if (length !== undefined && length !== "") {
     if (!/^\d{1,15}$/.test(length)) {
       throw new VsgiError(ERR_BAD_REQUEST, `invalid CONTENT_LENGTH ${JSON.stringify(length)}`, { status: 400 });
     }
