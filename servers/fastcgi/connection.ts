@@ -111,6 +111,10 @@ export class Exchange implements ResponseChannel, BodySource {
   done = false;
   private hasBody = true;
   private stderrSent = false;
+  /** The handler runs (it starts once the chunk that ended PARAMS is read). */
+  dispatched = false;
+  /** The body failed before the handler ran: failed right after it starts. */
+  bodyError: Error | null = null;
   /** A write waiting for the socket to drain. */
   drainCallback: ((error?: Error | null) => void) | null = null;
 
@@ -277,6 +281,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   // usual one (a response sent before STDIN's end arrived) in a field, more in a Set.
   private ignoredId = -1;
   private ignored: Set<number> | null = null;
+  /** Requests whose PARAMS ended in the chunk being read: run after it. */
+  private ready: Exchange | null = null;
+  private readyMore: Exchange[] | null = null;
   /** Exchanges with a write waiting for 'drain'. */
   private waiting = 0;
   private corked = false;
@@ -344,6 +351,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     } catch (error) {
       this.protocolError(error);
     }
+    if (this.ready !== null) this.dispatchReady();
   }
 
   onRecord(type: number, id: number, content: Buffer): void {
@@ -465,7 +473,32 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     const response = new FastcgiResponse(request, exchange);
     exchange.request = request;
     exchange.response = response;
-    void dispatch(this.host.app, request, response);
+    // Run once the rest of the chunk is read: the STDIN end that follows PARAMS in the same
+    // chunk is then known, and a response sent at once finds its request's input complete (no
+    // id to ignore, no body to destroy).
+    if (this.ready === null) this.ready = exchange;
+    else (this.readyMore ??= []).push(exchange);
+  }
+
+  private dispatchReady(): void {
+    const first = this.ready!;
+    const more = this.readyMore;
+    this.ready = this.readyMore = null;
+    this.run(first);
+    if (more !== null) for (const exchange of more) this.run(exchange);
+  }
+
+  private run(exchange: Exchange): void {
+    if (exchange.done) return; // aborted, or the connection closed, in the same chunk
+    exchange.dispatched = true;
+    void dispatch(this.host.app, exchange.request!, exchange.response!);
+    const error = exchange.bodyError;
+    if (error !== null) {
+      // Failed after the handler's first synchronous steps, as if it came in a later chunk:
+      // the handler listens for the body's errors by then.
+      exchange.bodyError = null;
+      exchange.body!.fail(error);
+    }
   }
 
   private onStdin(exchange: Exchange, content: Buffer): void {
@@ -481,7 +514,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       if (!exchange.bodyEnded) {
         exchange.bodyEnded = true;
         if (expected !== null && exchange.received < expected) {
-          body.fail(new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 }));
+          const error = new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 });
+          if (exchange.dispatched) body.fail(error);
+          else exchange.bodyError = error;
         } else if (!body.destroyed) {
           body.push(null);
         }
