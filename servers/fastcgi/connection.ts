@@ -3,7 +3,7 @@
 import type { Socket } from "node:net";
 import { Request } from "../../vsgi/request.js";
 import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js";
-import { requestFromEnvironment, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
+import { requestFromEnvironment, type CgiEnvironmentOptions, type CgiRequestInit } from "../../vsgi/cgi-environment.js";
 import { VsgiError } from "../../vsgi/errors.js";
 import { TrackedConnection } from "../../vsgi/connections.js";
 import {
@@ -97,6 +97,8 @@ export class Exchange implements ResponseChannel, BodySource {
   readonly id: number;
   readonly keepConn: boolean;
   params: ParamsCollector | null;
+  /** The request as read from PARAMS; `request` is built from it when the handler starts. */
+  init: CgiRequestInit | null = null;
   request: Request | null = null;
   response: FastcgiResponse | null = null;
   body: StdinBody | null = null;
@@ -453,26 +455,20 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
     exchange.params = null;
     const env = decodeEnvironment(params.take());
-    const body = new StdinBody(exchange, this.host.bodyHighWaterMark);
     let init;
     try {
-      init = requestFromEnvironment(env, body, this.host.cgiOptions);
+      // No body stream yet: one that turns out empty (GET, HEAD) is never built (the request
+      // makes an empty one if the application asks).
+      init = requestFromEnvironment(env, undefined, this.host.cgiOptions);
     } catch (error) {
       const status = error instanceof VsgiError && error.status !== undefined ? error.status : 400;
       logError(`fastcgi: request id ${exchange.id} from ${this.peer()}: ${(error as Error).message}: answered ${status}`);
       this.refuse(exchange, status, (error as Error).message);
       return;
     }
-    exchange.body = body;
+    exchange.init = init;
     exchange.contentLength = init.contentLength;
-    if (init.contentLength === 0) {
-      exchange.bodyEnded = true;
-      body.push(null);
-    }
-    const request = new Request(init);
-    const response = new FastcgiResponse(request, exchange);
-    exchange.request = request;
-    exchange.response = response;
+    if (init.contentLength === 0) exchange.bodyEnded = true;
     // Run once the rest of the chunk is read: the STDIN end that follows PARAMS in the same
     // chunk is then known, and a response sent at once finds its request's input complete (no
     // id to ignore, no body to destroy).
@@ -490,8 +486,14 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
 
   private run(exchange: Exchange): void {
     if (exchange.done) return; // aborted, or the connection closed, in the same chunk
+    const init = exchange.init!;
+    if (!exchange.bodyEnded && exchange.body === null) this.bodyOf(exchange);
+    const request = new Request(init);
+    const response = new FastcgiResponse(request, exchange);
+    exchange.request = request;
+    exchange.response = response;
     exchange.dispatched = true;
-    void dispatch(this.host.app, exchange.request!, exchange.response!);
+    void dispatch(this.host.app, request, response);
     const error = exchange.bodyError;
     if (error !== null) {
       // Failed after the handler's first synchronous steps, as if it came in a later chunk:
@@ -501,11 +503,20 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
   }
 
-  private onStdin(exchange: Exchange, content: Buffer): void {
-    const body = exchange.body;
+  /** The body stream of `exchange`, built when the first bytes come or the handler starts. */
+  private bodyOf(exchange: Exchange): StdinBody {
+    let body = exchange.body;
     if (body === null) {
+      body = exchange.body = new StdinBody(exchange, this.host.bodyHighWaterMark);
+      exchange.init!.body = body;
+    }
+    return body;
+  }
+
+  private onStdin(exchange: Exchange, content: Buffer): void {
+    if (exchange.init === null) {
       if (exchange.params !== null) throw new FastcgiProtocolError(`STDIN before the end of PARAMS (request id ${exchange.id})`);
-      return;
+      return; // refused: its STDIN is dropped
     }
     if (exchange.stdinEnded) throw new FastcgiProtocolError(`STDIN after the end of STDIN (request id ${exchange.id})`);
     const expected = exchange.contentLength;
@@ -513,11 +524,15 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       exchange.stdinEnded = true;
       if (!exchange.bodyEnded) {
         exchange.bodyEnded = true;
+        const body = exchange.body;
         if (expected !== null && exchange.received < expected) {
           const error = new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 });
-          if (exchange.dispatched) body.fail(error);
-          else exchange.bodyError = error;
-        } else if (!body.destroyed) {
+          if (exchange.dispatched) body!.fail(error);
+          else {
+            this.bodyOf(exchange);
+            exchange.bodyError = error;
+          }
+        } else if (body !== null && !body.destroyed) {
           body.push(null);
         }
       }
@@ -528,6 +543,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     let data = content;
     if (expected !== null && data.length > expected - exchange.received) data = data.subarray(0, expected - exchange.received);
     exchange.received += data.length;
+    const body = this.bodyOf(exchange);
     if (body.destroyed) return;
     if (!body.push(data) && !exchange.congested) {
       exchange.congested = true;
