@@ -469,7 +469,8 @@ export class AjpConnection extends TrackedConnection {
     exchange.close();
     this.host.finished(this);
     if (!reuse) {
-      this.socket.end();
+      // Ending twice makes node build (and drop) an error with its stack.
+      if (!this.socket.writableEnded) this.socket.end();
       return;
     }
     if (this.parked !== null) {

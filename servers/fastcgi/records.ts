@@ -1,7 +1,7 @@
 // The FastCGI 1.0 wire format, pure: bytes in, records out, and records to bytes. No sockets
 // here: this is what the unit tests and the fuzzers drive directly.
 import { isAscii } from "node:buffer";
-import { variableName } from "../../vsgi/variable-names.js";
+import { NameSequence } from "../../vsgi/variable-names.js";
 import { addVariable } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
 
@@ -378,17 +378,8 @@ export function decodeEnvironment(bytes: Buffer): Record<string, string> {
   return env;
 }
 
-// The names of the last block decoded, by position. A front server sends the same variables in
-// the same order on every request: checking the bytes against the name expected at that
-// position is one pass over them, where `variableName` hashes them then compares.
-const expected: string[] = [];
-const MAX_EXPECTED = 256;
-
-function sameName(name: string, bytes: Buffer, start: number, length: number): boolean {
-  if (name.length !== length) return false;
-  for (let i = 0; i < length; i++) if (name.charCodeAt(i) !== bytes[start + i]) return false;
-  return true;
-}
+// A front server sends the same variables in the same order on every request.
+const NAMES = new NameSequence();
 
 function decode(bytes: Buffer, pairs: [string, string][] | null, env: Record<string, string> | null): void {
   const raw = bytes as unknown as RawSlices;
@@ -410,12 +401,7 @@ function decode(bytes: Buffer, pairs: [string, string][] | null, env: Record<str
       throw new FastcgiProtocolError("a name-value pair is longer than the bytes that carry it");
     }
     const nameEnd = offset + nameLength;
-    let name = index < MAX_EXPECTED ? expected[index] : undefined;
-    if (name === undefined || !sameName(name, bytes, offset, nameLength)) {
-      name = variableName(bytes, offset, nameEnd);
-      if (index < MAX_EXPECTED) expected[index] = name;
-    }
-    index++;
+    const name = NAMES.at(index++, bytes, offset, nameEnd);
     const valueEnd = nameEnd + valueLength;
     let value: string;
     if (text !== null) value = text.slice(nameEnd, valueEnd);

@@ -56,7 +56,8 @@ class ScgiSink extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     const socket = this.socket;
-    if (!socket.destroyed) socket.end();
+    // Ending twice makes node build (and drop) an error with its stack.
+    if (!socket.destroyed && !socket.writableEnded) socket.end();
     callback();
   }
 
