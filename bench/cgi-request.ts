@@ -3,7 +3,7 @@
 //   npm run build && taskset -c 1 node dist/bench/cgi-request.js
 import { PassThrough } from "node:stream";
 import { Request, requestFromEnvironment } from "../vsgi/index.js";
-import { decodeEnvironment, encodePairs } from "../servers/fastcgi/records.js";
+import { decodeVariables, encodePairs } from "../servers/fastcgi/records.js";
 import { nginxParams } from "../test/helpers/fastcgi-client.js";
 
 const headers: [string, string][] = [
@@ -17,7 +17,7 @@ const bytes = encodePairs(nginxParams("GET", "/", headers));
 const body = new PassThrough();
 
 function once(): Request {
-  const env = decodeEnvironment(bytes);
+  const env = decodeVariables(bytes);
   return new Request(requestFromEnvironment(env, body));
 }
 

@@ -4,6 +4,14 @@ import { Headers } from "./headers.js";
 import { encodePath, normalizePath } from "./path.js";
 import type { RequestInit } from "./request.js";
 import { VsgiError, ERR_BAD_REQUEST, ERR_INVALID_OPTION } from "./errors.js";
+import { CgiVariables } from "./cgi-variables.js";
+
+/** CGI variables as backends give them (`CgiVariables`), or as an object (`process.env`, tests). */
+export type CgiEnvironment = CgiVariables | Readonly<Record<string, string | undefined>>;
+
+function variablesOf(env: CgiEnvironment): CgiVariables {
+  return env instanceof CgiVariables ? env : CgiVariables.fromRecord(env);
+}
 
 /** How a CGI-family backend rebuilds requests; every such backend takes these options. */
 export interface CgiEnvironmentOptions {
@@ -55,8 +63,9 @@ function headerName(variable: string): string {
  *
  * @example headersFromEnvironment({ HTTP_ACCEPT_LANGUAGE: "fr" }).get("accept-language"); // "fr"
  */
-export function headersFromEnvironment(env: Readonly<Record<string, string>>): Headers {
+export function headersFromEnvironment(environment: CgiEnvironment): Headers {
   const headers = new Headers(null, false);
+  const env = variablesOf(environment).toRecord();
   for (const name in env) {
     if (name.startsWith("HTTP_") && !DROPPED.has(name)) headers.append(headerName(name), env[name]!);
   }
@@ -71,15 +80,16 @@ export function headersFromEnvironment(env: Readonly<Record<string, string>>): H
  *
  * @example headerFromEnvironment({ HTTP_X_A: "1" }, "x-a"); // "1"
  */
-export function headerFromEnvironment(env: Readonly<Record<string, string>>, name: string): string | null {
+export function headerFromEnvironment(environment: CgiEnvironment, name: string): string | null {
+  const env = variablesOf(environment);
   const upper = name.toUpperCase().replace(/-/g, "_");
   if (upper === "CONTENT_TYPE" || upper === "CONTENT_LENGTH") {
-    const value = env[upper];
+    const value = env.get(upper);
     return value === undefined || value === "" ? null : value;
   }
   const variable = "HTTP_" + upper;
   if (DROPPED.has(variable)) return null;
-  return env[variable] ?? null;
+  return env.get(variable) ?? null;
 }
 
 /** CGI options as `checkCgiOptions` returns them: checked, and the public origin parsed. */
@@ -130,44 +140,40 @@ export function decodeVariable(name: string, bytes: Buffer): string {
 /**
  * Collects CGI variables given as pairs, in order. Front servers may send a variable twice
  * (nginx 1.22 and HAProxy send two HTTP_COOKIE): the values are combined, `; ` for cookies and
- * `, ` otherwise, as HTTP combines repeated headers.
+ * `, ` otherwise, as HTTP combines repeated headers (see `CgiVariables.get`).
  *
- * @example environmentFromPairs([["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]).HTTP_COOKIE; // "a=1; b=2"
+ * @example variablesFromPairs([["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]).get("HTTP_COOKIE"); // "a=1; b=2"
  */
-export function environmentFromPairs(pairs: Iterable<readonly [string, string]>): Record<string, string> {
-  const env: Record<string, string> = Object.create(null);
-  for (const pair of pairs) addVariable(env, pair[0], pair[1]);
-  return env;
+export function variablesFromPairs(pairs: Iterable<readonly [string, string]>): CgiVariables {
+  const variables = new CgiVariables();
+  for (const pair of pairs) variables.add(pair[0], pair[1]);
+  return variables;
 }
 
 /**
- * Adds one variable to an environment being collected (a null-prototype object, faster to fill
- * than a plain one here), combining a repeated `HTTP_*` one as `environmentFromPairs` does.
+ * `variablesFromPairs` as an object.
  *
- * @example const env = Object.create(null); addVariable(env, "HTTP_COOKIE", "a=1"); addVariable(env, "HTTP_COOKIE", "b=2");
+ * @example environmentFromPairs([["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]).HTTP_COOKIE; // "a=1; b=2"
  */
-export function addVariable(env: Record<string, string>, name: string, value: string): void {
-  const previous = env[name];
-  if (previous === undefined) env[name] = value;
-  else if (name.startsWith("HTTP_")) env[name] = previous + (name === "HTTP_COOKIE" ? "; " : ", ") + value;
-  else env[name] = value;
+export function environmentFromPairs(pairs: Iterable<readonly [string, string]>): Readonly<Record<string, string>> {
+  return variablesFromPairs(pairs).toRecord();
 }
 
-function authorityOf(env: Record<string, string>, scheme: string): string {
-  const host = env.HTTP_HOST;
+function authorityOf(env: CgiVariables, scheme: string): string {
+  const host = env.get("HTTP_HOST");
   if (host !== undefined && host.length > 0) return host;
   // nginx sends SERVER_NAME empty when its server block has no server_name: treat it as absent.
-  const name = env.SERVER_NAME || env.SERVER_ADDR || "localhost";
+  const name = env.get("SERVER_NAME") || env.get("SERVER_ADDR") || "localhost";
   const bracketed = name.includes(":") && !name.startsWith("[") ? `[${name}]` : name;
-  const port = env.SERVER_PORT;
+  const port = env.get("SERVER_PORT");
   const standard = (scheme === "https" && port === "443") || (scheme === "http" && port === "80");
   return port === undefined || port === "" || standard ? bracketed : `${bracketed}:${port}`;
 }
 
-function schemeOf(env: Record<string, string>): string {
-  const https = env.HTTPS;
+function schemeOf(env: CgiVariables): string {
+  const https = env.get("HTTPS");
   if (https !== undefined && (https === "on" || https === "1" || https.toLowerCase() === "on")) return "https";
-  const scheme = env.REQUEST_SCHEME;
+  const scheme = env.get("REQUEST_SCHEME");
   return scheme !== undefined && scheme !== "http" && scheme.toLowerCase() === "https" ? "https" : "http";
 }
 
@@ -194,17 +200,18 @@ function originForm(requestUri: string): string {
  * new Request(init).uri.href; // "http://x/a?b=1"
  */
 export function requestFromEnvironment(
-  env: Record<string, string>,
+  environment: CgiEnvironment,
   body: Readable | undefined,
   options: CgiEnvironmentOptions = {},
 ): CgiRequestInit {
-  const method = env.REQUEST_METHOD;
+  const env = variablesOf(environment);
+  const method = env.get("REQUEST_METHOD");
   if (method === undefined || (!KNOWN_METHODS.has(method) && !TOKEN.test(method))) {
     throw new VsgiError(ERR_BAD_REQUEST, `invalid REQUEST_METHOD ${JSON.stringify(method ?? null)}`, { status: 400 });
   }
 
   let contentLength: number | null = null;
-  const length = env.CONTENT_LENGTH;
+  const length = env.get("CONTENT_LENGTH");
   if (length === "0") {
     contentLength = 0;
   } else if (length !== undefined && length !== "") {
@@ -222,10 +229,10 @@ export function requestFromEnvironment(
     authority = origin.authority;
   }
 
-  const query = env.QUERY_STRING;
-  const pathInfo = env.PATH_INFO;
-  const scriptName = env.SCRIPT_NAME ?? "";
-  const requestUri = env.REQUEST_URI;
+  const query = env.get("QUERY_STRING");
+  const pathInfo = env.get("PATH_INFO");
+  const scriptName = env.get("SCRIPT_NAME") ?? "";
+  const requestUri = env.get("REQUEST_URI");
   let target: string;
   if (requestUri !== undefined && requestUri !== "") {
     target = originForm(requestUri);
@@ -255,7 +262,7 @@ export function requestFromEnvironment(
     }
   }
 
-  const protocol = env.SERVER_PROTOCOL;
+  const protocol = env.get("SERVER_PROTOCOL");
   return {
     method,
     target,
@@ -265,9 +272,9 @@ export function requestFromEnvironment(
     body,
     scriptName: prefix,
     path,
-    gatewayInterface: env.GATEWAY_INTERFACE ?? "CGI/1.1",
-    environment: env,
-    remoteAddress: env.REMOTE_ADDR ?? null,
+    gatewayInterface: env.get("GATEWAY_INTERFACE") ?? "CGI/1.1",
+    variables: env,
+    remoteAddress: env.get("REMOTE_ADDR") ?? null,
     contentLength,
   };
 }

@@ -28,7 +28,7 @@ export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
 export {
   requestFromEnvironment,
   environmentFromPairs,
-  addVariable,
+  variablesFromPairs,
   decodeVariable,
   headersFromEnvironment,
   headerFromEnvironment,
@@ -36,5 +36,7 @@ export {
   type CgiEnvironmentOptions,
   type CheckedCgiOptions,
   type CgiRequestInit,
+  type CgiEnvironment,
 } from "./cgi-environment.js";
+export { CgiVariables } from "./cgi-variables.js";
 export { cgiHead, CgiResponse } from "./cgi-response.js";

@@ -3,6 +3,7 @@ import { Headers, type ReadonlyHeaders } from "./headers.js";
 import { parseCookies, unsignCookie } from "./cookies.js";
 import { normalizePath } from "./path.js";
 import { headerFromEnvironment, headersFromEnvironment } from "./cgi-environment.js";
+import { CgiVariables } from "./cgi-variables.js";
 import { VsgiError, ERR_BODY_TOO_LARGE } from "./errors.js";
 
 /** An ended stream, for a request that has no body: built only when the application reads it. */
@@ -36,7 +37,10 @@ export interface RequestInit {
   /** The routing path (percent-encoded), when the backend knows it better than the target does. */
   path?: string;
   gatewayInterface?: string;
+  /** The CGI variables, as an object. */
   environment?: Readonly<Record<string, string>>;
+  /** The CGI variables as the CGI-family backends decode them (read lazily); wins over `environment`. */
+  variables?: CgiVariables;
   remoteAddress?: string | null;
 }
 
@@ -66,7 +70,7 @@ export class Request {
   private readonly _authority: string | undefined;
   private readonly _remoteAddress: string | null;
   protected _headers: Headers | null;
-  private readonly _environment: Readonly<Record<string, string>>;
+  private readonly _variables: CgiVariables | null;
   private _uri: URL | null = null;
   private _path: string | null = null;
   private _query: Record<string, string> | null | undefined = undefined;
@@ -86,7 +90,7 @@ export class Request {
     this.scriptName = init.scriptName ?? "";
     if (init.path !== undefined) this._path = init.path;
     this.gatewayInterface = init.gatewayInterface ?? "HTTP/1.1";
-    this._environment = init.environment ?? EMPTY_ENVIRONMENT;
+    this._variables = init.variables ?? (init.environment !== undefined ? CgiVariables.fromRecord(init.environment) : null);
     this._remoteAddress = init.remoteAddress ?? null;
   }
 
@@ -112,7 +116,7 @@ export class Request {
 
   /** The CGI-style variables, where the backend has them; empty otherwise. */
   get environment(): Readonly<Record<string, string>> {
-    return this._environment;
+    return this._variables === null ? EMPTY_ENVIRONMENT : this._variables.toRecord();
   }
 
   /**
@@ -213,12 +217,12 @@ export class Request {
    * with a cheaper store than `Headers` override this and `loadHeaders`.
    */
   protected rawHeader(name: string): string | null {
-    return this._environment !== EMPTY_ENVIRONMENT ? headerFromEnvironment(this._environment, name) : this.headers.get(name);
+    return this._variables !== null ? headerFromEnvironment(this._variables, name) : this.headers.get(name);
   }
 
   /** The header table, built on first use: from the CGI environment when there is one. */
   protected loadHeaders(): Headers {
-    return this._environment !== EMPTY_ENVIRONMENT ? headersFromEnvironment(this._environment) : new Headers();
+    return this._variables !== null ? headersFromEnvironment(this._variables) : new Headers();
   }
 
   /** The cookies, the last of a name winning. */

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { environmentFromPairs } from "../../vsgi/index.js";
+import { variablesFromPairs, type CgiVariables } from "../../vsgi/index.js";
 import { AjpWireError, encodeQueryString, encodeRequestPath, type ForwardRequest } from "./wire.js";
 
 /** What feeds a request body: asked for more when the body's reader wants data. */
@@ -47,7 +47,7 @@ function variableOf(header: string): string {
 
 /** The CGI-style variables of a request, and how its body is framed. */
 export interface AjpEnvironment {
-  env: Record<string, string>;
+  env: CgiVariables;
   /** A Transfer-Encoding header came (Apache's chunked upload): no first body packet, no length. */
   chunked: boolean;
 }
@@ -62,7 +62,7 @@ export interface AjpEnvironment {
  * and the other req_attributes under their own names unless they would shadow one of these. The
  * secret is never exposed.
  *
- * @example environmentOf(parseForwardRequest(payload)).env.REQUEST_URI; // "/caf%C3%A9?x=1"
+ * @example environmentOf(parseForwardRequest(payload)).env.get("REQUEST_URI"); // "/caf%C3%A9?x=1"
  */
 export function environmentOf(request: ForwardRequest): AjpEnvironment {
   if (request.requestUri === null) {
@@ -87,31 +87,32 @@ export function environmentOf(request: ForwardRequest): AjpEnvironment {
     if (name === "AJP_REMOTE_PORT") pairs.push(["REMOTE_PORT", value]);
     else if (name === "AJP_LOCAL_ADDR") pairs.push(["SERVER_ADDR", value]);
   }
-  const env = environmentFromPairs(pairs);
-  env.GATEWAY_INTERFACE = "AJP/1.3";
-  env.REQUEST_METHOD = request.method;
+  // Added after the pairs: where a name repeats, the last value counts.
+  const env = variablesFromPairs(pairs);
+  env.add("GATEWAY_INTERFACE", "AJP/1.3");
+  env.add("REQUEST_METHOD", request.method);
   let uri = encodeRequestPath(request.requestUri);
   if (request.queryString !== null) {
     const query = encodeQueryString(request.queryString);
-    env.QUERY_STRING = query;
+    env.add("QUERY_STRING", query);
     uri += "?" + query;
   }
-  env.REQUEST_URI = uri;
-  env.SERVER_PROTOCOL = request.protocol ?? "HTTP/1.1";
-  if (request.serverName !== null) env.SERVER_NAME = request.serverName;
-  env.SERVER_PORT = String(request.serverPort);
-  env.REQUEST_SCHEME = request.isSsl ? "https" : "http";
-  if (request.isSsl) env.HTTPS = "on";
-  if (request.remoteAddr !== null) env.REMOTE_ADDR = request.remoteAddr;
-  if (request.remoteHost !== null) env.REMOTE_HOST = request.remoteHost;
-  if (request.remoteUser !== null) env.REMOTE_USER = request.remoteUser;
-  if (request.authType !== null) env.AUTH_TYPE = request.authType;
-  if (request.sslCert !== null) env.SSL_CLIENT_CERT = request.sslCert;
-  if (request.sslCipher !== null) env.SSL_CIPHER = request.sslCipher;
-  if (request.sslSession !== null) env.SSL_SESSION_ID = request.sslSession;
-  if (request.sslKeySize !== null) env.SSL_CIPHER_USEKEYSIZE = String(request.sslKeySize);
-  if (request.context !== null) env.AJP_CONTEXT = request.context;
-  if (request.servletPath !== null) env.AJP_SERVLET_PATH = request.servletPath;
-  if (request.jvmRoute !== null) env.AJP_JVM_ROUTE = request.jvmRoute;
+  env.add("REQUEST_URI", uri);
+  env.add("SERVER_PROTOCOL", request.protocol ?? "HTTP/1.1");
+  if (request.serverName !== null) env.add("SERVER_NAME", request.serverName);
+  env.add("SERVER_PORT", String(request.serverPort));
+  env.add("REQUEST_SCHEME", request.isSsl ? "https" : "http");
+  if (request.isSsl) env.add("HTTPS", "on");
+  if (request.remoteAddr !== null) env.add("REMOTE_ADDR", request.remoteAddr);
+  if (request.remoteHost !== null) env.add("REMOTE_HOST", request.remoteHost);
+  if (request.remoteUser !== null) env.add("REMOTE_USER", request.remoteUser);
+  if (request.authType !== null) env.add("AUTH_TYPE", request.authType);
+  if (request.sslCert !== null) env.add("SSL_CLIENT_CERT", request.sslCert);
+  if (request.sslCipher !== null) env.add("SSL_CIPHER", request.sslCipher);
+  if (request.sslSession !== null) env.add("SSL_SESSION_ID", request.sslSession);
+  if (request.sslKeySize !== null) env.add("SSL_CIPHER_USEKEYSIZE", String(request.sslKeySize));
+  if (request.context !== null) env.add("AJP_CONTEXT", request.context);
+  if (request.servletPath !== null) env.add("AJP_SERVLET_PATH", request.servletPath);
+  if (request.jvmRoute !== null) env.add("AJP_JVM_ROUTE", request.jvmRoute);
   return { env, chunked };
 }

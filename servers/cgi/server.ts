@@ -1,5 +1,6 @@
 import type { Readable, Writable } from "node:stream";
 import {
+  CgiVariables,
   Server,
   Request,
   dispatch,
@@ -29,16 +30,6 @@ export interface CgiServerOptions extends ServerOptions, CgiEnvironmentOptions {
   stdin?: Readable;
   /** Where the response goes (default: `process.stdout`). A stream given here is ended after the response. */
   stdout?: Writable;
-}
-
-/** Copies the variables into a plain object (process.env is a slow exotic object). */
-function snapshot(source: Readonly<Record<string, string | undefined>>): Record<string, string> {
-  const env: Record<string, string> = Object.create(null);
-  for (const name of Object.keys(source)) {
-    const value = source[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
 }
 
 /**
@@ -114,7 +105,8 @@ export default class CgiServer extends Server {
   }
 
   private serve(source: Readonly<Record<string, string | undefined>>): void {
-    const env = snapshot(source);
+    // A copy: process.env is a slow exotic object, and HTTP_PROXY leaves it below.
+    const env = CgiVariables.fromRecord(source);
     // httpoxy: a `Proxy:` request header arrives as HTTP_PROXY, which HTTP clients would take
     // for the proxy to use. It stays a request header; it must not stay a process setting.
     if (source === process.env) delete process.env.HTTP_PROXY;

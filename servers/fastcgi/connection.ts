@@ -11,7 +11,7 @@ import {
   ParamsCollector,
   FastcgiProtocolError,
   decodePairs,
-  decodeEnvironment,
+  decodeVariables,
   encodePairs,
   encodeRecord,
   endRequestRecord,
@@ -454,7 +454,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       return;
     }
     exchange.params = null;
-    const env = decodeEnvironment(params.take());
+    const env = decodeVariables(params.take());
     let init;
     try {
       // No body stream yet: one that turns out empty (GET, HEAD) is never built (the request

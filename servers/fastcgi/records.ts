@@ -2,7 +2,7 @@
 // here: this is what the unit tests and the fuzzers drive directly.
 import { isAscii } from "node:buffer";
 import { NameSequence } from "../../vsgi/variable-names.js";
-import { addVariable } from "../../vsgi/cgi-environment.js";
+import { CgiVariables } from "../../vsgi/cgi-variables.js";
 import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
 
 /** The only protocol version there is. */
@@ -361,27 +361,30 @@ function readLength(bytes: Buffer, offset: number): number {
  * @example decodePairs(encodePairs([["A", "1"]])); // [["A", "1"]]
  */
 export function decodePairs(bytes: Buffer): [string, string][] {
-  const pairs: [string, string][] = [];
-  decode(bytes, pairs, null);
+  const list: string[] = [];
+  decode(bytes, list);
+  const pairs: [string, string][] = new Array(list.length / 2);
+  for (let i = 0; i < list.length; i += 2) pairs[i / 2] = [list[i]!, list[i + 1]!];
   return pairs;
 }
 
 /**
- * Decodes a PARAMS block straight into a CGI environment (what a request is built from), without
- * the list of pairs in between; repeated variables are combined as `environmentFromPairs` does.
+ * Decodes a PARAMS block straight into CGI variables (what a request is built from), without
+ * the list of pairs in between.
  *
- * @example decodeEnvironment(encodePairs([["REQUEST_METHOD", "GET"]])).REQUEST_METHOD; // "GET"
+ * @example decodeVariables(encodePairs([["REQUEST_METHOD", "GET"]])).get("REQUEST_METHOD"); // "GET"
  */
-export function decodeEnvironment(bytes: Buffer): Record<string, string> {
-  const env: Record<string, string> = Object.create(null);
-  decode(bytes, null, env);
-  return env;
+export function decodeVariables(bytes: Buffer): CgiVariables {
+  const list: string[] = [];
+  decode(bytes, list);
+  return new CgiVariables(list);
 }
 
 // A front server sends the same variables in the same order on every request.
 const NAMES = new NameSequence();
 
-function decode(bytes: Buffer, pairs: [string, string][] | null, env: Record<string, string> | null): void {
+/** Decodes the pairs into `out`, flat: name, value, name, value... */
+function decode(bytes: Buffer, out: string[]): void {
   const raw = bytes as unknown as RawSlices;
   const length = bytes.length;
   // Parameters are nearly always ASCII: then one string for the whole block, and values are
@@ -407,8 +410,7 @@ function decode(bytes: Buffer, pairs: [string, string][] | null, env: Record<str
     if (text !== null) value = text.slice(nameEnd, valueEnd);
     else if (nameLength > 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_")) value = raw.latin1Slice(nameEnd, valueEnd);
     else value = raw.utf8Slice(nameEnd, valueEnd);
-    if (env !== null) addVariable(env, name, value);
-    else pairs!.push([name, value]);
+    out.push(name, value);
     offset = valueEnd;
   }
 }

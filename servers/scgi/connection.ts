@@ -145,7 +145,7 @@ export class ScgiConnection extends TrackedConnection {
     const body = head.contentLength > 0 ? new ScgiBody(this) : undefined;
     let request: Request;
     try {
-      request = new Request(requestFromEnvironment(head.environment, body, this.host.cgiOptions));
+      request = new Request(requestFromEnvironment(head.variables, body, this.host.cgiOptions));
     } catch (err) {
       this.refuse(err as Error);
       return;

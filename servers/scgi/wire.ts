@@ -2,7 +2,7 @@
 // Pure: bytes in, variables out; no sockets. Incremental (fed any split of the bytes, down to one
 // byte at a time) and bounded (length digits, header block size).
 import { isAscii } from "node:buffer";
-import { addVariable, decodeVariable, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
+import { CgiVariables, decodeVariable, VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
 import { NameSequence } from "../../vsgi/variable-names.js";
 
 /** node's Buffer method behind `toString("latin1", start, end)`, without its argument checks. */
@@ -28,8 +28,8 @@ export class ScgiProtocolError extends VsgiError {
 
 /** A parsed SCGI head: the CGI variables and the body length they announce. */
 export interface ScgiHead {
-  /** The variables, duplicates combined as `addVariable` does. */
-  environment: Record<string, string>;
+  /** The variables, in the order sent (a repeated one is combined when read). */
+  variables: CgiVariables;
   /** CONTENT_LENGTH: exactly this many body bytes follow the head. */
   contentLength: number;
 }
@@ -68,7 +68,7 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
   // The block is nearly always ASCII: then one string for all of it, and values are slices of
   // it, instead of a call into node's decoders per value; names are interned once for all.
   const text = isAscii(buffer) ? buffer.latin1Slice(0, length) : null;
-  const environment: Record<string, string> = Object.create(null);
+  const list: string[] = [];
   let declared = "";
   let first = true;
   let index = 0;
@@ -90,18 +90,20 @@ export function parseHeaderBlock(block: Uint8Array): ScgiHead {
       declared = value;
       first = false;
     }
-    addVariable(environment, name, value);
+    list.push(name, value);
     start = valueEnd + 1;
   }
-  if (environment.CONTENT_LENGTH !== declared) {
+  const variables = new CgiVariables(list);
+  if (variables.get("CONTENT_LENGTH") !== declared) {
     throw new ScgiProtocolError("SCGI header block has CONTENT_LENGTH twice");
   }
-  if (environment.SCGI !== "1") {
+  const version = variables.get("SCGI");
+  if (version !== "1") {
     throw new ScgiProtocolError(
-      environment.SCGI === undefined ? "SCGI header block lacks the SCGI variable" : `unsupported SCGI version ${JSON.stringify(environment.SCGI.slice(0, 64))}`,
+      version === undefined ? "SCGI header block lacks the SCGI variable" : `unsupported SCGI version ${JSON.stringify(version.slice(0, 64))}`,
     );
   }
-  return { environment, contentLength: Number(declared) };
+  return { variables, contentLength: Number(declared) };
 }
 
 /**

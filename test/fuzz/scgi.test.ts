@@ -23,7 +23,7 @@ function parse(input: Buffer, rand: (() => number) | null, maxHeaderSize?: numbe
       if (start !== -1) {
         expect(start).toBeGreaterThanOrEqual(0);
         expect(start).toBeLessThanOrEqual(chunk.length);
-        return { head: { ...parser.head!.environment }, length: parser.head!.contentLength, body: i + start };
+        return { head: { ...parser.head!.variables.toRecord() }, length: parser.head!.contentLength, body: i + start };
       }
       i += n;
     }

@@ -331,7 +331,7 @@ describe("ajp wire: bodies, responses, paths", () => {
         }),
       ),
     );
-    const { env } = environmentOf(r);
+    const env = environmentOf(r).env.toRecord();
     expect(env).toMatchObject({
       REQUEST_METHOD: "GET",
       REQUEST_URI: "/x?q=1",

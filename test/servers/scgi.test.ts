@@ -70,8 +70,8 @@ describe("SCGI head parser", () => {
     expect(bytes.subarray(start).toString()).toBe("hello");
     expect(parser.done).toBe(true);
     expect(parser.head!.contentLength).toBe(5);
-    expect(parser.head!.environment.REQUEST_URI).toBe("/a?b=1");
-    expect(parser.head!.environment.HTTP_COOKIE).toBe("a=1; b=2");
+    expect(parser.head!.variables.get("REQUEST_URI")).toBe("/a?b=1");
+    expect(parser.head!.variables.get("HTTP_COOKIE")).toBe("a=1; b=2");
   });
 
   it("gives the same head fed byte by byte, and the body offset in the last chunk", () => {
@@ -80,7 +80,7 @@ describe("SCGI head parser", () => {
     const parser = new ScgiHeadParser();
     for (let i = 0; i < head - 1; i++) expect(parser.feed(bytes.subarray(i, i + 1))).toBe(-1);
     expect(parser.feed(bytes.subarray(head - 1))).toBe(1);
-    expect(parser.head!.environment).toEqual(parseHeaderBlock(Buffer.from(VALID.replace(/\|/g, "\0"))).environment);
+    expect(parser.head!.variables.toRecord()).toEqual(parseHeaderBlock(Buffer.from(VALID.replace(/\|/g, "\0"))).variables.toRecord());
     expect(parser.consumed).toBe(head);
   });
 
@@ -93,25 +93,25 @@ describe("SCGI head parser", () => {
       const start = parser.feed(first);
       const body = start === -1 ? rest.subarray(parser.feed(rest)) : Buffer.concat([first.subarray(start), rest]);
       expect(body.toString()).toBe("hello");
-      expect(parser.head!.environment.HTTP_COOKIE).toBe("a=1; b=2");
+      expect(parser.head!.variables.get("HTTP_COOKIE")).toBe("a=1; b=2");
     }
   });
 
   it("accepts SCGI anywhere (nginx puts it in the middle, lighttpd last) and CONTENT_LENGTH 0", () => {
     const head = parseHeaderBlock(Buffer.from("CONTENT_LENGTH\x000\0SCGI\x001\0REQUEST_METHOD\0GET\0"));
     expect(head.contentLength).toBe(0);
-    expect(head.environment.REQUEST_METHOD).toBe("GET");
+    expect(head.variables.get("REQUEST_METHOD")).toBe("GET");
   });
 
   it("decodes UTF-8 values, and Latin-1 byte for byte when the block is no UTF-8", () => {
     const utf8 = parseHeaderBlock(Buffer.from("CONTENT_LENGTH\x000\0SCGI\x001\0PATH_INFO\0/caf\u00e9\0"));
-    expect(utf8.environment.PATH_INFO).toBe("/caf\u00e9");
+    expect(utf8.variables.get("PATH_INFO")).toBe("/caf\u00e9");
     const latin1 = parseHeaderBlock(Buffer.concat([Buffer.from("CONTENT_LENGTH\x000\0SCGI\x001\0HTTP_X\0"), Buffer.from([0xe9, 0xff, 0])]));
-    expect(latin1.environment.HTTP_X).toBe("\u00e9\u00ff");
+    expect(latin1.variables.get("HTTP_X")).toBe("\u00e9\u00ff");
   });
 
   it("keeps empty values", () => {
-    expect(parseHeaderBlock(Buffer.from("CONTENT_LENGTH\x000\0SCGI\x001\0QUERY_STRING\0\0")).environment.QUERY_STRING).toBe("");
+    expect(parseHeaderBlock(Buffer.from("CONTENT_LENGTH\x000\0SCGI\x001\0QUERY_STRING\0\0")).variables.get("QUERY_STRING")).toBe("");
   });
 
   it.each([
@@ -174,7 +174,7 @@ describe("SCGI head parser", () => {
     expect(bytes.toString("latin1").startsWith(`${bytes.length - 4}:CONTENT_LENGTH\x000\0`)).toBe(true);
     const parser = new ScgiHeadParser();
     expect(parser.feed(bytes)).toBe(bytes.length);
-    expect(parser.head!.environment).toMatchObject({ REQUEST_METHOD: "GET", HTTP_COOKIE: "a=1; b=2", SCGI: "1" });
+    expect(parser.head!.variables.toRecord()).toMatchObject({ REQUEST_METHOD: "GET", HTTP_COOKIE: "a=1; b=2", SCGI: "1" });
   });
 });
 

@@ -1,7 +1,7 @@
 // The shared CGI-environment reader, fed the variables that lighttpd 1.4.69, nginx 1.22.1 and
 // Apache 2.4.71 really send (captured from runs against a dumping backend).
 import { parseHeaderBlock } from "../../servers/scgi/wire.js";
-import { decodeEnvironment, encodePairs } from "../../servers/fastcgi/records.js";
+import { decodeVariables, encodePairs } from "../../servers/fastcgi/records.js";
 import { describe, it, expect } from "@jest/globals";
 import { Readable } from "node:stream";
 import {
@@ -12,6 +12,7 @@ import {
   decodeVariable,
   variableName,
   NameSequence,
+  CgiVariables,
   ERR_BAD_REQUEST,
   ERR_INVALID_OPTION,
   type CgiEnvironmentOptions,
@@ -104,8 +105,7 @@ describe("requestFromEnvironment, with what front servers send", () => {
   });
 
   it("nginx without Host and an empty SERVER_NAME still gives the server's address", () => {
-    const env = environmentFromPairs(NGINX_SCGI_PAIRS.filter(([name]) => name !== "HTTP_HOST"));
-    env.SERVER_ADDR = "127.0.0.1";
+    const env = environmentFromPairs([...NGINX_SCGI_PAIRS.filter(([name]) => name !== "HTTP_HOST"), ["SERVER_ADDR", "127.0.0.1"]]);
     const { req } = read(env);
     expect(req.uri.host).toBe("127.0.0.1:18082");
   });
@@ -259,8 +259,8 @@ describe("decodeVariable", () => {
       Buffer.from("\u0000"),
     ]);
     const head = parseHeaderBlock(block);
-    expect(head.environment.PATH_INFO).toBe("café");
-    expect(head.environment.HTTP_X_NAME).toBe(utf8.toString("latin1"));
+    expect(head.variables.get("PATH_INFO")).toBe("café");
+    expect(head.variables.get("HTTP_X_NAME")).toBe(utf8.toString("latin1"));
   });
 });
 
@@ -297,10 +297,35 @@ describe("NameSequence", () => {
 
 describe("FastCGI PARAMS to an environment", () => {
   it("reads ASCII blocks and non-ASCII ones the same way decodeVariable does", () => {
-    const ascii = decodeEnvironment(encodePairs([["PATH_INFO", "/a"], ["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]]));
+    const ascii = decodeVariables(encodePairs([["PATH_INFO", "/a"], ["HTTP_COOKIE", "a=1"], ["HTTP_COOKIE", "b=2"]])).toRecord();
     expect({ ...ascii }).toEqual({ PATH_INFO: "/a", HTTP_COOKIE: "a=1; b=2" });
-    const utf8 = decodeEnvironment(encodePairs([["PATH_INFO", "/café"], ["HTTP_X_NAME", "café"]]));
+    const utf8 = decodeVariables(encodePairs([["PATH_INFO", "/café"], ["HTTP_X_NAME", "café"]])).toRecord();
     expect(utf8.PATH_INFO).toBe("/café");
     expect(utf8.HTTP_X_NAME).toBe(Buffer.from("café").toString("latin1"));
+  });
+});
+
+describe("CgiVariables", () => {
+  it("reads variables in a flat list: repeated HTTP_* combined, cookies with '; ', other repeats the last one", () => {
+    const vars = new CgiVariables(["HTTP_COOKIE", "a=1", "HTTP_ACCEPT", "x", "REQUEST_METHOD", "GET", "HTTP_COOKIE", "b=2", "HTTP_ACCEPT", "y"]);
+    vars.add("REQUEST_METHOD", "POST");
+    expect(vars.count).toBe(6);
+    expect(vars.get("HTTP_COOKIE")).toBe("a=1; b=2");
+    expect(vars.get("HTTP_ACCEPT")).toBe("x, y");
+    expect(vars.get("REQUEST_METHOD")).toBe("POST");
+    expect(vars.get("MISSING")).toBeUndefined();
+    const record = vars.toRecord();
+    expect({ ...record }).toEqual({ HTTP_COOKIE: "a=1; b=2", HTTP_ACCEPT: "x, y", REQUEST_METHOD: "POST" });
+    expect(vars.toRecord()).toBe(record);
+    expect(Object.isFrozen(record)).toBe(true);
+  });
+
+  it("is made from an object, skipping unset values, and read by requestFromEnvironment like one", () => {
+    const vars = CgiVariables.fromRecord({ REQUEST_METHOD: "GET", REQUEST_URI: "/a?b=1", HTTP_HOST: "x", UNSET: undefined });
+    expect(vars.count).toBe(3);
+    const req = new Request(requestFromEnvironment(vars, undefined));
+    expect(req.uri.href).toBe("http://x/a?b=1");
+    expect(req.environment.REQUEST_URI).toBe("/a?b=1");
+    expect(req.header("host")).toBe("x");
   });
 });
