@@ -363,7 +363,7 @@ export class AjpConnection extends TrackedConnection {
   }
 
   write(bytes: Buffer): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.socket.writableEnded) return false;
     return this.socket.write(bytes);
   }
 
@@ -412,6 +412,12 @@ export class AjpConnection extends TrackedConnection {
     if (payload.length === 0) return; // lighttpd's empty packet after a bodiless request
     switch (payload[0]) {
       case FORWARD_REQUEST:
+        if (this.socket.writableEnded) {
+          // A stop closed this idle connection while the front server was sending a request on
+          // it: it cannot be answered here; drop it so the front server knows at once.
+          this.destroy();
+          return;
+        }
         this.start(payload);
         break;
       case CPING:

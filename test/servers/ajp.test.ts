@@ -847,6 +847,25 @@ describe("ajp backend over sockets", () => {
     server = null;
   });
 
+  it("drops a request that comes on an idle connection a stop already closed, without writing after the end", async () => {
+    const { port } = await capturingLog(async (lines) => {
+      const started = await start({}, async (req: Request, res: Response) => res.expandUtf8("never"));
+      const s = await open(started.port);
+      // an idle connection, then the stop ends it; the front server's request crosses the end
+      s.write(CPING);
+      expect(await s.next()).not.toBeNull();
+      const stopped = server!.stop();
+      s.write(forwardRequest({ method: "GET", uri: "/", headers: [["Host", "h"]] }));
+      expect(await s.next()).toBeNull(); // closed, nothing answered
+      await s.closed;
+      await stopped;
+      server = null;
+      expect(lines.join("\n")).not.toMatch(/write after end/);
+      return started;
+    });
+    expect(port).toBeGreaterThan(0);
+  });
+
   it("listens on 127.0.0.1:8009 by default, and checks its options", async () => {
     const s = (await Server.load("ajp", { handler: () => false })) as unknown as { defaultAddresses(): unknown };
     expect(s.defaultAddresses()).toEqual([{ port: 8009, host: "127.0.0.1" }]);
