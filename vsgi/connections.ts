@@ -5,6 +5,30 @@
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 
+const CONNECTION = Symbol("tracked connection");
+type Tagged = Socket & { [CONNECTION]: TrackedConnection };
+
+// Socket listeners shared by every connection, instead of closures made per connection: `this`
+// is the socket, which carries its connection.
+function onData(this: Tagged, chunk: Buffer): void {
+  this[CONNECTION].onData(chunk);
+}
+function onEnd(this: Tagged): void {
+  this[CONNECTION].onEnd();
+}
+function onFinish(this: Tagged): void {
+  this[CONNECTION].onFinish();
+}
+function onDrain(this: Tagged): void {
+  this[CONNECTION].onDrain();
+}
+function onError(this: Tagged, error: NodeJS.ErrnoException): void {
+  this[CONNECTION].onError(error);
+}
+function onClose(this: Tagged): void {
+  this[CONNECTION].onClose();
+}
+
 /**
  * One accepted connection as its server tracks it. A backend's connection class extends it,
  * calls `expireIn` for its read or idle timeout, and hands it to `SocketServer.track`.
@@ -41,6 +65,41 @@ export class TrackedConnection {
     const list = this.list;
     this.deadline = ms > 0 && list !== null ? list.now + ms : 0;
   }
+
+  /**
+   * Listens to the socket's `data`, `drain`, `error` and `close` (and `end`, `finish` when asked)
+   * with listeners shared by every connection, which call the `on*` methods below.
+   *
+   * @example this.listen({ end: true }); // in a subclass's constructor
+   */
+  protected listen(also: { end?: boolean; finish?: boolean } = {}): void {
+    const socket = this.socket as Tagged;
+    socket[CONNECTION] = this;
+    socket.on("data", onData);
+    if (also.end === true) socket.on("end", onEnd);
+    if (also.finish === true) socket.on("finish", onFinish);
+    socket.on("drain", onDrain);
+    socket.on("error", onError);
+    socket.on("close", onClose);
+  }
+
+  /** Bytes came (after `listen`). */
+  onData(chunk: Buffer): void {}
+
+  /** The peer ended its side (after `listen({ end: true })`). */
+  onEnd(): void {}
+
+  /** Our side is ended and flushed (after `listen({ finish: true })`). */
+  onFinish(): void {}
+
+  /** The socket's buffer drained (after `listen`). */
+  onDrain(): void {}
+
+  /** A socket error (after `listen`): by default nothing, as `close` follows (resets, broken pipes). */
+  onError(error: NodeJS.ErrnoException): void {}
+
+  /** The socket closed (after `listen`). */
+  onClose(): void {}
 
   /** The timeout passed: by default the connection is destroyed. */
   expired(): void {

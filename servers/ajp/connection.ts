@@ -51,23 +51,6 @@ export interface ConnectionHost {
   closed(connection: AjpConnection): void;
 }
 
-const CONNECTION = Symbol("ajp connection");
-type Tagged = Socket & { [CONNECTION]: AjpConnection };
-
-// Listeners shared by every connection (no closures per connection): `this` is the socket.
-function onData(this: Tagged, chunk: Buffer): void {
-  this[CONNECTION].onData(chunk);
-}
-function onDrain(this: Tagged): void {
-  this[CONNECTION].onDrain();
-}
-function onError(this: Tagged, error: NodeJS.ErrnoException): void {
-  this[CONNECTION].onError(error);
-}
-function onClose(this: Tagged): void {
-  this[CONNECTION].onClose();
-}
-
 const FALLBACK_BODY = Buffer.from("Internal Server Error");
 const FALLBACK_HEADERS: HeaderSource = {
   forEachValue(fn) {
@@ -355,11 +338,7 @@ export class AjpConnection extends TrackedConnection {
     super(socket);
     this.host = host;
     this.parser = new PacketParser(MAGIC_IN, host.packetSize);
-    (socket as Tagged)[CONNECTION] = this;
-    socket.on("data", onData);
-    socket.on("drain", onDrain);
-    socket.on("error", onError);
-    socket.on("close", onClose);
+    this.listen();
   }
 
   write(bytes: Buffer): boolean {
@@ -368,7 +347,7 @@ export class AjpConnection extends TrackedConnection {
   }
 
   /** @internal */
-  onData(chunk: Buffer): void {
+  override onData(chunk: Buffer): void {
     this.parser.push(chunk);
     this.pump();
   }
@@ -487,7 +466,7 @@ export class AjpConnection extends TrackedConnection {
   }
 
   /** @internal */
-  onDrain(): void {
+  override onDrain(): void {
     this.exchange?.drained();
   }
 
@@ -510,13 +489,13 @@ export class AjpConnection extends TrackedConnection {
   }
 
   /** @internal */
-  onError(error: NodeJS.ErrnoException): void {
+  override onError(error: NodeJS.ErrnoException): void {
     // resets and broken pipes are how front servers drop connections; 'close' follows
     if (error.code !== "ECONNRESET" && error.code !== "EPIPE") logError(`ajp: connection error from ${this.peer()}`, error);
   }
 
   /** @internal */
-  onClose(): void {
+  override onClose(): void {
     if (this.closed) return;
     this.closed = true;
     const exchange = this.exchange;

@@ -59,26 +59,6 @@ export interface ConnectionHost {
   connectionClosed(connection: FastcgiConnection): void;
 }
 
-const CONNECTION = Symbol("fastcgi connection");
-type Tagged = Socket & { [CONNECTION]: FastcgiConnection };
-
-// Listeners shared by every connection (no closures per connection): `this` is the socket.
-function onData(this: Tagged, chunk: Buffer): void {
-  this[CONNECTION].onData(chunk);
-}
-function onDrain(this: Tagged): void {
-  this[CONNECTION].onDrain();
-}
-function onEnd(this: Tagged): void {
-  this[CONNECTION].onEnd();
-}
-function onClose(this: Tagged): void {
-  this[CONNECTION].onClose();
-}
-function onError(): void {
-  // ECONNRESET, EPIPE: the front server went away; 'close' follows and handles it.
-}
-
 // Below this size a chunk is copied behind its record header (one buffer); above, the header
 // and the chunk go to the socket as two buffers of one writev.
 const COPY_BELOW = 2048;
@@ -271,7 +251,6 @@ export class Exchange implements ResponseChannel, BodySource {
  * @example new FastcgiConnection(server, socket); // from the listener's connection handler
  */
 export class FastcgiConnection extends TrackedConnection implements RecordHandler {
-  declare readonly socket: Tagged;
   private readonly host: ConnectionHost;
   private readonly parser: RecordParser;
   // Front servers send one request at a time on a connection, except HAProxy with mpxs-conns:
@@ -298,12 +277,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     super(socket);
     this.host = host;
     this.parser = new RecordParser(this);
-    (socket as Tagged)[CONNECTION] = this;
-    socket.on("data", onData);
-    socket.on("drain", onDrain);
-    socket.on("end", onEnd);
-    socket.on("error", onError);
-    socket.on("close", onClose);
+    this.listen({ end: true });
   }
 
   /** Requests in flight on this connection. */
@@ -344,7 +318,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   // Input
 
   /** @internal */
-  onData(chunk: Buffer): void {
+  override onData(chunk: Buffer): void {
     // The front server is talking: the idle timeout counts from its last bytes.
     const idle = this.host.idleTimeout;
     if (idle > 0) this.expireIn(idle);
@@ -622,7 +596,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   }
 
   /** @internal */
-  onDrain(): void {
+  override onDrain(): void {
     if (this.waiting === 0) return;
     const single = this.single;
     if (single !== null) {
@@ -747,7 +721,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   }
 
   /** @internal */
-  onClose(): void {
+  override onClose(): void {
     if (this.closed) return;
     this.closed = true;
     this.deadline = 0;
@@ -764,7 +738,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
    * The front server shut down its side: nothing more comes. Requests it sent whole are still
    * answered, those cut short are aborted, and the connection closes once the answers are out.
    */
-  onEnd(): void {
+  override onEnd(): void {
     this.closeWhenIdle = true;
     this.parser.stop();
     if (this.active > 0) {

@@ -37,27 +37,8 @@ const BODY = 1; // head read, body bytes still expected
 const RESPONDING = 2; // the whole request read, the response under way
 const DONE = 3; // the response sent (or the request refused): input is discarded
 
-const CONNECTION = Symbol("scgi connection");
-type Tagged = Socket & { [CONNECTION]: ScgiConnection };
-
-// Listeners shared by every connection (no closures per connection): `this` is the socket.
-function onData(this: Tagged, chunk: Buffer): void {
-  this[CONNECTION].data(chunk);
-}
-function onEnd(this: Tagged): void {
-  this[CONNECTION].ended();
-}
-function onFinish(this: Tagged): void {
-  this[CONNECTION].finished();
-}
-function onDrain(this: Tagged): void {
-  this[CONNECTION].response?.drained();
-}
-function onClose(this: Tagged): void {
-  this[CONNECTION].closed();
-}
-function onError(): void {
-  // ECONNRESET, EPIPE: the front server went away; 'close' follows and handles it.
+function onBodyError(): void {
+  // An aborted body: the application that never reads it must not crash on its error.
 }
 
 /**
@@ -71,7 +52,7 @@ class ScgiBody extends Readable {
     super();
     this.connection = connection;
     // An application that never reads the body must not crash on its error (an abort).
-    this.on("error", onError);
+    this.on("error", onBodyError);
   }
 
   override _read(): void {
@@ -92,7 +73,6 @@ class ScgiBody extends Readable {
 export class ScgiConnection extends TrackedConnection {
   response: ScgiResponse | null = null;
   private readonly host: ScgiHost;
-  declare readonly socket: Tagged;
   private state = HEAD;
   private parser: ScgiHeadParser | null;
   private body: ScgiBody | null = null;
@@ -108,16 +88,10 @@ export class ScgiConnection extends TrackedConnection {
     this.host = host;
     this.busy = 1; // one request per connection, under way from the first byte
     this.parser = new ScgiHeadParser(host.maxHeaderSize);
-    (socket as Tagged)[CONNECTION] = this;
-    socket.on("data", onData);
-    socket.on("end", onEnd);
-    socket.on("finish", onFinish);
-    socket.on("drain", onDrain);
-    socket.on("error", onError);
-    socket.on("close", onClose);
+    this.listen({ end: true, finish: true });
   }
 
-  data(chunk: Buffer): void {
+  override onData(chunk: Buffer): void {
     const state = this.state;
     if (state === BODY) {
       this.bodyData(chunk, 0);
@@ -230,7 +204,7 @@ export class ScgiConnection extends TrackedConnection {
   }
 
   /** The front server ended its side. */
-  ended(): void {
+  override onEnd(): void {
     const state = this.state;
     if (state === HEAD) {
       if (!this.parser!.empty) logError(`scgi: ${this.peer()} closed the connection in the middle of the request head`);
@@ -247,7 +221,12 @@ export class ScgiConnection extends TrackedConnection {
   }
 
   /** The response is written and our side closed. */
-  finished(): void {
+  /** The socket drained: the body write that waited goes on. */
+  override onDrain(): void {
+    this.response?.drained();
+  }
+
+  override onFinish(): void {
     if (this.state === BODY && !this.body!.destroyed) this.body!.destroy();
     this.state = DONE;
     this.finish();
@@ -276,7 +255,7 @@ export class ScgiConnection extends TrackedConnection {
     this.socket.destroy();
   }
 
-  closed(): void {
+  override onClose(): void {
     this.host.connectionClosed(this);
     if (!this.over && this.request !== null) {
       const error = new Error("the SCGI connection closed before the response was complete");

@@ -45,6 +45,45 @@ function list(shortestTimeout: number): ConnectionList {
   return l;
 }
 
+describe("TrackedConnection.listen", () => {
+  it("routes the socket's events to the connection's on* methods, end and finish only when asked", async () => {
+    const [a, b] = await serverSockets(2);
+    const events: string[] = [];
+    class Recorder extends TrackedConnection {
+      constructor(socket: Socket, tag: string, also: { end?: boolean; finish?: boolean }) {
+        super(socket);
+        this.tag = tag;
+        this.listen(also);
+      }
+      readonly tag: string;
+      override onData(chunk: Buffer): void {
+        events.push(`${this.tag} data ${chunk.toString()}`);
+        this.socket.end("bye");
+      }
+      override onEnd(): void {
+        events.push(`${this.tag} end`);
+      }
+      override onFinish(): void {
+        events.push(`${this.tag} finish`);
+      }
+      override onClose(): void {
+        events.push(`${this.tag} close`);
+      }
+    }
+    new Recorder(a!, "A", { end: true, finish: true });
+    new Recorder(b!, "B", {});
+    // the client ends of the two sockets: the ones opened by serverSockets, in order
+    const clients = opened.filter((s) => s !== a && s !== b);
+    for (const client of clients) {
+      client.on("data", () => undefined);
+      client.end("hi");
+    }
+    await Promise.all([once(a!, "close"), once(b!, "close")]);
+    expect(events.filter((e) => e.startsWith("A")).sort()).toEqual(["A close", "A data hi", "A end", "A finish"]);
+    expect(events.filter((e) => e.startsWith("B")).sort()).toEqual(["B close", "B data hi"]);
+  });
+});
+
 describe("ConnectionList", () => {
   it("adds and removes connections in any order, removing twice doing nothing", async () => {
     const [a, b, c] = (await serverSockets(3)).map((s) => new Probe(s));
