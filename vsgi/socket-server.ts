@@ -54,7 +54,8 @@ function notAListeningSocket(fd: number, err: Error): Error {
   );
 }
 
-const TRACKED = Symbol("tracked connection");
+// The connection `acceptConnection` made for a socket, for `requestStarted(socket)`.
+const TRACKED = Symbol("accepted connection");
 type SocketWithConnection = Socket & { [TRACKED]?: TrackedConnection };
 
 function stripMapped(address: string): string {

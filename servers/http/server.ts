@@ -69,7 +69,8 @@ export default class HttpServer extends SocketServer {
     server.keepAliveTimeout = common.keepAliveTimeout;
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     if (o.allow !== undefined && o.allow.length > 0) {
-      server.on("connection", (socket: Socket) => void this.acceptConnection(socket));
+      // node tracks the connections itself (closeIdleConnections): only the allow-list is ours.
+      server.on("connection", (socket: Socket) => void this.admit(socket));
     }
     this.nodeServers.push(server);
     return server;
