@@ -101,6 +101,24 @@ export class TrackedConnection {
   /** The socket closed (after `listen`). */
   onClose(): void {}
 
+  /** A request started on this connection: a stop waits for it. */
+  requestStarted(): void {
+    this.busy++;
+  }
+
+  /** A request is over; during a stop, the connection is closed once idle. */
+  requestFinished(): void {
+    const list = this.list;
+    if (list === null) return; // closed meanwhile
+    this.busy--;
+    if (this.busy <= 0 && list.stopping) this.closeIdle();
+  }
+
+  /** The connection closed: its server forgets it. */
+  untrack(): void {
+    this.list?.remove(this);
+  }
+
   /** The timeout passed: by default the connection is destroyed. */
   expired(): void {
     this.socket.destroy();
@@ -126,6 +144,8 @@ export class ConnectionList {
   now = performance.now();
   /** Connections in the list. */
   size = 0;
+  /** Set by a graceful stop: connections close as their last request ends. */
+  stopping = false;
   private head: TrackedConnection | null = null;
   private readonly timer: NodeJS.Timeout;
 

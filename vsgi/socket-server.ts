@@ -68,9 +68,10 @@ function stripMapped(address: string): string {
  *
  * A backend implements `createListener` (a `net.Server` with its connection handling). Its
  * connection class extends `TrackedConnection` (timeouts without a timer per connection); the
- * backend `admit`s each socket, `track`s its connection, `untrack`s it on close, and calls
- * `requestStarted`/`requestFinished` around each request so that a stop can close idle
- * connections and let busy ones finish. A simpler backend calls `acceptConnection(socket)`.
+ * backend `admit`s each socket and `track`s its connection, which calls its own
+ * `requestStarted`/`requestFinished` around each request (so that a stop can close idle
+ * connections and let busy ones finish) and `untrack` on close. A simpler backend calls
+ * `acceptConnection(socket)` and marks requests by socket.
  */
 export abstract class SocketServer extends Server {
   declare readonly options: SocketServerOptions;
@@ -134,15 +135,11 @@ export abstract class SocketServer extends Server {
     return true;
   }
 
-  /** Tracks a connection: its timeouts, and a stop waits for its requests. `untrack` it on close. */
+  /** Tracks a connection: its timeouts, and a stop waits for its requests. It `untrack`s itself on close. */
   protected track(connection: TrackedConnection): void {
     this.connections.add(connection);
   }
 
-  /** The connection closed. */
-  protected untrack(connection: TrackedConnection): void {
-    this.list?.remove(connection);
-  }
 
   /**
    * For backends that keep no connection object: admits the socket (as `admit`) and tracks it
@@ -155,23 +152,20 @@ export abstract class SocketServer extends Server {
     const connection = new TrackedConnection(socket);
     (socket as SocketWithConnection)[TRACKED] = connection;
     this.track(connection);
-    socket.once("close", () => this.untrack(connection));
+    socket.once("close", () => connection.untrack());
     return true;
   }
 
-  /** Marks a request as started, on a connection (or a socket given to `acceptConnection`). */
-  protected requestStarted(connection: TrackedConnection | Socket): void {
-    const tracked = connection instanceof TrackedConnection ? connection : (connection as SocketWithConnection)[TRACKED];
-    if (tracked !== undefined) tracked.busy++;
+  /** Marks a request as started on a socket given to `acceptConnection`. */
+  protected requestStarted(socket: Socket): void {
+    (socket as SocketWithConnection)[TRACKED]?.requestStarted();
   }
 
-  /** Marks a request as finished; during a stop, an idle connection is then closed. */
-  protected requestFinished(connection: TrackedConnection | Socket): void {
-    const tracked = connection instanceof TrackedConnection ? connection : (connection as SocketWithConnection)[TRACKED];
-    if (tracked === undefined || tracked.list === null) return; // closed meanwhile
-    tracked.busy--;
-    if (tracked.busy <= 0 && this.stopping !== null) tracked.closeIdle();
+  /** Marks a request as finished on a socket given to `acceptConnection`. */
+  protected requestFinished(socket: Socket): void {
+    (socket as SocketWithConnection)[TRACKED]?.requestFinished();
   }
+
 
   /** Closes the idle connections; the http backend overrides it with node's own tracking. */
   protected closeIdleConnections(): void {
@@ -276,6 +270,7 @@ export abstract class SocketServer extends Server {
         return bound === server ? [close(server)] : [close(bound), this.connectionsClosed(server)];
       }),
     );
+    if (this.list !== null) this.list.stopping = true;
     this.closeIdleConnections();
     // Connections that were busy become idle as their requests end; sweep them.
     const sweep = setInterval(() => this.closeIdleConnections(), 50);

@@ -45,10 +45,6 @@ export interface ConnectionHost {
   readonly secretDigest: Buffer | null;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly isStopping: boolean;
-  started(connection: AjpConnection): void;
-  finished(connection: AjpConnection): void;
-  /** The connection closed. */
-  closed(connection: AjpConnection): void;
 }
 
 const FALLBACK_BODY = Buffer.from("Internal Server Error");
@@ -432,7 +428,7 @@ export class AjpConnection extends TrackedConnection {
     exchange.request = request;
     exchange.response = response;
     this.exchange = exchange;
-    host.started(this);
+    this.requestStarted();
     if (host.secretDigest !== null && !secretMatches(forward.secret, host.secretDigest)) {
       logError(`ajp: ${request.method} ${request.target}: ${forward.secret === null ? "no secret" : "wrong secret"} from ${this.peer()}: 403`);
       forbid(response);
@@ -452,7 +448,7 @@ export class AjpConnection extends TrackedConnection {
     this.write(prefix === undefined ? end : Buffer.concat([prefix, end]));
     this.exchange = null;
     exchange.close();
-    this.host.finished(this);
+    this.requestFinished();
     if (!reuse) {
       // Ending twice makes node build (and drop) an error with its stack.
       if (!this.socket.writableEnded) this.socket.end();
@@ -502,8 +498,8 @@ export class AjpConnection extends TrackedConnection {
     if (exchange !== null) {
       this.exchange = null;
       exchange.abort();
-      this.host.finished(this);
+      this.requestFinished();
     }
-    this.host.closed(this);
+    this.untrack();
   }
 }

@@ -82,19 +82,4 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
     if (!this.admit(socket)) return;
     this.track(new AjpConnection(socket, this));
   }
-
-  /** @internal A request started on `connection`. */
-  started(connection: AjpConnection): void {
-    this.requestStarted(connection);
-  }
-
-  /** @internal The request on `connection` is over. */
-  finished(connection: AjpConnection): void {
-    this.requestFinished(connection);
-  }
-
-  /** @internal */
-  closed(connection: AjpConnection): void {
-    this.untrack(connection);
-  }
 }

@@ -54,9 +54,6 @@ export interface ConnectionHost {
   readonly isStopping: boolean;
   /** Milliseconds of silence after which a connection is closed, unless its application works; 0: never. */
   readonly idleTimeout: number;
-  exchangeStarted(connection: FastcgiConnection): void;
-  exchangeFinished(connection: FastcgiConnection): void;
-  connectionClosed(connection: FastcgiConnection): void;
 }
 
 // Below this size a chunk is copied behind its record header (one buffer); above, the header
@@ -413,7 +410,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       many.set(id, exchange);
     }
     this.active = active + 1;
-    this.host.exchangeStarted(this);
+    this.requestStarted();
   }
 
   private onParams(exchange: Exchange, content: Buffer): void {
@@ -643,7 +640,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       if (!this.closed) this.ignore(exchange.id);
       exchange.dropBody(error ?? undefined);
     }
-    this.host.exchangeFinished(this);
+    this.requestFinished();
     if (this.active === 0 && !this.closed) {
       // Idle from now: the front server's turn to send a request or close.
       const idle = this.host.idleTimeout;
@@ -731,7 +728,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
     this.ignoredId = -1;
     this.ignored = null;
-    this.host.connectionClosed(this);
+    this.untrack();
   }
 
   /**

@@ -133,19 +133,4 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     for (const connection of this.connections.toArray()) total += connection.socket.writableLength;
     return total;
   }
-
-  /** @internal */
-  exchangeStarted(connection: FastcgiConnection): void {
-    this.requestStarted(connection);
-  }
-
-  /** @internal */
-  exchangeFinished(connection: FastcgiConnection): void {
-    this.requestFinished(connection);
-  }
-
-  /** @internal */
-  connectionClosed(connection: FastcgiConnection): void {
-    this.untrack(connection);
-  }
 }

@@ -23,10 +23,6 @@ export interface ScgiHost {
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;
   readonly readTimeout: number;
-  /** The connection's request is over (answered, refused or cut): the server may close it on stop. */
-  connectionFinished(connection: ScgiConnection): void;
-  /** The connection closed. */
-  connectionClosed(connection: ScgiConnection): void;
 }
 
 // How long a connection whose response is sent may wait for the front server to close it.
@@ -256,7 +252,7 @@ export class ScgiConnection extends TrackedConnection {
   }
 
   override onClose(): void {
-    this.host.connectionClosed(this);
+    this.untrack();
     if (!this.over && this.request !== null) {
       const error = new Error("the SCGI connection closed before the response was complete");
       this.request.abort(error);
@@ -285,7 +281,7 @@ export class ScgiConnection extends TrackedConnection {
   private finish(): void {
     if (this.over) return;
     this.over = true;
-    this.host.connectionFinished(this);
+    this.requestFinished();
   }
 
   private peer(): string {

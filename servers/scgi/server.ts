@@ -70,14 +70,4 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
     this.track(connection);
     connection.expireIn(this.readTimeout);
   }
-
-  /** @internal */
-  connectionFinished(connection: ScgiConnection): void {
-    this.requestFinished(connection);
-  }
-
-  /** @internal */
-  connectionClosed(connection: ScgiConnection): void {
-    this.untrack(connection);
-  }
 }

@@ -141,6 +141,25 @@ describe("ConnectionList", () => {
     expect(cancelled.expiredAt).toBeNull();
   });
 
+  it("counts requests, closes an idle connection once a stop is under way, and forgets a closed one", async () => {
+    const [s] = await serverSockets(1);
+    const l = list(1000);
+    const connection = new TrackedConnection(s!);
+    l.add(connection);
+    connection.requestStarted();
+    connection.requestStarted();
+    connection.requestFinished();
+    l.stopping = true;
+    expect(s!.writableEnded).toBe(false); // one request still under way
+    connection.requestFinished();
+    expect(connection.busy).toBe(0);
+    expect(s!.writableEnded).toBe(true); // closed as idle
+    connection.untrack();
+    expect(l.size).toBe(0);
+    connection.requestFinished(); // after the close: nothing
+    expect(connection.busy).toBe(0);
+  });
+
   it("arms nothing for a connection that is not in a list", async () => {
     const [s] = await serverSockets(1);
     const probe = new Probe(s!);
