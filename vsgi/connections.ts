@@ -4,6 +4,7 @@
 // connection costs to open and close is paid on every request.
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { readIntoSharedBuffer } from "./shared-reads.js";
 
 const CONNECTION = Symbol("tracked connection");
 type Tagged = Socket & { [CONNECTION]: TrackedConnection };
@@ -12,6 +13,9 @@ type Tagged = Socket & { [CONNECTION]: TrackedConnection };
 // is the socket, which carries its connection.
 function onData(this: Tagged, chunk: Buffer): void {
   this[CONNECTION].onData(chunk);
+}
+function onSharedRead(this: Socket, bytes: number, buffer: Buffer): void {
+  (this as Tagged)[CONNECTION].onData(buffer.subarray(0, bytes));
 }
 function onEnd(this: Tagged): void {
   this[CONNECTION].onEnd();
@@ -70,12 +74,16 @@ export class TrackedConnection {
    * Listens to the socket's `data`, `drain`, `error` and `close` (and `end`, `finish` when asked)
    * with listeners shared by every connection, which call the `on*` methods below.
    *
-   * @example this.listen({ end: true }); // in a subclass's constructor
+   * `sharedReads`: the socket reads into a buffer shared by every connection (see
+   * shared-reads.ts), when the runtime allows: `onData` then gets a view valid during the call
+   * only, and must copy what it keeps (`keepBytes`).
+   *
+   * @example this.listen({ end: true, sharedReads: true }); // in a subclass's constructor
    */
-  protected listen(also: { end?: boolean; finish?: boolean } = {}): void {
+  protected listen(also: { end?: boolean; finish?: boolean; sharedReads?: boolean } = {}): void {
     const socket = this.socket as Tagged;
     socket[CONNECTION] = this;
-    socket.on("data", onData);
+    if (also.sharedReads !== true || !readIntoSharedBuffer(socket, onSharedRead)) socket.on("data", onData);
     if (also.end === true) socket.on("end", onEnd);
     if (also.finish === true) socket.on("finish", onFinish);
     socket.on("drain", onDrain);
@@ -83,7 +91,10 @@ export class TrackedConnection {
     socket.on("close", onClose);
   }
 
-  /** Bytes came (after `listen`). */
+  /**
+   * Bytes came (after `listen`). With `sharedReads`, `chunk` is overwritten by the next read:
+   * copy what outlives the call.
+   */
   onData(chunk: Buffer): void {}
 
   /** The peer ended its side (after `listen({ end: true })`). */

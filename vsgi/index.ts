@@ -22,6 +22,7 @@ export { integerOption } from "./options.js";
 export { Server, type ServerOptions, type AnyServerOptions, type ListenAddress } from "./server.js";
 export { SocketServer, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
 export { TrackedConnection, ConnectionList } from "./connections.js";
+export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
 export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
 export { Application } from "./application.js";
 export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";

@@ -6,6 +6,7 @@ import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js"
 import { requestFromEnvironment, type CgiEnvironmentOptions, type CgiRequestInit } from "../../vsgi/cgi-environment.js";
 import { VsgiError } from "../../vsgi/errors.js";
 import { TrackedConnection } from "../../vsgi/connections.js";
+import { keepBytes } from "../../vsgi/shared-reads.js";
 import {
   RecordParser,
   ParamsCollector,
@@ -274,7 +275,9 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     super(socket);
     this.host = host;
     this.parser = new RecordParser(this);
-    this.listen({ end: true });
+    // Record contents are views of the read: what outlives it (PARAMS cut across reads, STDIN
+    // for the body) is copied, so reads can go into one shared buffer.
+    this.listen({ end: true, sharedReads: true });
   }
 
   /** Requests in flight on this connection. */
@@ -325,6 +328,17 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       this.protocolError(error);
     }
     if (this.ready !== null) this.dispatchReady();
+    this.keepParams();
+  }
+
+  /** PARAMS that go on in the next read: copied out of this one. */
+  private keepParams(): void {
+    const single = this.single;
+    if (single !== null) {
+      single.params?.keep();
+    } else if (this.many !== null) {
+      for (const exchange of this.many.values()) exchange.params?.keep();
+    }
   }
 
   onRecord(type: number, id: number, content: Buffer): void {
@@ -516,7 +530,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     exchange.received += data.length;
     const body = this.bodyOf(exchange);
     if (body.destroyed) return;
-    if (!body.push(data) && !exchange.congested) {
+    if (!body.push(keepBytes(data)) && !exchange.congested) {
       exchange.congested = true;
       if (this.congested++ === 0) this.socket.pause();
     }

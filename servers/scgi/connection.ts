@@ -8,6 +8,7 @@ import {
   dispatch,
   logError,
   TrackedConnection,
+  keepBytes,
   requestFromEnvironment,
   VsgiError,
   ERR_BAD_REQUEST,
@@ -84,7 +85,8 @@ export class ScgiConnection extends TrackedConnection {
     this.host = host;
     this.busy = 1; // one request per connection, under way from the first byte
     this.parser = new ScgiHeadParser(host.maxHeaderSize);
-    this.listen({ end: true, finish: true });
+    // The head is decoded into strings in the read that completes it; body bytes are copied.
+    this.listen({ end: true, finish: true, sharedReads: true });
   }
 
   override onData(chunk: Buffer): void {
@@ -144,7 +146,7 @@ export class ScgiConnection extends TrackedConnection {
   private bodyData(chunk: Buffer, start: number): void {
     let n = chunk.length - start;
     if (n > this.remaining) n = this.remaining;
-    const part = start === 0 && n === chunk.length ? chunk : chunk.subarray(start, start + n);
+    const part = keepBytes(start === 0 && n === chunk.length ? chunk : chunk.subarray(start, start + n));
     this.remaining -= n;
     const body = this.body!;
     if (this.remaining === 0) {

@@ -446,6 +446,41 @@ describe("fastcgi over sockets", () => {
       expect(JSON.parse(parseCgiResponse(result.stdout).body.toString())).toEqual({ length: 5, text: "abcde" });
     });
 
+    it("keeps PARAMS and STDIN across reads while other connections read into the same buffer", async () => {
+      const slow = await connect();
+      const other = await connect();
+      /** `bytes` in four reads; between two, a whole request on another connection. */
+      const sendInPieces = async (bytes: Buffer, cuts: number[]): Promise<void> => {
+        let from = 0;
+        for (const cut of [...cuts, bytes.length]) {
+          await slow.send(bytes.subarray(from, cut));
+          from = cut;
+          await sleep(20); // read on its own, not with the next piece
+          expect((await get(other, "/hello")).response.body.toString()).toBe("hello");
+        }
+      };
+      const sent = params("GET", "/env?split", [["X-Long", "v".repeat(300)], ["X-Other", "w".repeat(200)]]);
+      const envAnswer = slow.expect(1);
+      const envRecords = Buffer.concat([beginRequestRecord(1, 1, KEEP_CONN), ...streamRecords(PARAMS, 1, encodePairs(sent), true, 100), encodeRecord(STDIN, 1)]);
+      await sendInPieces(envRecords, [30, 250, 500]);
+      const env = JSON.parse(parseCgiResponse((await envAnswer).stdout).body.toString()).env;
+      for (const [name, value] of sent) expect(env[name]).toBe(value);
+
+      const body = Buffer.from("0123456789abcdefghij");
+      const uploadAnswer = slow.expect(2);
+      const uploadRecords = Buffer.concat([
+        beginRequestRecord(2, 1, KEEP_CONN),
+        ...streamRecords(PARAMS, 2, encodePairs(params("POST", "/upload", [], body.length)), true),
+        encodeRecord(STDIN, 2, body.subarray(0, 7)),
+        encodeRecord(STDIN, 2, body.subarray(7)),
+        encodeRecord(STDIN, 2),
+      ]);
+      // The two STDIN records (15 and 21 bytes), each whole in a read of its own.
+      const end = uploadRecords.length;
+      await sendInPieces(uploadRecords, [end - 44, end - 29, end - 8]);
+      expect(JSON.parse(parseCgiResponse((await uploadAnswer).stdout).body.toString())).toEqual({ length: body.length, text: body.toString() });
+    });
+
     it("sends head, body, the end of STDOUT and END_REQUEST of a whole response in one write", async () => {
       const client = await connect();
       client.keepRecords = true;

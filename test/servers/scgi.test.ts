@@ -293,6 +293,32 @@ describe("scgi backend", () => {
     expect(res.body.toString()).toBe(String(1024 * 1024));
   });
 
+  it("keeps the head and the body across reads while other connections read into the same buffer", async () => {
+    const target = await start(async (req, res) => {
+      // The body is read once all of it came: its first bytes came several reads earlier.
+      await sleep(req.path === "/slow" ? 150 : 0);
+      return res.expandUtf8(`${req.headers.get("x-long")}|${await req.flattenUtf8()}`);
+    });
+    const body = "0123456789abcdefghij";
+    const head = encodeHead([["REQUEST_METHOD", "POST"], ["REQUEST_URI", "/slow"], ["HTTP_X_LONG", "v".repeat(300)]], body.length);
+    const bytes = Buffer.concat([head, Buffer.from(body)]);
+    const socket = connect((target as { port: number }).port, "127.0.0.1");
+    const reply = new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      socket.on("close", () => resolve(Buffer.concat(chunks)));
+    });
+    let from = 0;
+    for (const cut of [40, head.length + 5, head.length + 12, bytes.length]) {
+      socket.write(bytes.subarray(from, cut));
+      from = cut;
+      await sleep(20); // read on its own, not with the next piece
+      const other = await scgiRequest(target, { method: "POST", target: "/", body: Buffer.from("other") });
+      expect(other.body.toString()).toBe("null|other");
+    }
+    expect(parseCgiResponse(await reply).body.toString()).toBe(`${"v".repeat(300)}|${body}`);
+  });
+
   it("closes the connection after the response, without waiting for the front server", async () => {
     const target = await start(hello);
     // exchange() does not end its side: it returns once the backend closed the connection.
