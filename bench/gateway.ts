@@ -277,12 +277,18 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const best = (k: string): number => Math.max(...(results.get(k) ?? []).map((r) => r.requestsPerSecond));
   const all = (k: string): string => (results.get(k) ?? []).map((r) => r.requestsPerSecond.toFixed(0)).join(" ");
   const baseline = (front: FrontName): number => best(`${front} http node:http`);
+  // CPU per request, backend and front server together (each the lowest of its rounds): what
+  // one core spends per request, much less sensitive than req/s to a busy machine.
+  const cpu = (k: string): number => {
+    const runs = results.get(k) ?? [];
+    return Math.min(...runs.map((r) => r.backendUs)) + Math.min(...runs.map((r) => r.frontUs));
+  };
   console.log(
     `\nhello world through a front server, ${seconds} s x ${rounds} rounds interleaved, best round; ` +
       `backend on CPU 0, front server (1 worker) on CPU ${frontCpu}, wrk -t1 -c64 on CPU 1`,
   );
   console.log(
-    "front".padEnd(10) + "path".padEnd(36) + "req/s".padStart(8) + "ratio".padStart(8) + "back µs".padStart(9) + "front µs".padStart(10) + "errors".padStart(8) + "  all rounds (req/s)",
+    "front".padEnd(10) + "path".padEnd(36) + "req/s".padStart(8) + "ratio".padStart(8) + "back µs".padStart(9) + "front µs".padStart(10) + "CPU ratio".padStart(11) + "errors".padStart(8) + "  all rounds (req/s)",
   );
   for (const c of contenders) {
     const k = key(c);
@@ -299,24 +305,32 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         (best(k) / baseline(c.front)).toFixed(3).padStart(8) +
         back.toFixed(1).padStart(9) +
         front.toFixed(1).padStart(10) +
+        (best(k) > 0 ? (cpu(`${c.front} http node:http`) / cpu(k)).toFixed(3) : "-").padStart(11) +
         String(errors).padStart(8) +
         "  " +
         all(k),
     );
   }
-  console.log("ratio: to the HTTP proxy to node:http of the same front server; back/front µs: CPU time per request (user + system)");
+  console.log(
+    "ratio: req/s to the HTTP proxy to node:http of the same front server; back/front µs: CPU time per request (user + system);\n" +
+      "CPU ratio: back + front µs of that HTTP proxy to node:http over this row's (above 1: this path costs the core less)",
+  );
   const ratio = (a: string, b: string): number => best(a) / best(b);
   console.log("\ntargets:");
   for (const front of ["lighttpd", "nginx"] as const) {
     for (const up of ["scgi", "fastcgi"] as const) {
       const r = ratio(`${front} ${up} valum`, `${front} http node:http`);
-      console.log(`  ${front} ${up} / HTTP proxy to node:http = ${r.toFixed(3)} (target >= 1.0) ${r >= 1 ? "met" : "MISSED"}`);
+      const c = cpu(`${front} http node:http`) / cpu(`${front} ${up} valum`);
+      console.log(`  ${front} ${up} / HTTP proxy to node:http = ${r.toFixed(3)} req/s, ${c.toFixed(3)} CPU (target >= 1.0) ${r >= 1 ? "met" : "MISSED"}`);
     }
   }
   // SCGI allows one request per connection: like for like, against nginx proxying HTTP with a
   // new upstream connection per request too (nginx's default).
   const one = ratio("nginx scgi valum", "nginx http node:http 1conn");
-  console.log(`  nginx scgi / HTTP proxy to node:http, both one connection per request = ${one.toFixed(3)} (target >= 1.0) ${one >= 1 ? "met" : "MISSED"}`);
+  const oneCpu = cpu("nginx http node:http 1conn") / cpu("nginx scgi valum");
+  console.log(
+    `  nginx scgi / HTTP proxy to node:http, both one connection per request = ${one.toFixed(3)} req/s, ${oneCpu.toFixed(3)} CPU (target >= 1.0) ${one >= 1 ? "met" : "MISSED"}`,
+  );
   const peer = Math.max(best("nginx fastcgi node-fastcgi"), best("nginx fastcgi node-fastcgi 1conn"));
   const f = best("nginx fastcgi valum") / peer;
   console.log(`  nginx FastCGI valum / node-fastcgi (its better set-up) = ${f.toFixed(2)} (target >= 4) ${f >= 4 ? "met" : "MISSED"}`);
