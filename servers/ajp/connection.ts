@@ -23,6 +23,7 @@ import {
   PING,
   bodyData,
   encodeBodyChunks,
+  bodyChunkPieces,
   encodeSendHeaders,
   getBodyChunk,
   isSpecBodyPacket,
@@ -48,6 +49,9 @@ export interface ConnectionHost {
 }
 
 const FALLBACK_BODY = Buffer.from("Internal Server Error");
+// Below this many bytes a body block is copied behind its packet headers (one buffer); above,
+// it is written as it is, between them.
+const COPY_BELOW = 4096;
 const FALLBACK_HEADERS: HeaderSource = {
   forEachValue(fn) {
     fn("Content-Type", "text/plain; charset=UTF-8");
@@ -269,7 +273,10 @@ class Exchange implements BodySource, ResponseTarget {
       callback();
       return;
     }
-    if (this.conn.write(encodeBodyChunks(chunks, total, this.conn.host.packetSize))) callback();
+    const packetSize = this.conn.host.packetSize;
+    // Small blocks are copied into one buffer; large ones go out as they are, framed around.
+    const ok = total < COPY_BELOW ? this.conn.write(encodeBodyChunks(chunks, total, packetSize)) : this.conn.writePieces(bodyChunkPieces(chunks, total, packetSize));
+    if (ok) callback();
     else this.drainCallback = callback;
   }
 
@@ -340,6 +347,17 @@ export class AjpConnection extends TrackedConnection {
   write(bytes: Buffer): boolean {
     if (this.closed || this.socket.writableEnded) return false;
     return this.socket.write(bytes);
+  }
+
+  /** Writes `pieces` in order in one writev; false when the socket is full. */
+  writePieces(pieces: readonly Uint8Array[]): boolean {
+    const socket = this.socket;
+    if (this.closed || socket.writableEnded) return false;
+    socket.cork();
+    let ok = true;
+    for (const piece of pieces) ok = socket.write(piece);
+    socket.uncork();
+    return ok;
   }
 
   /** @internal */

@@ -18,6 +18,7 @@ import {
   PacketParser,
   bodyData,
   encodeBodyChunks,
+  bodyChunkPieces,
   encodeQueryString,
   encodeRequestPath,
   encodeSendHeaders,
@@ -297,6 +298,27 @@ describe("ajp wire: bodies, responses, paths", () => {
     expect(sizes).toEqual([8184, 8184, 3632]);
     expect(Buffer.concat(out)).toEqual(data);
     expect(encodeBodyChunks([Buffer.from("hi")], 2, 8192)).toEqual(Buffer.from([0x41, 0x42, 0, 6, 3, 0, 2, 0x68, 0x69, 0]));
+  });
+
+  it("frames large body blocks around the application's bytes without copying them", () => {
+    const data = Buffer.alloc(50000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7) % 251;
+    for (const cuts of [[], [1, 8184, 8185, 30000], [16368, 16369]]) {
+      const blocks: Buffer[] = [];
+      let from = 0;
+      for (const cut of [...cuts, data.length]) {
+        blocks.push(data.subarray(from, cut));
+        from = cut;
+      }
+      for (const packetSize of [8192, 65536, 1024]) {
+        const pieces = bodyChunkPieces(blocks, data.length, packetSize);
+        expect(Buffer.concat(pieces)).toEqual(encodeBodyChunks(blocks, data.length, packetSize));
+        // every byte of data is in a view of the application's memory, not a copy
+        const carried = pieces.filter((p) => p.buffer === data.buffer).reduce((n, p) => n + p.length, 0);
+        expect(carried).toBe(data.length);
+      }
+    }
+    expect(bodyChunkPieces([], 0, 8192)).toEqual([]);
   });
 
   it("encodes the small packets byte for byte", () => {
