@@ -588,6 +588,15 @@ function writeString(out: Buffer, pos: number, text: string): number {
   return pos + 1;
 }
 
+/** The 7 bytes that start a SEND_BODY_CHUNK packet of `n` data bytes, at `at` of `into`. */
+function bodyChunkHeader(into: Buffer, at: number, n: number): void {
+  into[at] = 0x41;
+  into[at + 1] = 0x42;
+  into.writeUInt16BE(n + 4, at + 2);
+  into[at + 4] = SEND_BODY_CHUNK;
+  into.writeUInt16BE(n, at + 5);
+}
+
 /**
  * The bytes of SEND_BODY_CHUNK packets carrying `data`: each packet is `AB`, length, type 3,
  * uint16 chunk length, at most `packetSize - 8` bytes of data, and a trailing 0x00 (Apache
@@ -608,11 +617,7 @@ export function encodeBodyChunks(chunks: readonly Uint8Array[], total: number, p
         if (pos > 0) out[pos++] = 0;
         const n = Math.min(max, total);
         total -= n;
-        out[pos] = 0x41;
-        out[pos + 1] = 0x42;
-        out.writeUInt16BE(n + 4, pos + 2);
-        out[pos + 4] = SEND_BODY_CHUNK;
-        out.writeUInt16BE(n, pos + 5);
+        bodyChunkHeader(out, pos, n);
         pos += 7;
         left = n;
       }
@@ -650,11 +655,7 @@ export function bodyChunkPieces(chunks: readonly Uint8Array[], total: number, pa
         const n = Math.min(max, total);
         total -= n;
         const at = packet * 8;
-        frames[at] = 0x41;
-        frames[at + 1] = 0x42;
-        frames.writeUInt16BE(n + 4, at + 2);
-        frames[at + 4] = SEND_BODY_CHUNK;
-        frames.writeUInt16BE(n, at + 5);
+        bodyChunkHeader(frames, at, n);
         frames[at + 7] = 0;
         pieces.push(packet === 0 ? frames.subarray(0, 7) : frames.subarray(at - 1, at + 7));
         packet++;
