@@ -3,6 +3,7 @@
 import { isAscii } from "node:buffer";
 import { NameSequence } from "../../vsgi/variable-names.js";
 import { CgiVariables } from "../../vsgi/cgi-variables.js";
+import { keepBytes } from "../../vsgi/shared-reads.js";
 import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
 
 /** The only protocol version there is. */
@@ -474,14 +475,14 @@ export class ParamsCollector {
   }
 
   /**
-   * Copies the records collected so far into memory of their own: they were views of a read
-   * buffer that the next read overwrites (the stream goes on in a later read).
+   * Copies the records collected so far out of the shared read buffer, which the next read
+   * overwrites (the stream goes on in a later read); records in memory of their own stay.
    */
   keep(): void {
     const first = this.first;
     if (first === null) return;
     const whole = this.take(); // a copy already, unless it is the one record
-    this.first = whole === first ? Buffer.from(first) : whole;
+    this.first = whole === first ? keepBytes(first) : whole;
   }
 
   /** The whole stream, in one buffer (no copy when it came in one record). */
