@@ -25,6 +25,7 @@ export { TrackedConnection, ConnectionList } from "./connections.js";
 export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
 export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
 export { Application } from "./application.js";
+export { isWorker } from "./workers.js";
 export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
 export {
   requestFromEnvironment,

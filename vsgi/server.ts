@@ -1,4 +1,6 @@
+import type { ChildProcess } from "node:child_process";
 import type { Server as NetServer } from "node:net";
+import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { toHandlerFunction, type HandlerFunction, type HandlerLike } from "./handler.js";
 import { loadServer } from "./loader.js";
 
@@ -103,6 +105,22 @@ export abstract class Server {
   }
 
   /**
+   * Starts one more process that serves this server's listening sockets: Valum's fork after
+   * listen, done the way Node can. The program is started again with `VSGI_WORKER` set; in it,
+   * `listen()` takes the primary's sockets, in the order the primary listened, instead of
+   * binding, and `fork()` resolves to `null`. In the primary it resolves to the worker's
+   * `ChildProcess`; a worker that dies is started again, and `stop()` stops the workers too
+   * (SIGTERM). A backend without listening sockets (cgi) refuses.
+   *
+   * @example
+   * await server.listen({ port: 3003 });
+   * for (let i = 0; i < 3; i++) await server.fork(); // null in the workers
+   */
+  async fork(): Promise<ChildProcess | null> {
+    throw new VsgiError(ERR_INVALID_OPTION, `the ${this.scheme} server has no listening socket to share with a worker`);
+  }
+
+  /**
    * Runs the server as an application: parses the command line (`--help` lists the flags),
    * listens, logs one line per listener, forks workers with `--forks N`, and stops gracefully on
    * SIGTERM or SIGINT. Resolves with the exit status once stopped.
@@ -148,6 +166,10 @@ class DeferredServer extends Server {
 
   override get done(): Promise<void> | null {
     return this.loaded?.done ?? null;
+  }
+
+  override async fork(): Promise<ChildProcess | null> {
+    return (await this.loading).fork();
   }
 
   async listen(address?: ListenAddress): Promise<void> {

@@ -1,8 +1,10 @@
+import type { ChildProcess } from "node:child_process";
 import type { Server as NetServer, Socket, AddressInfo } from "node:net";
 import { Server, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
+import { Workers, isWorker, inheritedListener, leavePrimary } from "./workers.js";
 
 /** Options of the backends that accept connections on sockets. */
 export interface SocketServerOptions extends ServerOptions {
@@ -80,6 +82,9 @@ export abstract class SocketServer extends Server {
   private stopping: Promise<void> | null = null;
   private readonly allow: ReadonlySet<string> | null;
   private readonly stopTimeout: number;
+  /** The workers `fork()` started (primary), or whether `listen` took the primary's sockets (worker). */
+  private workers: Workers | null = null;
+  private adopted = false;
 
   constructor(options: SocketServerOptions) {
     super(options);
@@ -193,6 +198,12 @@ export abstract class SocketServer extends Server {
   }
 
   async listen(address?: ListenAddress): Promise<void> {
+    if (isWorker() && (address === undefined || !("handle" in address))) {
+      // A worker of `fork()`: the program listens as the primary did; it gets the primary's socket.
+      this.adopted = true;
+      const { handle } = await inheritedListener();
+      return this.listenOne({ handle });
+    }
     const addresses = address === undefined ? this.defaultAddresses() : [address];
     if (addresses.length === 0) {
       throw new VsgiError(ERR_INVALID_OPTION, `the ${this.scheme} server has nowhere to listen: give a port, a socket or a file descriptor`);
@@ -257,8 +268,22 @@ export abstract class SocketServer extends Server {
     return uris;
   }
 
+  override async fork(): Promise<ChildProcess | null> {
+    if (isWorker()) return null;
+    if (this.listening.length === 0) {
+      throw new VsgiError(ERR_INVALID_OPTION, "fork() shares the server's listening sockets with the worker: call listen() first");
+    }
+    if (this.stopping !== null) throw new VsgiError(ERR_INVALID_OPTION, "fork() on a server that is stopping");
+    return (this.workers ??= new Workers(() => this.listeners())).spawn();
+  }
+
   stop(): Promise<void> {
-    if (this.stopping === null) this.stopping = this.stopNow();
+    if (this.stopping === null) {
+      this.stopping = Promise.all([this.stopNow(), this.workers?.stop()]).then(() => {
+        // A worker of `fork()` lets go of the primary once its server stopped, so that it can exit.
+        if (this.adopted) leavePrimary();
+      });
+    }
     return this.stopping;
   }
 

@@ -134,6 +134,30 @@ describe("run(argv)", () => {
     for (const pid of pids) expect(alive(Number(pid))).toBe(false);
   });
 
+  it("Server.fork(): workers started after listen share its socket; stop() stops them too", async () => {
+    const p = start(distPath("test/fixtures/fork-app.js"), []);
+    running.push(p);
+    const [, port, a, b] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/', workers (\d+) (\d+)/);
+    // Each /block request blocks the process serving it: while one is blocked, the others accept.
+    const pids = new Set<string>();
+    for (let round = 0; round < 8 && pids.size < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => send(Number(port), "GET", "/block")));
+      for (const answer of answers) pids.add(answer.body.toString());
+    }
+    expect(pids.size).toBeGreaterThanOrEqual(2);
+    for (const pid of pids) expect([String(p.child.pid), a, b]).toContain(pid);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    for (const pid of [a, b]) expect(alive(Number(pid))).toBe(false);
+  });
+
+  it("Server.fork() before listen() is refused, naming the fix", async () => {
+    const p = start(distPath("test/fixtures/fork-app.js"), [], { FORK_BEFORE_LISTEN: "1" });
+    running.push(p);
+    expect(await p.exited).toBe(0);
+    expect(p.stdout()).toMatch(/refused: fork\(\) shares the server's listening sockets with the worker: call listen\(\) first/);
+  });
+
   it("fails clearly when the port is taken", async () => {
     const first = run(["-p", "0"]);
     const [, port] = await first.waitFor(/:(\d+)\/'/);
