@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import type { Server as NetServer } from "node:net";
 import { logError } from "./handler.js";
+import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 
 /** The environment variable that marks a worker process. */
 export const WORKER = "VSGI_WORKER";
@@ -49,7 +50,11 @@ export class Workers {
    * program gave `run()`, which it may have rewritten).
    */
   spawn(): ChildProcess {
-    const child = fork(process.argv[1]!, process.argv.slice(2), { env: { ...process.env, [WORKER]: "1" }, stdio: "inherit" });
+    const script = process.argv[1];
+    if (script === undefined) {
+      throw new VsgiError(ERR_INVALID_OPTION, "a worker is this program started again: run it from a file (node app.js), not with node -e or a REPL");
+    }
+    const child = fork(script, process.argv.slice(2), { env: { ...process.env, [WORKER]: "1" }, stdio: "inherit" });
     this.children.add(child);
     // Handles go out only when the worker asks: one that arrived before the worker listens for
     // it would accept connections that nobody serves.
