@@ -9,7 +9,7 @@ import { logError } from "./handler.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 
 /** The environment variable that marks a worker process. */
-export const WORKER = "VSGI_WORKER";
+const WORKER = "VSGI_WORKER";
 
 /** True in a worker started by `--forks` or `Server.fork()`. */
 export function isWorker(): boolean {
@@ -38,11 +38,6 @@ export class Workers {
   /** `listeners`: the sockets to share, read when a worker asks for them. */
   constructor(listeners: () => NetServer[]) {
     this.listeners = listeners;
-  }
-
-  /** Workers running. */
-  get size(): number {
-    return this.children.size;
   }
 
   /**
