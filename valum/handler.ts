@@ -32,3 +32,20 @@ export type HandlerCallback<C extends Context = Context> = (
  * the context of the route's handler.
  */
 export type MatcherCallback = (req: Request, ctx: Context) => boolean;
+
+/**
+ * What a middleware that produces a value hands it to (Valum's `ForwardCallback<T>`): a handler
+ * with the value as a fifth argument. The middleware also stores the value in `ctx` under the key
+ * its page names, so that a later handler can read it too.
+ *
+ * @example
+ * app.get("/private", authenticate(new BasicAuthentication("board"), check, (req, res, next, ctx, auth) =>
+ *   res.expandUtf8(`hello ${auth.username}`)));
+ */
+export type ForwardCallback<T, C extends Context = Context> = (
+  req: Request,
+  res: Response,
+  next: NextCallback,
+  ctx: C,
+  value: T,
+) => boolean | Promise<boolean>;

@@ -28,7 +28,7 @@ export {
   type UrlParams,
 } from "./rule.js";
 export { createContext, contextParent, contextHas, contextToObject, type Context } from "./context.js";
-export type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
+export type { ForwardCallback, HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
 export {
   Status,
   Informational,
@@ -45,3 +45,4 @@ export {
   toStatus,
   type StatusOptions,
 } from "./status.js";
+export { invalidOption } from "./middlewares/options.js";
