@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "@jest/globals";
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -904,6 +904,21 @@ describe("fastcgi over sockets", () => {
   });
 
   describe("real third-party clients and launchers", () => {
+    const SPAWN_FCGI = "spawn-fcgi";
+    // A missing tool fails the test at once, naming its package: never a skip (CI installs them,
+    // .ci/run), never a wait for a socket that nobody will create.
+    function missing(err: NodeJS.ErrnoException, tool: string, pkg: string): Error {
+      return err.code === "ENOENT" ? new Error(`${tool} is not installed (Debian package ${pkg}, see .ci/run): ${err.message}`) : err;
+    }
+
+    /** Resolves when `child` runs, rejects at once when it cannot start. */
+    function launched(child: ChildProcess, tool: string, pkg: string): Promise<void> {
+      return new Promise((resolve, reject) => {
+        child.once("spawn", resolve);
+        child.once("error", (err) => reject(missing(err, tool, pkg)));
+      });
+    }
+
     function run(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
       return new Promise((resolve, reject) => {
         const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -911,7 +926,7 @@ describe("fastcgi over sockets", () => {
         let err = "";
         child.stdout.on("data", (c: Buffer) => out.push(c));
         child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-        child.on("error", reject);
+        child.on("error", (e) => reject(missing(e, command, "libfcgi-bin")));
         child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
         child.stdin.end(input);
       });
@@ -948,8 +963,11 @@ const server = new FastcgiServer({ handler: (req, res) => res.expandUtf8("spawne
 await server.listen();
 `,
       );
-      const child = spawn("spawn-fcgi", ["-n", "-s", socketPath, "--", process.execPath, script], { stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(SPAWN_FCGI, ["-n", "-s", socketPath, "--", process.execPath, script], { stdio: ["ignore", "ignore", "pipe"] });
+      // Listened for from the start: a child that failed to start has closed already.
+      const closed = new Promise((resolve) => child.once("close", resolve));
       try {
+        await launched(child, SPAWN_FCGI, "spawn-fcgi");
         for (let i = 0; i < 500 && !existsSync(socketPath); i++) await sleep(10);
         let client: FastcgiClient | null = null;
         for (let i = 0; i < 200 && client === null; i++) {
@@ -964,7 +982,7 @@ await server.listen();
         expect(response.body.toString()).toBe("spawned fastcgi+fd://0/");
       } finally {
         child.kill("SIGTERM");
-        await new Promise((resolve) => child.once("close", resolve));
+        await closed;
         rmSync(dir, { recursive: true, force: true });
       }
     });
