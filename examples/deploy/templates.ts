@@ -60,8 +60,14 @@ function need<T>(value: T | undefined, what: string, mount: Mount): T {
 
 function lighttpdMount(m: Mount): string {
   const root = m.prefix === "";
-  // Under a prefix, a condition keeps /application from matching /app.
-  const open = root ? "" : `$HTTP["url"] =~ "^${m.prefix}(/|$)" {\n`;
+  // Under a prefix, a condition keeps /application from matching /app; the mount point itself
+  // (/app) is redirected to /app/ (docs/deployment.md, "The mount point").
+  const open = root
+    ? ""
+    : `$HTTP["url"] =~ "^${m.prefix}(/|$)" {\n` +
+      `  # ${m.prefix} itself: 308 to ${m.prefix}/ (query kept). Else the app would get SCRIPT_NAME = ${q(m.prefix)} and no\n` +
+      `  # PATH_INFO, which it cannot tell from a request for ${q(m.prefix)} at the root.\n` +
+      `  $HTTP["url"] == ${q(m.prefix)} {\n    url.redirect = ( "" => "${m.prefix}/\${qsa}" )\n    url.redirect-code = 308\n  }\n`;
   const close = root ? "" : "}\n";
   const ind = root ? "" : "  ";
   let body = "";
@@ -123,6 +129,8 @@ function lighttpdMount(m: Mount): string {
  */
 export function lighttpdConfig(c: FrontConfig): string {
   const modules = new Set<string>();
+  // First, before the gateway modules: the redirect of a mount point must win.
+  if (c.mounts.some((m) => m.prefix !== "")) modules.add("mod_redirect");
   for (const m of c.mounts) {
     if (m.backend === "scgi") modules.add("mod_scgi");
     if (m.backend === "fastcgi") modules.add("mod_fastcgi");
@@ -155,7 +163,8 @@ export function lighttpdConfig(c: FrontConfig): string {
 
 function nginxLocation(m: Mount, upstreamName: string): string {
   const root = m.prefix === "";
-  const loc = root ? "location / {" : `location ~ ^${m.prefix}(?<path_info>/.*)?$ {`;
+  // The mount point itself (/app) gets its own exact location below: the regex needs the slash.
+  const loc = root ? "location / {" : `location ~ ^${m.prefix}(?<path_info>/.*)$ {`;
   const lines: string[] = [];
   switch (m.backend) {
     case "fastcgi":
@@ -210,7 +219,12 @@ function nginxLocation(m: Mount, upstreamName: string): string {
     default:
       throw new Error(`nginx cannot forward to ${m.backend}`);
   }
-  return `    ${loc}\n${lines.map((l) => `      ${l}`).join("\n")}\n    }\n`;
+  const redirect = root
+    ? ""
+    : `    # ${m.prefix} itself: 308 to ${m.prefix}/ (query kept, relative Location). Else the app would get\n` +
+      `    # SCRIPT_NAME = ${m.prefix} and no PATH_INFO, which it cannot tell from a request for ${m.prefix} at the root.\n` +
+      `    location = ${m.prefix} {\n      absolute_redirect off;\n      return 308 ${m.prefix}/$is_args$args;\n    }\n`;
+  return `${redirect}    ${loc}\n${lines.map((l) => `      ${l}`).join("\n")}\n    }\n`;
 }
 
 /**
@@ -263,6 +277,22 @@ export function nginxConfig(c: FrontConfig): string {
 // Apache httpd 2.4
 
 function apacheMount(m: Mount): string {
+  const root = m.prefix === "";
+  return (root ? "" : apacheMountPoint(m.prefix)) + apacheBackend(m);
+}
+
+// The mount point itself (/app): 308 to /app/, the query kept (mod_alias appends it). A
+// <LocationMatch> because a server-wide RedirectMatch loses to ProxyPass (mod_proxy translates
+// first); it also covers ScriptAlias.
+function apacheMountPoint(prefix: string): string {
+  return (
+    `# ${prefix} itself: 308 to ${prefix}/. Else the app would get SCRIPT_NAME = ${q(prefix)} and no PATH_INFO,\n` +
+    `# which it cannot tell from a request for ${q(prefix)} at the root.\n` +
+    `<LocationMatch ${q("^" + prefix + "$")}>\n  Redirect 308 ${q(prefix + "/")}\n</LocationMatch>\n`
+  );
+}
+
+function apacheBackend(m: Mount): string {
   const root = m.prefix === "";
   // <Location "/app"> matches /app, /app/ and /app/..., not /application.
   const location = root ? "/" : m.prefix;
@@ -347,7 +377,7 @@ export function apacheConfig(c: FrontConfig): string {
   for (const m of c.mounts) {
     const mod = { fastcgi: "proxy_fcgi", scgi: "proxy_scgi", ajp: "proxy_ajp", http: "proxy_http", cgi: "cgid" }[m.backend];
     if (!modules.includes(mod)) modules.push(mod);
-    if (m.backend === "cgi" && !modules.includes("alias")) modules.push("alias");
+    if ((m.backend === "cgi" || m.prefix !== "") && !modules.includes("alias")) modules.push("alias");
   }
   const d = c.runDir;
   return (
@@ -388,7 +418,14 @@ export function haproxyConfig(c: FrontConfig): string {
     const up = need(m.upstream, "upstream", m);
     const name = `app${i}`;
     if (m.prefix === "") frontend += `  default_backend ${name}\n`;
-    else frontend += `  use_backend ${name} if { path ${m.prefix} } || { path_beg ${m.prefix}/ }\n`;
+    else {
+      frontend +=
+        `  # ${m.prefix} itself: 308 to ${m.prefix}/, the query kept. Else the app would get SCRIPT_NAME = ${m.prefix} and no\n` +
+        `  # PATH_INFO, which it cannot tell from a request for ${m.prefix} at the root.\n` +
+        `  http-request redirect code 308 location ${m.prefix}/?%[query] if { path ${m.prefix} } { query -m found }\n` +
+        `  http-request redirect code 308 location ${m.prefix}/ if { path ${m.prefix} }\n` +
+        `  use_backend ${name} if { path_beg ${m.prefix}/ }\n`;
+    }
     if (m.backend === "fastcgi") {
       backends +=
         `backend ${name}\n` +
@@ -408,7 +445,7 @@ export function haproxyConfig(c: FrontConfig): string {
         `  pass-header Authorization\n` +
         (m.prefix === ""
           ? ""
-          : `  # SCRIPT_NAME = the prefix, PATH_INFO = the rest: the app strips the prefix.\n  path-info ^(${m.prefix})(/.*)?$\n`) +
+          : `  # SCRIPT_NAME = the prefix, PATH_INFO = the rest: the app strips the prefix.\n  path-info ^(${m.prefix})(/.*)$\n`) +
         "\n";
     } else if (m.backend === "http") {
       backends += `backend ${name}\n  server s1 ${up.host}:${up.port}\n\n`;

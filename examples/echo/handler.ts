@@ -68,6 +68,8 @@ async function slow(req: Request, res: Response): Promise<boolean> {
  */
 export async function handler(req: Request, res: Response): Promise<boolean> {
   const path = req.path;
+  // The application's root: what a request for the mount point must reach (test/interop).
+  if (path === "/") return json(res, { root: true, scriptName: req.scriptName, query: req.query });
   if (path === "/hello") {
     res.headers.set("Content-Type", "text/plain");
     return res.expandUtf8("hello");

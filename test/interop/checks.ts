@@ -287,6 +287,36 @@ export const CHECKS: Check[] = [
     run: (ctx) => checkRequest(ctx, "PATCH"),
   },
   {
+    id: "mount-point",
+    title: "serves the app's root at the mount point: / (or /app/), /app redirected to /app/ with its query, /apple not the app's",
+    async run({ client, prefix }) {
+      const root = await client.get(`${prefix}/`);
+      expect(root.status).toBe(200);
+      expect(json(root)).toEqual({ root: true, scriptName: prefix, query: null });
+      if (prefix === "") return;
+      // The front server redirects: the app could not tell SCRIPT_NAME=/app without PATH_INFO from
+      // a request for /app at the root (docs/deployment.md, "The mount point").
+      for (const [query, parsed] of [["", null], ["?x=1&y=%20", { x: "1", y: " " }]] as const) {
+        const res = await client.get(`${prefix}${query}`);
+        expect([`${prefix}${query}`, res.status]).toEqual([`${prefix}${query}`, 308]);
+        const location = new URL(header(res, "location") ?? "", "http://x");
+        expect(location.pathname + location.search).toBe(`${prefix}/${query}`);
+        const followed = await client.get(location.pathname + location.search);
+        expect(followed.status).toBe(200);
+        expect(json(followed)).toEqual({ root: true, scriptName: prefix, query: parsed });
+      }
+      // 308, not 301: a POST to /app stays a POST.
+      expect((await client.request({ method: "POST", target: prefix, body: Buffer.from("{}") })).status).toBe(308);
+      // /apple and /apple/hello are answered as paths mounted nowhere are.
+      for (const [outside, nowhere] of [[`${prefix}le`, "/nowhere-mounted"], [`${prefix}le/hello`, "/nowhere-mounted/hello"]]) {
+        const got = await client.get(outside);
+        const expected = await client.get(nowhere);
+        expect(got.status).not.toBe(200);
+        expect({ path: outside, status: got.status, body: got.body.toString() }).toEqual({ path: outside, status: expected.status, body: expected.body.toString() });
+      }
+    },
+  },
+  {
     id: "not-found",
     title: "answers 404 when the application does not handle the request",
     async run({ client, prefix }) {
