@@ -35,6 +35,11 @@ export interface FrontConfig {
   runDir: string;
   /** Where errors go: a file, or `stderr`. */
   errorLog: string;
+  /**
+   * lighttpd only: `server.breakagelog`, the file that gets the standard error of the apps it
+   * spawns (bin-path) and of CGI scripts. Unset, they write to lighttpd's own standard error.
+   */
+  breakageLog?: string;
   mounts: Mount[];
   /** nginx/Apache: the user the workers run as (`root` in tests started as root). */
   user?: string;
@@ -146,6 +151,7 @@ export function lighttpdConfig(c: FrontConfig): string {
     `server.document-root = ${q(c.runDir)}\n` +
     `server.pid-file = ${q(c.runDir + "/lighttpd.pid")}\n` +
     (c.errorLog === "stderr" ? "" : `server.errorlog = ${q(c.errorLog)}\n`) +
+    (c.breakageLog === undefined ? "" : `# The standard error of the spawned apps and CGI scripts (their standard output is lost).\nserver.breakagelog = ${q(c.breakageLog)}\n`) +
     `server.upload-dirs = ( ${q(c.runDir)} )\n` +
     `# Stream request and response bodies instead of buffering them whole (uploads, downloads,\n` +
     `# server-sent events). With it, a request body without Content-Length is answered 411.\n` +

@@ -166,11 +166,12 @@ const RUN: Record<FrontName, { file: string; render(c: FrontConfig): string; arg
 
 /**
  * Writes the front server's config (from the examples/deploy templates) into `dir`, starts it in
- * the foreground, and waits until it accepts connections.
+ * the foreground, and waits until it accepts connections. `extra`: more of the config
+ * (an `errorLog` file, lighttpd's `breakageLog`).
  *
  * @example const front = await startFront("nginx", dir, [{ backend: "fastcgi", prefix: "", upstream: { host: "127.0.0.1", port } }]);
  */
-export async function startFront(name: FrontName, dir: string, mounts: Mount[]): Promise<Front> {
+export async function startFront(name: FrontName, dir: string, mounts: Mount[], extra: Partial<Pick<FrontConfig, "breakageLog" | "errorLog">> = {}): Promise<Front> {
   const port = await freePort();
   const runDir = join(dir, name);
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
@@ -180,7 +181,8 @@ export async function startFront(name: FrontName, dir: string, mounts: Mount[]):
     port,
     runDir,
     // Apache cannot open /dev/stderr when it is a pipe: its errors go to a file read by log().
-    errorLog: name === "apache" ? join(runDir, "error.log") : "stderr",
+    errorLog: extra.errorLog ?? (name === "apache" ? join(runDir, "error.log") : "stderr"),
+    breakageLog: extra.breakageLog,
     mounts,
     user: process.getuid?.() === 0 && name === "nginx" ? "root" : process.getuid?.() === 0 && name === "apache" ? "www-data" : undefined,
   };

@@ -1,7 +1,10 @@
 // lighttpd 1.4 in front of the echo application: SCGI and FastCGI spawned by bin-path (as in
 // Valum's example), CGI through mod_cgi, AJP13, and plain HTTP proxying.
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, it, expect } from "@jest/globals";
-import { answersItself, checkRequest, type Exception } from "./checks.js";
+import { answersItself, checkRequest, HttpClient, type Exception } from "./checks.js";
+import { appCommand, removeFolder, startFront, tempFolder } from "./harness.js";
 import { frontServerAvailable, pair } from "./pairs.js";
 
 // PROTOCOLS.md: with server.stream-request-body, lighttpd answers 411 to a request body without
@@ -48,4 +51,53 @@ if (frontServerAvailable("lighttpd")) {
   pair("lighttpd", "http", { prefixed: false });
 } else {
   describe("lighttpd", () => it.skip("lighttpd is not installed", () => undefined));
+}
+
+// Where a bin-path app's output goes (docs/deployment.md, "Where the app's output goes"):
+// lighttpd puts /dev/null on its own stdout at start-up, and the app inherits it; the app's
+// stderr is server.breakagelog when set, else lighttpd's own stderr, never server.errorlog.
+if (frontServerAvailable("lighttpd")) {
+  describe("lighttpd bin-path: the app's standard output and standard error", () => {
+    async function outputs(breakage: boolean): Promise<{ front: string; errorLog: string; breakageLog: string }> {
+      const dir = tempFolder("lighttpd-output");
+      try {
+        const wrapper = join(dir, "app.sh");
+        const command = appCommand("fastcgi").map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+        writeFileSync(wrapper, `#!/bin/sh\necho "marker written to stdout"\necho "marker written to stderr" >&2\nexec ${command}\n`);
+        chmodSync(wrapper, 0o755);
+        const files = { errorLog: join(dir, "error.log"), breakageLog: join(dir, "breakage.log") };
+        const front = await startFront("lighttpd", dir, [{ backend: "fastcgi", prefix: "", spawn: { command: wrapper, socket: join(dir, "fastcgi.sock") } }], {
+          errorLog: files.errorLog,
+          ...(breakage ? { breakageLog: files.breakageLog } : {}),
+        });
+        const client = new HttpClient(front.port);
+        try {
+          expect((await client.get("/hello")).body.toString()).toBe("hello");
+        } finally {
+          client.close();
+          await front.stop();
+        }
+        const read = (file: string): string => (existsSync(file) ? readFileSync(file, "utf8") : "");
+        return { front: front.proc.log, errorLog: read(files.errorLog), breakageLog: read(files.breakageLog) };
+      } finally {
+        removeFolder(dir);
+      }
+    }
+
+    it("sends stderr to server.breakagelog, and stdout nowhere", async () => {
+      const out = await outputs(true);
+      expect(out.breakageLog).toContain("marker written to stderr");
+      expect(out.errorLog).toContain("server started"); // lighttpd's own lines
+      expect(out.errorLog + out.front).not.toContain("marker written to stderr");
+      expect(out.errorLog + out.front + out.breakageLog).not.toContain("marker written to stdout");
+    });
+
+    it("without server.breakagelog, sends stderr to lighttpd's own stderr (-D), not to server.errorlog", async () => {
+      const out = await outputs(false);
+      expect(out.front).toContain("marker written to stderr");
+      expect(out.errorLog).toContain("server started");
+      expect(out.errorLog).not.toContain("marker written to stderr");
+      expect(out.errorLog + out.front).not.toContain("marker written to stdout");
+    });
+  });
 }
