@@ -134,7 +134,7 @@ function lighttpdMount(m: Mount): string {
  */
 export function lighttpdConfig(c: FrontConfig): string {
   const modules = new Set<string>();
-  // First, before the gateway modules: the redirect of a mount point must win.
+  // mod_redirect: the mount point of a prefix is redirected (lighttpdMount).
   if (c.mounts.some((m) => m.prefix !== "")) modules.add("mod_redirect");
   for (const m of c.mounts) {
     if (m.backend === "scgi") modules.add("mod_scgi");

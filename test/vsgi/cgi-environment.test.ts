@@ -199,6 +199,18 @@ describe("requestFromEnvironment, rules", () => {
     expect(read({ ...base, REQUEST_URI: "/app" }, { scriptName: "/app" }).req.path).toBe("/");
   });
 
+  // A request for a mount point without its slash (/app under lighttpd, HAProxy, nginx split by
+  // docs/deployment.md) looks like nginx at the root asked for /app: no prefix unless configured.
+  // The documented front-server configurations redirect /app to /app/ for that reason.
+  it("reads SCRIPT_NAME without PATH_INFO as a whole path, as nginx sends at the root", () => {
+    for (const pathInfo of [{}, { PATH_INFO: "" }] as Record<string, string>[]) {
+      const { req } = read({ ...base, ...pathInfo, SCRIPT_NAME: "/app", REQUEST_URI: "/app?x=1" });
+      expect([req.scriptName, req.path, req.uri.pathname]).toEqual(["", "/app", "/app"]);
+    }
+    expect(read({ ...base, SCRIPT_NAME: "/app", PATH_INFO: "/", REQUEST_URI: "/app/" }).req.path).toBe("/");
+    expect(read({ ...base, SCRIPT_NAME: "/app", REQUEST_URI: "/app?x=1" }, { scriptName: "/app" }).req.path).toBe("/");
+  });
+
   it("takes HTTP version and gateway interface from the variables", () => {
     const { req } = read({ ...base, SERVER_PROTOCOL: "HTTP/1.0", GATEWAY_INTERFACE: "CGI/1.1" });
     expect(req.httpVersion).toBe("1.0");
