@@ -919,15 +919,20 @@ describe("fastcgi over sockets", () => {
       });
     }
 
+    /** Runs a libfcgi-bin tool, through `env` when `command` is `env` (127: env did not find it). */
     function run(command: string, args: string[], input?: string): Promise<{ code: number | null; stdout: Buffer; stderr: string }> {
+      const tool = command === "env" ? (args.find((a) => !a.startsWith("-") && !a.includes("=")) ?? command) : command;
       return new Promise((resolve, reject) => {
         const child = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
         const out: Buffer[] = [];
         let err = "";
         child.stdout.on("data", (c: Buffer) => out.push(c));
         child.stderr.on("data", (c: Buffer) => (err += c.toString()));
-        child.on("error", (e) => reject(missing(e, command, "libfcgi-bin")));
-        child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
+        child.on("error", (e) => reject(missing(e, tool, "libfcgi-bin")));
+        child.on("close", (code) => {
+          if (command === "env" && code === 127) reject(missing(Object.assign(new Error(err.trim()), { code: "ENOENT" }), tool, "libfcgi-bin"));
+          else resolve({ code, stdout: Buffer.concat(out), stderr: err });
+        });
         child.stdin.end(input);
       });
     }
