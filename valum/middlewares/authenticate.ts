@@ -179,11 +179,11 @@ class Authenticator<A extends Authorization> {
  *   (req, res, next, ctx, auth) => res.expandUtf8(`hello ${auth.username}`),
  * ));
  */
-export function authenticate<A extends Authorization>(
+export function authenticate<A extends Authorization, C extends Context = Context>(
   scheme: AuthenticationScheme<A>,
   check: AuthorizationCheck<A>,
-  forward: ForwardCallback<A, AuthorizationContext<A>>,
-): HandlerCallback {
+  forward: ForwardCallback<A, NoInfer<C> & { authorization: A }>,
+): HandlerCallback<C> {
   if (
     typeof scheme !== "object" ||
     scheme === null ||
@@ -196,7 +196,7 @@ export function authenticate<A extends Authorization>(
   }
   if (typeof check !== "function") throw invalidOption("authenticate", "check", "a function (auth) => boolean | Promise<boolean>", check);
   if (typeof forward !== "function") throw invalidOption("authenticate", "forward", "a function (req, res, next, ctx, auth) => boolean", forward);
-  const authenticator = new Authenticator(scheme, check, forward);
+  const authenticator = new Authenticator(scheme, check, forward as ForwardCallback<A, AuthorizationContext<A>>);
   return function authenticate(req, res, next, ctx) {
     return authenticator.handle(req, res, next, ctx);
   };
