@@ -41,6 +41,7 @@ export class DigestAuthorization implements Authorization {
   readonly scheme = "Digest";
   private _verified = false;
 
+  /** @internal Built by `DigestAuthentication.authorize` once the directives are checked. */
   constructor(
     /** The user's name (found back from the hash when `userhash` is true). */
     readonly username: string,
