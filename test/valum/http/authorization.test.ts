@@ -131,6 +131,33 @@ describe("serializeAuthParams round trips", () => {
   });
 });
 
+describe("robustness", () => {
+  it("throws nothing but AuthSyntaxError on random and mutated values", () => {
+    const rand = seeded(9110);
+    const alphabet = 'Basic Digest realm=" \\,=\t\r\n\u0000\u00ff\u0100abcAZ09+/-._~*';
+    const seeds = ['Digest username="ana", realm="r", nc=00000001, qop=auth', "Basic YW5hOnB3", 'Basic realm="a", Digest nonce="x", Newauth abc=='];
+    for (let round = 0; round < 3000; round++) {
+      let value: string;
+      if (round % 2 === 0) {
+        value = "";
+        const length = int(rand, 40);
+        for (let k = 0; k < length; k++) value += alphabet[int(rand, alphabet.length)];
+      } else {
+        const chars = [...seeds[int(rand, seeds.length)]!];
+        for (let m = 1 + int(rand, 3); m > 0; m--) chars.splice(int(rand, chars.length + 1), int(rand, 2), alphabet[int(rand, alphabet.length)]!);
+        value = chars.join("");
+      }
+      for (const parse of [parseCredentials, parseChallenges, (v: string) => decodeBasicCredentials(v, "UTF-8"), decodeExtValue]) {
+        try {
+          parse(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(AuthSyntaxError);
+        }
+      }
+    }
+  });
+});
+
 describe("Basic credentials (RFC 7617)", () => {
   it("decodes the RFC example and splits on the first colon only", () => {
     expect(decodeBasicCredentials("QWxhZGRpbjpvcGVuIHNlc2FtZQ==", "UTF-8")).toEqual({ username: "Aladdin", password: "open sesame" });
