@@ -46,3 +46,36 @@ export {
   type StatusOptions,
 } from "./status.js";
 export { invalidOption } from "./middlewares/options.js";
+export {
+  authenticate,
+  AUTHENTICATE_DEFAULTS,
+  type AuthenticationScheme,
+  type Authorization,
+  type AuthorizationCheck,
+  type AuthorizationContext,
+} from "./middlewares/authenticate.js";
+export { BasicAuthentication, BasicAuthorization, type BasicAuthenticationOptions } from "./middlewares/basic-authentication.js";
+export { DigestAuthentication, DigestAuthorization, type DigestAuthenticationOptions } from "./middlewares/digest-authentication.js";
+export {
+  AuthSyntaxError,
+  constantTimeEqual,
+  decodeBasicCredentials,
+  encodeBasicCredentials,
+  parseChallenges,
+  parseCredentials,
+  serializeAuthParams,
+  type AuthParams,
+  type BasicCredentials,
+} from "./http/authorization.js";
+export {
+  DIGEST_ALGORITHMS,
+  decodeExtValue,
+  digestAlgorithm,
+  digestHash,
+  digestResponse,
+  digestSecret,
+  digestUserhash,
+  encodeExtValue,
+  type DigestAlgorithm,
+  type DigestInput,
+} from "./http/digest.js";
