@@ -1,10 +1,10 @@
-import { STATUS_CODES } from "node:http";
 import { createReadStream, promises as fs } from "node:fs";
 import { Readable, Writable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Headers } from "./headers.js";
 import { serializeCookie, type CookieOptions } from "./cookies.js";
 import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION } from "./errors.js";
+import { reasonPhrase } from "./reason-phrases.js";
 import type { Request } from "./request.js";
 import { logError } from "./handler.js";
 
@@ -220,7 +220,7 @@ export abstract class Response {
       throw new VsgiError(ERR_INVALID_OPTION, `invalid status ${status}: a status is an integer from 100 to 999`);
     }
     const custom = this.reasonPhrase;
-    if (custom === null) return STATUS_CODES[status] ?? "Unknown";
+    if (custom === null) return reasonPhrase(status);
     if (/[\r\n\0]/.test(custom)) throw new VsgiError(ERR_INVALID_OPTION, "invalid reason phrase: CR, LF and NUL are not allowed");
     return custom;
   }

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { PassThrough } from "node:stream";
 import { serve, send, raw, type Served } from "../helpers/http.js";
-import { Request, normalizePath, encodePath, type Response } from "../../vsgi/index.js";
+import { Request, normalizePath, encodePath, abortedError, ERR_ABORTED, type Response } from "../../vsgi/index.js";
 
 let served: Served | null = null;
 afterEach(async () => {
@@ -108,6 +108,29 @@ describe("Request from a backend's init", () => {
     expect(chunks).toEqual([]);
     expect(body.readableEnded).toBe(true);
     expect((await new Request({ method: "POST", target: "/" }).flatten()).length).toBe(0);
+  });
+});
+
+describe("Request.abort", () => {
+  it("gives the signal the reason it was aborted with, even when the signal is asked for afterwards", () => {
+    const early = new Request({ method: "GET", target: "/" });
+    const listened = early.signal;
+    const error = abortedError("the front server closed the connection");
+    early.abort(error);
+    expect(listened.aborted).toBe(true);
+    expect(listened.reason).toBe(error);
+    const late = new Request({ method: "GET", target: "/" });
+    late.abort(error);
+    expect(late.aborted).toBe(true);
+    expect(late.signal.aborted).toBe(true);
+    expect(late.signal.reason).toBe(error);
+  });
+
+  it("makes an ERR_VSGI_ABORTED error (status 400) when aborted without a reason, and keeps the first reason", () => {
+    const req = new Request({ method: "GET", target: "/" });
+    req.abort();
+    req.abort(new Error("later"));
+    expect(req.signal.reason).toMatchObject({ name: "VsgiError", code: ERR_ABORTED, status: 400 });
   });
 });
 
