@@ -13,6 +13,8 @@ export interface AbortSeen {
   signalFired: boolean;
   /** The code of `req.signal.reason`. */
   reason: string | null;
+  /** The code of the error a write of the response fails with after the abort; null when it succeeds. */
+  write: string | null;
 }
 
 function codeOf(error: unknown): string | null {
@@ -22,8 +24,7 @@ function codeOf(error: unknown): string | null {
 }
 
 /**
- * A handler that reads the whole body and tells what it saw of the abort: to `report`, and as a
- * JSON answer when someone still reads it (a CGI front server reads stdout after closing stdin).
+ * A handler that reads the whole body, then writes, and tells `report` what it saw of the abort.
  *
  * @example const app = abortWatcher((seen) => resolve(seen));
  */
@@ -38,14 +39,15 @@ export function abortWatcher(report?: (seen: AbortSeen) => void, onStart?: () =>
     } catch (error) {
       bodyError = codeOf(error);
     }
-    const seen: AbortSeen = { bodyError, aborted: req.aborted, signalFired, reason: codeOf(req.signal.reason) };
-    report?.(seen);
+    const reason = codeOf(req.signal.reason);
+    const aborted = req.aborted;
+    let write: string | null = null;
     try {
-      res.headers.set("Content-Type", "application/json");
-      await res.expandUtf8(JSON.stringify(seen));
-    } catch {
-      // the client is gone: nobody to answer
+      await res.append("x");
+    } catch (error) {
+      write = codeOf(error);
     }
+    report?.({ bodyError, aborted, signalFired, reason, write });
     return true;
   };
 }

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
 import { connect } from "node:net";
 import { once } from "node:events";
-import { Server, ERR_ABORTED, logError, setErrorLogger } from "../../vsgi/index.js";
+import { Server, ERR_ABORTED, ERR_REQUEST_ENDED, logError, setErrorLogger } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/index.js";
 import { abortWatcher, type AbortSeen } from "../helpers/abort-watch.js";
 import { AjpSocket, forwardRequest, bodyPacket } from "../helpers/ajp-client.js";
@@ -13,7 +13,8 @@ import { runCgi, CGI_APP } from "../helpers/cgi-client.js";
 
 const DECLARED = 100000;
 const SENT = Buffer.alloc(1000, 0x61);
-const EXPECTED: AbortSeen = { bodyError: ERR_ABORTED, aborted: true, signalFired: true, reason: ERR_ABORTED };
+// After the abort, a write of the response fails with ERR_VSGI_REQUEST_ENDED.
+const EXPECTED: AbortSeen = { bodyError: ERR_ABORTED, aborted: true, signalFired: true, reason: ERR_ABORTED, write: ERR_REQUEST_ENDED };
 
 function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
   let resolve!: (value: T) => void;
@@ -112,6 +113,8 @@ describe("a client that goes away mid-upload", () => {
     }
     const run = await runCgi(CGI_APP, { method: "POST", target: "/abort-watch", headers: [["Content-Length", String(DECLARED)]], body: body() });
     expect(run.exitCode).toBe(0);
-    expect(JSON.parse(run.response.body.toString())).toEqual(EXPECTED);
+    const line = /^abort-watch (.*)$/m.exec(run.stderr);
+    expect(line).not.toBeNull();
+    expect(JSON.parse(line![1]!)).toEqual(EXPECTED);
   });
 });
