@@ -58,11 +58,11 @@ describe("Request over http", () => {
     expect(res.status).toBe(413);
   });
 
-  it("sees the abort when the client goes away", async () => {
-    let resolveAborted: (v: boolean) => void = () => undefined;
-    const aborted = new Promise<boolean>((r) => (resolveAborted = r));
+  it("sees the abort, coded ERR_VSGI_ABORTED, when the client goes away during the response", async () => {
+    let resolveAborted: (v: [boolean, unknown]) => void = () => undefined;
+    const aborted = new Promise<[boolean, unknown]>((r) => (resolveAborted = r));
     served = await serve((req, res) => {
-      req.signal.addEventListener("abort", () => resolveAborted(req.aborted));
+      req.signal.addEventListener("abort", () => resolveAborted([req.aborted, (req.signal.reason as { code?: unknown }).code]));
       void res.append("started");
       return true;
     });
@@ -70,7 +70,7 @@ describe("Request over http", () => {
     const socket = connect(served.port, "127.0.0.1");
     socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     socket.once("data", () => socket.destroy());
-    expect(await aborted).toBe(true);
+    expect(await aborted).toEqual([true, ERR_ABORTED]);
   });
 });
 
