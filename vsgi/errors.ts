@@ -35,7 +35,8 @@ export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";
  * The request was cut short: the client went away (the front server closed the connection or
  * the CGI input, or sent ABORT_REQUEST), or the server stopped before the request was over.
  * It is `req.signal.reason` and the error of an unfinished `req.body`; its status is 400, as
- * raw-body's "request aborted", so that an application that rethrows it logs no server error.
+ * raw-body's (body-parser's) "request aborted": rethrown, the router answers it as a client
+ * error instead of logging a 500.
  */
 export const ERR_ABORTED = "ERR_VSGI_ABORTED";
 /** A write on a response whose request is already over (aborted, or the connection closed). */

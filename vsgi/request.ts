@@ -254,7 +254,8 @@ export class Request {
 
   /**
    * Aborted when the client goes away: pass it to work that should stop then. Its `reason` is a
-   * `VsgiError` with code `ERR_VSGI_ABORTED` (see docs/errors.md).
+   * `VsgiError` with code `ERR_VSGI_ABORTED` on every backend (`ERR_VSGI_BAD_REQUEST` when the
+   * front server broke the body's framing instead; see docs/errors.md).
    *
    * @example await fetch(upstream, { signal: req.signal });
    */

@@ -6,7 +6,7 @@ import { Request, Headers, abortedError } from "../../vsgi/index.js";
  * the body of every unfinished request with a plain `Error("aborted")` (code ECONNRESET) when
  * the connection closes: readers get an `ERR_VSGI_ABORTED` error instead, the same on every
  * backend, and the request's signal fires. Given to node:http as its `IncomingMessage` class: a
- * prototype method, nothing per request.
+ * prototype method, no listener or closure per request.
  */
 export class VsgiIncomingMessage extends IncomingMessage {
   /** @internal The request built on this message. */
