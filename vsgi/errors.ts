@@ -31,3 +31,22 @@ export const ERR_INVALID_HANDLER = "ERR_VSGI_INVALID_HANDLER";
 export const ERR_BODY_TOO_LARGE = "ERR_VSGI_BODY_TOO_LARGE";
 /** A request could not be decoded from the wire (bad framing, bad variables). */
 export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";
+/**
+ * The request was cut short: the client went away (the front server closed the connection or
+ * the CGI input, or sent ABORT_REQUEST), or the server stopped before the request was over.
+ * It is `req.signal.reason` and the error of an unfinished `req.body`; its status is 400, as
+ * raw-body's (body-parser's) "request aborted": rethrown, the router answers it as a client
+ * error instead of logging a 500.
+ */
+export const ERR_ABORTED = "ERR_VSGI_ABORTED";
+/** A write on a response whose request is already over (aborted, or the connection closed). */
+export const ERR_REQUEST_ENDED = "ERR_VSGI_REQUEST_ENDED";
+
+/**
+ * The error of an aborted request: what backends pass to `req.abort()`.
+ *
+ * @example req.abort(abortedError("the front server closed the connection"));
+ */
+export function abortedError(why: string, cause?: unknown): VsgiError {
+  return new VsgiError(ERR_ABORTED, why, cause !== undefined ? { cause, status: 400 } : { status: 400 });
+}

@@ -41,4 +41,5 @@ export {
   type CgiEnvironment,
 } from "./cgi-environment.js";
 export { CgiVariables } from "./cgi-variables.js";
-export { cgiHead, CgiResponse } from "./cgi-response.js";
+export { cgiHead, cgiErrorAnswer, CgiResponse, type CgiAnswer } from "./cgi-response.js";
+export { reasonPhrase } from "./reason-phrases.js";

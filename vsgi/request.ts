@@ -4,7 +4,7 @@ import { parseCookies, unsignCookie } from "./cookies.js";
 import { normalizePath } from "./path.js";
 import { headerFromEnvironment, headersFromEnvironment } from "./cgi-environment.js";
 import { CgiVariables } from "./cgi-variables.js";
-import { VsgiError, ERR_BODY_TOO_LARGE } from "./errors.js";
+import { VsgiError, ERR_BODY_TOO_LARGE, abortedError } from "./errors.js";
 
 /** An ended stream, for a request that has no body: built only when the application reads it. */
 function emptyBody(): Readable {
@@ -77,6 +77,7 @@ export class Request {
   private _cookies: Map<string, string> | null = null;
   private _controller: AbortController | null = null;
   private _aborted = false;
+  private _abortReason: unknown = undefined;
   private _body: Readable | undefined;
 
   constructor(init: RequestInit) {
@@ -251,19 +252,32 @@ export class Request {
     return this._aborted;
   }
 
-  /** Aborted when the client goes away: pass it to work that should stop then. */
+  /**
+   * Aborted when the client goes away: pass it to work that should stop then. Its `reason` is a
+   * `VsgiError` with code `ERR_VSGI_ABORTED` on every backend (`ERR_VSGI_BAD_REQUEST` when the
+   * front server broke the body's framing instead; see docs/errors.md).
+   *
+   * @example await fetch(upstream, { signal: req.signal });
+   */
   get signal(): AbortSignal {
     if (this._controller === null) {
       this._controller = new AbortController();
-      if (this._aborted) this._controller.abort();
+      // Asked for after the abort: the same reason, not the DOMException of a bare abort().
+      if (this._aborted) this._controller.abort(this._abortReason);
     }
     return this._controller.signal;
   }
 
-  /** Called by backends when the request is aborted. */
+  /**
+   * Called by backends when the request is aborted, with an `abortedError` (or the error of a
+   * broken framing, `ERR_VSGI_BAD_REQUEST`); without one, a coded `ERR_VSGI_ABORTED` is made.
+   *
+   * @example req.abort(abortedError("the front server closed the connection"));
+   */
   abort(reason?: unknown): void {
     if (this._aborted) return;
     this._aborted = true;
+    this._abortReason = reason ??= abortedError("the request was aborted");
     if (this._controller !== null) this._controller.abort(reason);
   }
 

@@ -1,10 +1,10 @@
-import { STATUS_CODES } from "node:http";
 import { createReadStream, promises as fs } from "node:fs";
 import { Readable, Writable, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Headers } from "./headers.js";
 import { serializeCookie, type CookieOptions } from "./cookies.js";
-import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION } from "./errors.js";
+import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION, ERR_REQUEST_ENDED } from "./errors.js";
+import { reasonPhrase } from "./reason-phrases.js";
 import type { Request } from "./request.js";
 import { logError } from "./handler.js";
 
@@ -66,8 +66,14 @@ class ResponseBody extends Writable {
       }
     }
     const top = res.bodyTarget;
-    if (top.destroyed) {
-      callback(new Error("the response sink is closed"));
+    // An aborted request's response has no reader left: the writer learns it at once, the same
+    // on every backend, rather than from whatever the backend's sink does (some drop silently).
+    // The head is out first, so that what answers the failure closes the connection instead of
+    // writing a second head.
+    if (res.request.aborted) {
+      callback(new VsgiError(ERR_REQUEST_ENDED, "the request was aborted: the response can no longer be sent"));
+    } else if (top.destroyed) {
+      callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
     } else if (top.write(chunk, encoding)) {
       callback();
     } else {
@@ -103,7 +109,7 @@ function waitDrain(stream: Writable, callback: (error?: Error | null) => void): 
     callback(err);
   };
   const onDrain = (): void => done();
-  const onClose = (): void => done(new Error("the response sink closed"));
+  const onClose = (): void => done(new VsgiError(ERR_REQUEST_ENDED, "the response sink closed"));
   const onError = (err: Error): void => done(err);
   stream.on("drain", onDrain);
   stream.on("close", onClose);
@@ -220,7 +226,7 @@ export abstract class Response {
       throw new VsgiError(ERR_INVALID_OPTION, `invalid status ${status}: a status is an integer from 100 to 999`);
     }
     const custom = this.reasonPhrase;
-    if (custom === null) return STATUS_CODES[status] ?? "Unknown";
+    if (custom === null) return reasonPhrase(status);
     if (/[\r\n\0]/.test(custom)) throw new VsgiError(ERR_INVALID_OPTION, "invalid reason phrase: CR, LF and NUL are not allowed");
     return custom;
   }

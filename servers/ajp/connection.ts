@@ -6,6 +6,8 @@ import {
   logError,
   requestFromEnvironment,
   TrackedConnection,
+  abortedError,
+  reasonPhrase,
   type CgiEnvironmentOptions,
   type HandlerFunction,
   type Headers,
@@ -48,7 +50,11 @@ export interface ConnectionHost {
   readonly isStopping: boolean;
 }
 
-const FALLBACK_BODY = Buffer.from("Internal Server Error");
+// The 500 sent when the application's headers do not fit a packet: its phrase from the one
+// table every head uses, its body built once.
+const FALLBACK_STATUS = 500;
+const FALLBACK_REASON = reasonPhrase(FALLBACK_STATUS);
+const FALLBACK_BODY = Buffer.from(FALLBACK_REASON);
 // Below this many bytes a body block is copied behind its packet headers (one buffer); above,
 // it is written as it is, between them.
 const COPY_BELOW = 4096;
@@ -58,7 +64,7 @@ const FALLBACK_HEADERS: HeaderSource = {
     fn("Content-Length", String(FALLBACK_BODY.length));
   },
 };
-const FORBIDDEN_BODY = "Forbidden";
+const FORBIDDEN_BODY = reasonPhrase(403);
 /**
  * Bytes asked for ahead from a front server sending raw body packets (lighttpd): four packets of
  * its 8188 bytes. lighttpd 1.4.69 with `server.stream-request-body` stalls when asked for more
@@ -240,7 +246,7 @@ class Exchange implements BodySource, ResponseTarget {
         `(raise option packetSize together with Apache's ProxyIOBufferSize); answering 500 instead`,
     );
     this.dropBody = true;
-    const fallback = encodeSendHeaders(500, "Internal Server Error", FALLBACK_HEADERS, packetSize)!;
+    const fallback = encodeSendHeaders(FALLBACK_STATUS, FALLBACK_REASON, FALLBACK_HEADERS, packetSize)!;
     if (req.method === "HEAD") return fallback;
     return Buffer.concat([fallback, encodeBodyChunks([FALLBACK_BODY], FALLBACK_BODY.length, packetSize)]);
   }
@@ -304,7 +310,7 @@ class Exchange implements BodySource, ResponseTarget {
 
   /** The connection is gone: the application sees an aborted request, writers are released. */
   abort(): void {
-    const reason = new Error("the front server closed the connection");
+    const reason = abortedError("the front server closed the connection");
     this.request?.abort(reason);
     if (!this.bodyEnded && !this.body.destroyed) {
       // Readers get the error; a body nobody listens to is closed quietly (no crash).

@@ -8,6 +8,8 @@
  * Apache mod_proxy_ajp and lighttpd mod_ajp13 really send (see docs/servers/ajp.md).
  */
 
+import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
+
 /** Magic of packets from the front server to the backend. */
 export const MAGIC_IN = 0x1234;
 /** Magic of packets from the backend to the front server: `AB`. */
@@ -131,13 +133,14 @@ export const ATTR_STORED_METHOD = 0x0d;
 export const ATTR_END = 0xff;
 
 /**
- * Malformed AJP input: the connection it came from must be closed.
+ * Malformed AJP input (`ERR_VSGI_BAD_REQUEST`, as the other protocols' framing errors): the
+ * connection it came from must be closed.
  *
  * @example try { parser.shift(); } catch (e) { if (e instanceof AjpWireError) socket.destroy(); }
  */
-export class AjpWireError extends Error {
+export class AjpWireError extends VsgiError {
   constructor(message: string) {
-    super(message);
+    super(ERR_BAD_REQUEST, message);
     this.name = "AjpWireError";
   }
 }

@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/index.js";
+import { abortedError } from "../../vsgi/index.js";
 
 function ignore(): void {}
 
@@ -19,7 +19,8 @@ export class CgiBody extends Readable {
   /**
    * @param source gives the input stream, on first read (so that a request without a body never
    *   touches stdin)
-   * @param onTruncated called when the input ends before CONTENT_LENGTH bytes (an abort)
+   * @param onTruncated called with an `ERR_VSGI_ABORTED` error when the input ends before
+   *   CONTENT_LENGTH bytes or fails
    */
   constructor(source: () => Readable, onTruncated: (error: Error) => void) {
     super();
@@ -72,7 +73,8 @@ export class CgiBody extends Readable {
   private onEnd(): void {
     this.detach();
     if (this.remaining !== null && this.remaining > 0) {
-      const error = new VsgiError(ERR_BAD_REQUEST, `the request body ended ${this.remaining} bytes short of CONTENT_LENGTH`, { status: 400 });
+      // The front server closes the input early when its client goes away.
+      const error = abortedError(`the request body ended ${this.remaining} bytes short of CONTENT_LENGTH`);
       this.remaining = 0; // nothing more will come: nothing to discard
       this.onTruncated(error);
       this.destroy(error);
@@ -81,9 +83,10 @@ export class CgiBody extends Readable {
     }
   }
 
-  private onError(error: Error): void {
+  private onError(cause: Error): void {
     this.detach();
     this.remaining = 0;
+    const error = abortedError(`the request input failed: ${cause.message}`, cause);
     this.onTruncated(error);
     this.destroy(error);
   }

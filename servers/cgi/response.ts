@@ -1,5 +1,9 @@
 import { Writable } from "node:stream";
-import { CgiResponse, cgiHead, type Headers, type Request } from "../../vsgi/index.js";
+import { CgiResponse, cgiHead, VsgiError, ERR_REQUEST_ENDED, type Headers, type Request } from "../../vsgi/index.js";
+
+function closedError(): VsgiError {
+  return new VsgiError(ERR_REQUEST_ENDED, "the CGI output is closed");
+}
 
 /**
  * The output of a CGI process (stdout, or the stream given as `stdout`): writes with
@@ -49,14 +53,14 @@ export class CgiOutput {
 
   /** Writes body bytes; `callback` runs when the output can take more. */
   write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.usable) return callback(this.broken ?? new Error("the CGI output is closed"));
+    if (!this.usable) return callback(this.broken ?? closedError());
     if (this.out.write(chunk, encoding)) callback();
     else this.waiting = callback;
   }
 
   /** Writes the last bytes (if any) and completes once everything is flushed. */
   end(last?: Buffer | string | Uint8Array | null, encoding?: BufferEncoding): void {
-    if (!this.usable) return this.complete(this.broken ?? new Error("the CGI output is closed"));
+    if (!this.usable) return this.complete(this.broken ?? closedError());
     const out = this.out;
     const done = (error?: Error | null): void => this.complete(error ?? null);
     if (this.closesOnEnd) {
@@ -70,7 +74,7 @@ export class CgiOutput {
 
   /** Writes a whole response, head and body, and completes once it is flushed. */
   whole(head: string, body: string | Uint8Array | null): void {
-    if (!this.usable) return this.complete(this.broken ?? new Error("the CGI output is closed"));
+    if (!this.usable) return this.complete(this.broken ?? closedError());
     const out = this.out;
     out.cork();
     out.write(head, "latin1");

@@ -10,6 +10,8 @@ import {
   requestFromEnvironment,
   VsgiError,
   ERR_INVALID_OPTION,
+  abortedError,
+  cgiErrorAnswer,
   type CgiEnvironmentOptions,
   type ListenAddress,
   type ServerOptions,
@@ -129,11 +131,8 @@ export default class CgiServer extends Server {
       const error = err as VsgiError;
       const status = error.status ?? 500;
       logError(`cgi: refused the request: ${error.message}`);
-      const text = error.message + "\n";
-      output.whole(
-        `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nStatus: ${status} ${status === 400 ? "Bad Request" : "Internal Server Error"}\r\n\r\n`,
-        text,
-      );
+      const answer = cgiErrorAnswer(status, error.message);
+      output.whole(answer.head, answer.body);
       return;
     }
     const response = new CgiStdoutResponse(request, output);
@@ -143,7 +142,9 @@ export default class CgiServer extends Server {
 
   private onComplete(error: Error | null): void {
     // The front server stopped reading: for the application, the client went away.
-    if (error !== null && this.request !== null && !this.request.aborted) this.request.abort(error);
+    if (error !== null && this.request !== null && !this.request.aborted) {
+      this.request.abort(abortedError("the front server stopped reading the response", error));
+    }
     if (error !== null || this.body === null) {
       this.resolveCompleted();
       return;
@@ -164,7 +165,7 @@ export default class CgiServer extends Server {
     await Promise.race([this.completed, expired]);
     clearTimeout(timer);
     if (this.output !== null && !this.output.completed) {
-      this.request?.abort(new Error("the server stopped"));
+      this.request?.abort(abortedError("the server stopped before the request was over"));
       this.output.fail(new Error(`the request did not finish within stopTimeout (${timeout} ms)`));
     }
   }

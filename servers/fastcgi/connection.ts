@@ -4,7 +4,8 @@ import type { Socket } from "node:net";
 import { Request } from "../../vsgi/request.js";
 import { dispatch, logError, type HandlerFunction } from "../../vsgi/handler.js";
 import { requestFromEnvironment, type CgiEnvironmentOptions, type CgiRequestInit } from "../../vsgi/cgi-environment.js";
-import { VsgiError } from "../../vsgi/errors.js";
+import { VsgiError, ERR_BAD_REQUEST, ERR_REQUEST_ENDED, abortedError } from "../../vsgi/errors.js";
+import { cgiErrorAnswer } from "../../vsgi/cgi-response.js";
 import { TrackedConnection } from "../../vsgi/connections.js";
 import { keepBytes } from "../../vsgi/shared-reads.js";
 import {
@@ -63,7 +64,7 @@ const COPY_BELOW = 2048;
 
 /** The request ended before the application finished writing. */
 function endedError(): Error {
-  return new VsgiError("ERR_VSGI_REQUEST_ENDED", "the request is over (aborted by the front server or the connection closed)");
+  return new VsgiError(ERR_REQUEST_ENDED, "the request is over (aborted by the front server or the connection closed)");
 }
 
 /**
@@ -434,7 +435,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       if (!params.add(content)) {
         exchange.params = null;
         logError(`fastcgi: request id ${exchange.id} from ${this.peer()}: parameters larger than ${this.host.maxParamsSize} bytes (option maxParamsSize): answered 431`);
-        this.refuse(exchange, 431, "Request Header Fields Too Large");
+        this.refuse(exchange, 431, "the request parameters are larger than this server accepts");
       }
       return;
     }
@@ -511,7 +512,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
         exchange.bodyEnded = true;
         const body = exchange.body;
         if (expected !== null && exchange.received < expected) {
-          const error = new VsgiError("ERR_VSGI_BAD_REQUEST", `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 });
+          const error = new VsgiError(ERR_BAD_REQUEST, `the request body ended after ${exchange.received} of ${expected} bytes`, { status: 400 });
           if (exchange.dispatched) body!.fail(error);
           else {
             this.bodyOf(exchange);
@@ -684,15 +685,13 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
 
   /** Answers a request the backend cannot run (bad parameters) with a status of its own. */
   private refuse(exchange: Exchange, status: number, message: string): void {
-    const text = `${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}: ${message.replace(/[\r\n\0]/g, " ")}`;
-    const body = Buffer.from(text, "utf8");
-    const head = `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${body.length}\r\nStatus: ${status} ${status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n\r\n`;
-    exchange.sendWhole(head, body);
+    const answer = cgiErrorAnswer(status, message);
+    exchange.sendWhole(answer.head, answer.body);
   }
 
   /** ABORT_REQUEST (`answer`), or the connection went away: the application sees `req.aborted`. */
   private abortExchange(exchange: Exchange, why: string, answer: boolean): void {
-    const error = new VsgiError("ERR_VSGI_ABORTED", why);
+    const error = abortedError(why);
     exchange.request?.abort(error);
     if (answer) this.out(exchange.trailer(1));
     this.release(exchange, error);

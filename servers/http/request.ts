@@ -1,5 +1,26 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { Request, Headers } from "../../vsgi/index.js";
+import { IncomingMessage, type ServerResponse } from "node:http";
+import { Request, Headers, abortedError } from "../../vsgi/index.js";
+
+/**
+ * node's request body, which tells its `HttpRequest` when the client goes away. node destroys
+ * the body of every unfinished request with a plain `Error("aborted")` (code ECONNRESET) when
+ * the connection closes: readers get an `ERR_VSGI_ABORTED` error instead, the same on every
+ * backend, and the request's signal fires. Given to node:http as its `IncomingMessage` class: a
+ * prototype method, no listener or closure per request.
+ */
+export class VsgiIncomingMessage extends IncomingMessage {
+  /** @internal The request built on this message. */
+  vsgiRequest: HttpRequest | null = null;
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const request = this.vsgiRequest;
+    if (error !== null && request !== null && (error as NodeJS.ErrnoException).code === "ECONNRESET") {
+      error = abortedError(this.complete ? "the client closed the connection" : "the client closed the connection before the end of the request body", error);
+      request.abort(error);
+    }
+    super._destroy(error, callback);
+  }
+}
 
 /**
  * A request from node:http. Node parses the head; this reads it lazily: the host, the peer and
@@ -14,6 +35,7 @@ export class HttpRequest extends Request {
     super({ method: node.method!, target: node.url!, scheme, httpVersion: node.httpVersion, body: node });
     this.node = node;
     this.nodeResponse = nodeResponse;
+    if (node instanceof VsgiIncomingMessage) node.vsgiRequest = this;
   }
 
   protected override getAuthority(): string {
@@ -46,7 +68,7 @@ export class HttpRequest extends Request {
       this.listening = true;
       // The response closing before it finished means the client went away.
       this.nodeResponse.once("close", () => {
-        if (!this.nodeResponse.writableFinished) this.abort(new Error("the client closed the connection"));
+        if (!this.nodeResponse.writableFinished) this.abort(abortedError("the client closed the connection"));
       });
     }
     return super.signal;

@@ -5,7 +5,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
-import { HttpRequest } from "./request.js";
+import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
 
 /** Options of the http backend. */
@@ -64,7 +64,7 @@ export default class HttpServer extends SocketServer {
 
   protected createListener(): NetServer {
     const o = this.options;
-    const common = this.limits;
+    const common = { ...this.limits, IncomingMessage: VsgiIncomingMessage };
     const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
     server.keepAliveTimeout = common.keepAliveTimeout;
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));

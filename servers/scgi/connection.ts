@@ -1,6 +1,5 @@
 // One SCGI connection carries one request: the head (wire.ts), exactly CONTENT_LENGTH body bytes
 // streamed to `req.body` with back-pressure, then the response streamed back, then the close.
-import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import {
@@ -12,6 +11,8 @@ import {
   requestFromEnvironment,
   VsgiError,
   ERR_BAD_REQUEST,
+  abortedError,
+  cgiErrorAnswer,
   type CgiEnvironmentOptions,
   type HandlerFunction,
 } from "../../vsgi/index.js";
@@ -210,7 +211,8 @@ export class ScgiConnection extends TrackedConnection {
       this.finish();
       this.socket.destroy();
     } else if (state === BODY) {
-      const error = new VsgiError(ERR_BAD_REQUEST, `the front server closed the connection with ${this.remaining} bytes of the request body missing`, { status: 400 });
+      // A front server whose client goes away closes the connection.
+      const error = abortedError(`the front server closed the connection with ${this.remaining} bytes of the request body missing`);
       this.state = RESPONDING;
       this.request!.abort(error);
       this.body!.destroy(error);
@@ -256,7 +258,7 @@ export class ScgiConnection extends TrackedConnection {
   override onClose(): void {
     this.untrack();
     if (!this.over && this.request !== null) {
-      const error = new Error("the SCGI connection closed before the response was complete");
+      const error = abortedError("the SCGI connection closed before the response was complete");
       this.request.abort(error);
       if (this.state === BODY) this.body!.destroy(error);
       this.response!.drained(error);
@@ -271,12 +273,10 @@ export class ScgiConnection extends TrackedConnection {
     this.parser = null;
     const status = error.status ?? 400;
     logError(`scgi: refused a request from ${this.peer()}: ${error.message}`);
-    const text = error.message + "\n";
     const socket = this.socket;
     if (!socket.destroyed) {
-      socket.end(
-        `Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nStatus: ${status} ${STATUS_CODES[status] ?? "Error"}\r\n\r\n${text}`,
-      );
+      const answer = cgiErrorAnswer(status, error.message);
+      socket.end(Buffer.concat([Buffer.from(answer.head, "latin1"), answer.body]));
     }
   }
 

@@ -1,10 +1,14 @@
 import type { Socket } from "node:net";
 import { Writable } from "node:stream";
-import { CgiResponse, cgiHead, type Headers, type Request } from "../../vsgi/index.js";
+import { CgiResponse, cgiHead, VsgiError, ERR_REQUEST_ENDED, type Headers, type Request } from "../../vsgi/index.js";
 
 // Bodies up to this size leave with their head in one buffer (a small copy); larger ones as
 // two writes.
 const WHOLE_MAX = 16 * 1024;
+
+function closedError(): VsgiError {
+  return new VsgiError(ERR_REQUEST_ENDED, "the SCGI connection is closed");
+}
 
 function uncork(socket: Socket): void {
   socket.uncork();
@@ -37,7 +41,7 @@ class ScgiSink extends Writable {
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.dropping) return callback();
     const socket = this.socket;
-    if (socket.destroyed) return callback(new Error("the SCGI connection is closed"));
+    if (socket.destroyed) return callback(closedError());
     if (socket.write(chunk, encoding)) callback();
     else this.pending = callback;
   }
@@ -45,7 +49,7 @@ class ScgiSink extends Writable {
   override _writev(chunks: { chunk: Buffer | string; encoding: BufferEncoding }[], callback: (error?: Error | null) => void): void {
     if (this.dropping) return callback();
     const socket = this.socket;
-    if (socket.destroyed) return callback(new Error("the SCGI connection is closed"));
+    if (socket.destroyed) return callback(closedError());
     socket.cork();
     let ok = true;
     for (const { chunk, encoding } of chunks) ok = socket.write(chunk, encoding);

@@ -1,7 +1,12 @@
 // The CGI program of the tests: the echo application (examples/echo) on the cgi backend, plus
-// `/httpoxy`, which tells what the application sees of the `Proxy:` request header.
+// `/httpoxy`, which tells what the application sees of the `Proxy:` request header, and
+// `/abort-watch`, what it sees of an upload cut short (a JSON line on stderr, since the
+// response can no longer be written).
 import { Server, type Request, type Response } from "../../vsgi/index.js";
 import { handler as echo } from "../../examples/echo/handler.js";
+import { abortWatcher } from "./abort-watch.js";
+
+const watchAbort = abortWatcher((seen) => process.stderr.write(`abort-watch ${JSON.stringify(seen)}\n`));
 
 async function handler(req: Request, res: Response): Promise<boolean> {
   if (req.path === "/httpoxy") {
@@ -14,6 +19,7 @@ async function handler(req: Request, res: Response): Promise<boolean> {
     res.headers.set("Content-Type", "application/json");
     return res.expandUtf8(JSON.stringify(process.argv.slice(2)));
   }
+  if (req.path === "/abort-watch") return watchAbort(req, res);
   return echo(req, res);
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "@jest/globals";
-import { Headers, cgiHead, VsgiError, ERR_INVALID_HEADER } from "../../vsgi/index.js";
+import { Headers, cgiHead, cgiErrorAnswer, reasonPhrase, VsgiError, ERR_INVALID_HEADER } from "../../vsgi/index.js";
 
 describe("Headers", () => {
   it("looks names up case-insensitively and keeps the first spelling", () => {
@@ -93,5 +93,25 @@ describe("cgiHead", () => {
     headers.set("Content-Type", "text/plain");
     expect(cgiHead(404, "Not Found", headers)).toBe("Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Type: text/plain\r\nStatus: 404 Not Found\r\n\r\n");
     expect(cgiHead(204, "No Content", new Headers())).toBe("Status: 204 No Content\r\n\r\n");
+  });
+});
+
+describe("cgiErrorAnswer", () => {
+  it("answers with the standard reason phrase, Status last, and the message as a plain-text body of its byte length", () => {
+    const { head, body } = cgiErrorAnswer(431, "trop grand: é");
+    expect(head).toBe(`Content-Type: text/plain; charset=UTF-8\r\nContent-Length: ${body.length}\r\nStatus: 431 Request Header Fields Too Large\r\n\r\n`);
+    expect(body.toString("utf8")).toBe("trop grand: é\n");
+    expect(body.length).toBe(Buffer.byteLength("trop grand: é\n"));
+  });
+
+  it("never lets the quoted input break the body into lines of its own", () => {
+    expect(cgiErrorAnswer(400, "bad \"1\r\nX: y\0z\"").body.toString()).toBe('bad "1  X: y z"\n');
+  });
+
+  it("takes its phrases from the one table of reasonPhrase", () => {
+    expect(reasonPhrase(400)).toBe("Bad Request");
+    expect(reasonPhrase(500)).toBe("Internal Server Error");
+    expect(reasonPhrase(599)).toBe("Unknown");
+    expect(cgiErrorAnswer(599, "x").head).toMatch(/\r\nStatus: 599 Unknown\r\n\r\n$/);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { PassThrough } from "node:stream";
 import { serve, send, raw, type Served } from "../helpers/http.js";
-import { Request, normalizePath, encodePath, type Response } from "../../vsgi/index.js";
+import { Request, normalizePath, encodePath, abortedError, ERR_ABORTED, type Response } from "../../vsgi/index.js";
 
 let served: Served | null = null;
 afterEach(async () => {
@@ -58,11 +58,11 @@ describe("Request over http", () => {
     expect(res.status).toBe(413);
   });
 
-  it("sees the abort when the client goes away", async () => {
-    let resolveAborted: (v: boolean) => void = () => undefined;
-    const aborted = new Promise<boolean>((r) => (resolveAborted = r));
+  it("sees the abort, coded ERR_VSGI_ABORTED, when the client goes away during the response", async () => {
+    let resolveAborted: (v: [boolean, unknown]) => void = () => undefined;
+    const aborted = new Promise<[boolean, unknown]>((r) => (resolveAborted = r));
     served = await serve((req, res) => {
-      req.signal.addEventListener("abort", () => resolveAborted(req.aborted));
+      req.signal.addEventListener("abort", () => resolveAborted([req.aborted, (req.signal.reason as { code?: unknown }).code]));
       void res.append("started");
       return true;
     });
@@ -70,7 +70,7 @@ describe("Request over http", () => {
     const socket = connect(served.port, "127.0.0.1");
     socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     socket.once("data", () => socket.destroy());
-    expect(await aborted).toBe(true);
+    expect(await aborted).toEqual([true, ERR_ABORTED]);
   });
 });
 
@@ -108,6 +108,29 @@ describe("Request from a backend's init", () => {
     expect(chunks).toEqual([]);
     expect(body.readableEnded).toBe(true);
     expect((await new Request({ method: "POST", target: "/" }).flatten()).length).toBe(0);
+  });
+});
+
+describe("Request.abort", () => {
+  it("gives the signal the reason it was aborted with, even when the signal is asked for afterwards", () => {
+    const early = new Request({ method: "GET", target: "/" });
+    const listened = early.signal;
+    const error = abortedError("the front server closed the connection");
+    early.abort(error);
+    expect(listened.aborted).toBe(true);
+    expect(listened.reason).toBe(error);
+    const late = new Request({ method: "GET", target: "/" });
+    late.abort(error);
+    expect(late.aborted).toBe(true);
+    expect(late.signal.aborted).toBe(true);
+    expect(late.signal.reason).toBe(error);
+  });
+
+  it("makes an ERR_VSGI_ABORTED error (status 400) when aborted without a reason, and keeps the first reason", () => {
+    const req = new Request({ method: "GET", target: "/" });
+    req.abort();
+    req.abort(new Error("later"));
+    expect(req.signal.reason).toMatchObject({ name: "VsgiError", code: ERR_ABORTED, status: 400 });
   });
 });
 
