@@ -23,11 +23,16 @@ export const ERR_HEAD_WRITTEN = "ERR_VSGI_HEAD_WRITTEN";
 export const ERR_UNKNOWN_SERVER = "ERR_VSGI_UNKNOWN_SERVER";
 /** A backend module exists but does not export a server class by default. */
 export const ERR_INVALID_SERVER_MODULE = "ERR_VSGI_INVALID_SERVER_MODULE";
-/** A server option or command-line flag has a wrong value. */
+/** A server option or command-line flag is unknown (a misspelling, usually) or has a wrong value. */
 export const ERR_INVALID_OPTION = "ERR_VSGI_INVALID_OPTION";
 /** `options.handler` is none of the accepted forms. */
 export const ERR_INVALID_HANDLER = "ERR_VSGI_INVALID_HANDLER";
 /** A request body was larger than a configured or declared limit. */
 export const ERR_BODY_TOO_LARGE = "ERR_VSGI_BODY_TOO_LARGE";
-/** A request could not be decoded from the wire (bad framing, bad variables). */
+/** A request could not be decoded: bad framing, bad variables, a malformed body (`req.json()`). */
 export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";
+/**
+ * A request body of a media type the reader does not decode (`req.form()` on a JSON body,
+ * `req.json()` on a form, or no Content-Type at all): 415, RFC 9110 15.5.16.
+ */
+export const ERR_UNSUPPORTED_MEDIA_TYPE = "ERR_VSGI_UNSUPPORTED_MEDIA_TYPE";

@@ -542,11 +542,13 @@ describe("scgi backend spawned with its listening socket on fd 0 (lighttpd bin-p
     child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
     const exited = once(child, "exit");
     try {
-      while (!out.includes("\n")) {
+      while (!err.includes("\n")) {
         if (child.exitCode !== null) throw new Error(`the child exited: ${err}`);
-        await once(child.stdout!, "data");
+        await once(child.stderr!, "data");
       }
-      expect(out).toBe(`Listening on '${uri}'\n`);
+      // The log line goes to standard error: under lighttpd's bin-path standard output goes nowhere.
+      expect(err).toBe(`Listening on '${uri}'\n`);
+      expect(out).toBe("");
       const res = await scgiRequest(target, { method: "GET", target: "/hello" });
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe("hello");
