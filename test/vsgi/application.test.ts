@@ -58,6 +58,8 @@ describe("run(argv)", () => {
   it("prints the usage with --help and exits 0", async () => {
     const p = run(["--help"]);
     expect(await p.exited).toBe(0);
+    // The program's own name, from argv[1]: the fixture is app.js.
+    expect(p.stdout()).toMatch(/^Usage: node app\.js \[OPTION\.\.\.\]\n/);
     expect(p.stdout()).toMatch(/--forks N/);
     expect(p.stdout()).toMatch(/-s, --socket PATH/);
   });
@@ -72,6 +74,7 @@ describe("run(argv)", () => {
     const p = run(["--bogus"]);
     expect(await p.exited).toBe(2);
     expect(p.stderr()).toMatch(/unknown option "--bogus"/);
+    expect(p.stderr()).toMatch(/Usage: node app\.js \[OPTION\.\.\.\]/);
   });
 
   it("logs one line per listener on standard error, serves, and stops on SIGTERM with exit 0", async () => {
