@@ -355,7 +355,7 @@ describe("scgi backend", () => {
       return res.expandUtf8("made");
     });
     const raw = (await exchange(target, encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/"]], 0))).toString();
-    expect(raw).toBe("Location: /x\r\nContent-Type: application/octet-stream; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 201 Created\r\n\r\nmade");
+    expect(raw).toBe("Location: /x\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 201 Created\r\n\r\nmade");
     const head = (await exchange(target, encodeHead([["REQUEST_METHOD", "HEAD"], ["REQUEST_URI", "/"]], 0))).toString();
     expect(head.endsWith("Status: 201 Created\r\n\r\n")).toBe(true);
   });
