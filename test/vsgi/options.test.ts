@@ -34,6 +34,12 @@ describe("unknown options", () => {
     await expect(Server.new<string>(name, options).listen({ port: 0 })).rejects.toThrow(`unknown option ${wrong}`);
   });
 
+  it("refuses options that are no object with the framework's own error", async () => {
+    await expect(Server.load("http", null as never)).rejects.toEqual(
+      expect.objectContaining({ code: ERR_INVALID_OPTION, message: "server options must be an object with a handler" }),
+    );
+  });
+
   it("still serves with every option spelled right (the http backend, over a socket)", async () => {
     const server = await Server.load("http", {
       handler: (req, res) => res.expandUtf8("ok"),
