@@ -27,6 +27,7 @@ export {
   type AnyServerOptions,
   type BuiltInServerOptions,
   type ServerOptionsOf,
+  type ServerName,
   type ListenAddress,
 } from "./server.js";
 export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";

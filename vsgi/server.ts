@@ -37,6 +37,12 @@ export interface BuiltInServerOptions {
   ajp: AjpServerOptions;
 }
 
+/**
+ * A backend name: a built-in's (offered by editors) or any other, for `VSGI_SERVER_PATH`.
+ * (`string & {}` keeps the built-in names from collapsing into `string`.)
+ */
+export type ServerName = keyof BuiltInServerOptions | (string & {});
+
 /** The options `Server.new(name, ...)` takes: a built-in's own type, else `AnyServerOptions`. */
 export type ServerOptionsOf<Name extends string> = Name extends keyof BuiltInServerOptions ? BuiltInServerOptions[Name] : AnyServerOptions;
 
@@ -95,7 +101,7 @@ export abstract class Server {
    * const server = Server.new("fastcgi", { handler: app });
    * await server.listen({ port: 9000 });
    */
-  static new<const Name extends string>(name: Name, options: ServerOptionsOf<Name>): Server {
+  static new<const Name extends ServerName>(name: Name, options: ServerOptionsOf<Name>): Server {
     checkServerName(name);
     return new DeferredServer(name, options);
   }
@@ -105,7 +111,7 @@ export abstract class Server {
    *
    * @example const server = await Server.load("http", { handler: app });
    */
-  static async load<const Name extends string>(name: Name, options: ServerOptionsOf<Name>): Promise<Server> {
+  static async load<const Name extends ServerName>(name: Name, options: ServerOptionsOf<Name>): Promise<Server> {
     const Backend = await loadServer(name);
     return new Backend(options);
   }
