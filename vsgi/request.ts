@@ -15,6 +15,7 @@ import {
   charsetOf,
   parseJsonBody,
 } from "./body.js";
+import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 
 /** An ended stream, for a request that has no body: built only when the application reads it. */
 function emptyBody(): Readable {
@@ -294,13 +295,15 @@ export class Request {
   }
 
   /**
-   * Reads the whole body into memory, up to `limit` bytes (`BODY_LIMIT`, 1 MiB, by default).
+   * Reads the whole body into memory, up to `limit` bytes (`BODY_LIMIT` by default).
    * Past it the promise rejects with a 413 `VsgiError` and the rest is not read; a declared
    * Content-Length over the limit rejects before any byte is read.
    *
    * @example const bytes = await req.flatten(8 << 20);
    */
   flatten(limit: number = BODY_LIMIT): Promise<Buffer> {
+    // NaN would compare false against every size: no limit at all, silently.
+    if (!(limit >= 0)) return Promise.reject(new VsgiError(ERR_INVALID_OPTION, `a body limit is a number of bytes, got ${String(limit)}`));
     if (declaredOver(this.header("content-length"), limit)) return Promise.reject(bodyTooLarge(limit));
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
@@ -340,7 +343,7 @@ export class Request {
     });
   }
 
-  /** The whole body as UTF-8 text, bounded like `flatten` (1 MiB by default). */
+  /** The whole body as UTF-8 text, bounded like `flatten` (`BODY_LIMIT` by default). */
   async flattenUtf8(limit: number = BODY_LIMIT): Promise<string> {
     return (await this.flatten(limit)).toString("utf8");
   }
@@ -350,7 +353,7 @@ export class Request {
    * an object without prototype (a `__proto__` field is an ordinary key, and every value is a
    * string). Another Content-Type (compared on its essence: `Application/X-WWW-Form-Urlencoded;
    * charset=UTF-8` is a form) or none rejects with a 415 `VsgiError` before the body is read;
-   * a body over `limit` (1 MiB by default) with a 413.
+   * a body over `limit` (`BODY_LIMIT` by default) with a 413.
    *
    * @example app.post("/login", async (req, res) => res.expandUtf8((await req.form()).user ?? ""));
    */
@@ -367,7 +370,7 @@ export class Request {
    * Parses a JSON body: `application/json` or a `+json` type (`application/problem+json`),
    * compared on the essence, in UTF-8. Rejects with a `VsgiError` carrying the status the
    * router answers: 415 for another Content-Type, none, or another charset (before reading);
-   * 413 over `limit` (1 MiB by default; a declared Content-Length over it is refused unread);
+   * 413 over `limit` (`BODY_LIMIT` by default; a declared Content-Length over it is refused unread);
    * 400 when malformed or holding a `__proto__` key or a `constructor.prototype` (prototype
    * pollution, refused as Fastify does).
    *

@@ -222,6 +222,7 @@ describe("Request from a backend's init", () => {
     expect(chunks).toEqual([]);
     expect(body.readableEnded).toBe(true);
     expect((await new Request({ method: "POST", target: "/" }).flatten()).length).toBe(0);
+    await expect(new Request({ method: "POST", target: "/" }).flatten(NaN)).rejects.toThrow("a body limit is a number of bytes, got NaN");
   });
 });
 
