@@ -187,8 +187,8 @@ export class Request {
   }
 
   /**
-   * The decoded query (`+` is a space), the last value of a key winning; `null` when the
-   * target has no `?`.
+   * The decoded query (`+` is a space), the last value of a key winning (`lookupQueryAll` has
+   * them all); `null` when the target has no `?`.
    */
   get query(): Readonly<Record<string, string>> | null {
     if (this._query === undefined) {
