@@ -216,7 +216,7 @@ async function measure(c: Contender, dir: string): Promise<Measured> {
     profileDir === undefined
       ? startNode(script!, args)
       : spawn("taskset", ["-c", "0", process.execPath, "--cpu-prof", `--cpu-prof-dir=${join(profileDir, key(c).replace(/[^a-z0-9]+/gi, "-"))}`, script!, ...args], {
-          stdio: ["ignore", "pipe", "inherit"],
+          stdio: ["ignore", "pipe", "pipe"],
         });
   let front: ChildProcess | undefined;
   try {

@@ -32,6 +32,7 @@ import { beginRequestRecord, encodePairs, encodeRecord, PARAMS, STDIN, STDOUT, S
 import { bodyPacket, forwardRequest } from "../test/helpers/ajp-client.js";
 import { cgiVariables } from "../test/helpers/cgi-client.js";
 import { freePort } from "../test/helpers/ports.js";
+import { listening } from "./wrk.js";
 
 const MiB = 1024 * 1024;
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -388,17 +389,13 @@ class PeakWatch {
 
 async function startBackend(backend: string, port: number): Promise<ChildProcess> {
   const args = backend === "node:http" ? [CONTROL_APP, String(port)] : [ECHO_APP, backend, "--port", String(port)];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-  let text = "";
-  child.stdout!.setEncoding("utf8");
-  for await (const chunk of child.stdout!) {
-    text += chunk;
-    if (text.includes("Listening on")) {
-      child.stdout!.resume();
-      return child;
-    }
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  try {
+    await listening(child);
+  } catch (err) {
+    throw new Error(`the ${backend} backend: ${(err as Error).message}`);
   }
-  throw new Error(`the ${backend} backend exited before listening: ${text}`);
+  return child;
 }
 
 /** One CGI request: a new process; the transfer starts once it is loaded and steady. */

@@ -22,20 +22,40 @@ export function haveWrk(): boolean {
 /** Runs `node script args` pinned to CPU 0 (the one core the target is measured on). */
 export function startNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn("taskset", ["-c", "0", process.execPath, script, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });
 }
 
-/** Resolves once the child printed its `Listening on` line. */
-export async function listening(child: ChildProcess): Promise<void> {
-  let text = "";
-  child.stdout!.setEncoding("utf8");
-  for await (const chunk of child.stdout!) {
-    text += chunk;
-    if (text.includes("Listening on")) return;
-  }
-  throw new Error(`the server exited before listening: ${text}`);
+/**
+ * Resolves once the child printed its `Listening on` line: on standard error for valum (the
+ * framework logs there), on standard output for the reference apps. Afterwards standard output
+ * is drained and standard error passed through, so that errors stay visible.
+ */
+export function listening(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    const onData = (chunk: string): void => {
+      text += chunk;
+      if (!text.includes("Listening on")) return;
+      finish();
+      child.stdout!.resume();
+      child.stderr!.pipe(process.stderr);
+      resolve();
+    };
+    const onExit = (): void => {
+      finish();
+      reject(new Error(`the server exited before listening: ${text}`));
+    };
+    const finish = (): void => {
+      child.stdout!.off("data", onData);
+      child.stderr!.off("data", onData);
+      child.off("exit", onExit);
+    };
+    child.stdout!.setEncoding("utf8").on("data", onData);
+    child.stderr!.setEncoding("utf8").on("data", onData);
+    child.once("exit", onExit);
+  });
 }
 
 /** Stops a child and waits for it. */

@@ -7,14 +7,14 @@
 // Router, an object with handle(req, res), or a function.
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Server, USAGE, type HandlerLike } from "../vsgi/index.js";
+import { Server, OPTIONS_HELP, type HandlerLike } from "../vsgi/index.js";
 
 const HELP = `Usage: vsgi SERVER MODULE [OPTION...]
 
 Runs the application exported by MODULE (default export, or "app", or "handler") on the backend
 SERVER (http, cgi, scgi, fastcgi, ajp, or a module in a folder of VSGI_SERVER_PATH).
 
-${USAGE.replace(/^Usage: <app> \[OPTION\.\.\.\]\n\n/, "")}`;
+${OPTIONS_HELP}`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, module, ...rest] = argv;

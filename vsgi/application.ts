@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parseCommandLine, USAGE } from "./cli.js";
+import { parseCommandLine, usage } from "./cli.js";
 import { logError } from "./handler.js";
 import type { Server } from "./server.js";
 import { Workers, isWorker, inheritedListener, moreInheritedListeners, leavePrimary } from "./workers.js";
@@ -40,12 +40,12 @@ export class Application {
     try {
       line = parseCommandLine(argv.slice(2));
     } catch (err) {
-      console.error(`${(err as Error).message}\n\n${USAGE}`);
+      console.error(`${(err as Error).message}\n\n${usage(argv)}`);
       process.exitCode = 2;
       return 2;
     }
     if (line.help) {
-      process.stdout.write(USAGE);
+      process.stdout.write(usage(argv));
       return 0;
     }
     if (line.version) {
@@ -60,7 +60,9 @@ export class Application {
       process.exitCode = 1;
       return 1;
     }
-    for (const uri of this.server.uris) console.log(`Listening on '${uri.href}'`);
+    // Standard error, as every line of the framework's own: behind lighttpd's bin-path or a
+    // CGI gateway standard output goes nowhere or is the response.
+    for (const uri of this.server.uris) console.error(`Listening on '${uri.href}'`);
     for (let i = 0; i < line.forks; i++) this.workers.spawn();
     return this.serveUntilSignal();
   }

@@ -5,6 +5,7 @@ import { encodePath, normalizePath } from "./path.js";
 import type { RequestInit } from "./request.js";
 import { VsgiError, ERR_BAD_REQUEST, ERR_INVALID_OPTION } from "./errors.js";
 import { CgiVariables } from "./cgi-variables.js";
+import type { OptionNames } from "./options.js";
 
 /** CGI variables as backends give them (`CgiVariables`), or as an object (`process.env`, tests). */
 export type CgiEnvironment = CgiVariables | Readonly<Record<string, string | undefined>>;
@@ -27,6 +28,9 @@ export interface CgiEnvironmentOptions {
    */
   scriptName?: string;
 }
+
+/** The names of `CgiEnvironmentOptions`, for the backends' `optionNames`. */
+export const CGI_ENVIRONMENT_OPTIONS: OptionNames<CgiEnvironmentOptions> = { publicOrigin: true, scriptName: true };
 
 /** A request rebuilt from CGI variables, and what the backend must know to frame its body. */
 export interface CgiRequestInit extends RequestInit {

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import type { ListenAddress } from "./server.js";
 
@@ -9,9 +10,8 @@ export interface CommandLine {
   addresses: ListenAddress[];
 }
 
-export const USAGE = `Usage: <app> [OPTION...]
-
-Options:
+/** The flags `run(argv)` takes, as `--help` lists them after the usage line. */
+export const OPTIONS_HELP = `Options:
       --forks N               fork N more workers (N+1 processes in all)
   -a, --address ADDR          listen on ADDR (with --port; default: the loopback)
   -p, --port PORT             listen on TCP port PORT (repeatable; 0: any free port)
@@ -26,6 +26,18 @@ Options:
 Without a listen option, the backend listens where it does by default (http: 127.0.0.1:3003;
 scgi and fastcgi: the socket on fd 0 or systemd's LISTEN_FDS; cgi: one request on stdin).
 `;
+
+/**
+ * The `--help` text of a program: `Usage: node app.js [OPTION...]` with the script's name from
+ * `argv[1]` (as `process.argv`), then the flags.
+ *
+ * @example process.stdout.write(usage(process.argv));
+ */
+export function usage(argv: readonly string[]): string {
+  const script = argv[1];
+  const program = script !== undefined && script.length > 0 ? `node ${basename(script)}` : "node app.js";
+  return `Usage: ${program} [OPTION...]\n\n${OPTIONS_HELP}`;
+}
 
 function integer(flag: string, text: string | undefined, min: number, max: number): number {
   const n = text === undefined || !/^\d+$/.test(text) ? NaN : Number(text);

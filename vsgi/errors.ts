@@ -23,13 +23,13 @@ export const ERR_HEAD_WRITTEN = "ERR_VSGI_HEAD_WRITTEN";
 export const ERR_UNKNOWN_SERVER = "ERR_VSGI_UNKNOWN_SERVER";
 /** A backend module exists but does not export a server class by default. */
 export const ERR_INVALID_SERVER_MODULE = "ERR_VSGI_INVALID_SERVER_MODULE";
-/** A server option or command-line flag has a wrong value. */
+/** A server option or command-line flag is unknown (a misspelling, usually) or has a wrong value. */
 export const ERR_INVALID_OPTION = "ERR_VSGI_INVALID_OPTION";
 /** `options.handler` is none of the accepted forms. */
 export const ERR_INVALID_HANDLER = "ERR_VSGI_INVALID_HANDLER";
 /** A request body was larger than a configured or declared limit. */
 export const ERR_BODY_TOO_LARGE = "ERR_VSGI_BODY_TOO_LARGE";
-/** A request could not be decoded from the wire (bad framing, bad variables). */
+/** A request could not be decoded: bad framing, bad variables, a malformed body (`req.json()`). */
 export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";
 /**
  * The request was cut short: the client went away (the front server closed the connection or
@@ -50,3 +50,9 @@ export const ERR_REQUEST_ENDED = "ERR_VSGI_REQUEST_ENDED";
 export function abortedError(why: string, cause?: unknown): VsgiError {
   return new VsgiError(ERR_ABORTED, why, cause !== undefined ? { cause, status: 400 } : { status: 400 });
 }
+
+/**
+ * A request body of a media type the reader does not decode (`req.form()` on a JSON body,
+ * `req.json()` on a form, or no Content-Type at all): 415, RFC 9110 15.5.16.
+ */
+export const ERR_UNSUPPORTED_MEDIA_TYPE = "ERR_VSGI_UNSUPPORTED_MEDIA_TYPE";

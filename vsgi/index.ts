@@ -3,6 +3,7 @@
  * of the router or of any backend.
  */
 export { Request, type RequestInit } from "./request.js";
+export { BODY_LIMIT, mediaTypeEssence, isJsonMediaType } from "./body.js";
 export { Response, statusHasBody, HANDLED } from "./response.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
@@ -18,15 +19,24 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
-export { integerOption } from "./options.js";
-export { Server, type ServerOptions, type AnyServerOptions, type ListenAddress } from "./server.js";
-export { SocketServer, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
+export { integerOption, optionNames, checkOptionNames, closestName, type OptionNames } from "./options.js";
+export {
+  Server,
+  SERVER_OPTIONS,
+  type ServerOptions,
+  type AnyServerOptions,
+  type BuiltInServerOptions,
+  type ServerOptionsOf,
+  type ServerName,
+  type ListenAddress,
+} from "./server.js";
+export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
 export { TrackedConnection, ConnectionList } from "./connections.js";
 export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
-export { loadServer, serverSearchPath, type ServerClass } from "./loader.js";
+export { loadServer, serverSearchPath, builtInServers, checkServerName, type ServerClass } from "./loader.js";
 export { Application } from "./application.js";
 export { isWorker } from "./workers.js";
-export { parseCommandLine, USAGE, type CommandLine } from "./cli.js";
+export { parseCommandLine, usage, OPTIONS_HELP, type CommandLine } from "./cli.js";
 export {
   requestFromEnvironment,
   environmentFromPairs,
@@ -35,6 +45,7 @@ export {
   headersFromEnvironment,
   headerFromEnvironment,
   checkCgiOptions,
+  CGI_ENVIRONMENT_OPTIONS,
   type CgiEnvironmentOptions,
   type CheckedCgiOptions,
   type CgiRequestInit,

@@ -1,4 +1,4 @@
-import { access } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import { isAbsolute, resolve, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { VsgiError, ERR_UNKNOWN_SERVER, ERR_INVALID_SERVER_MODULE } from "./errors.js";
@@ -30,6 +30,31 @@ export function serverSearchPath(env: NodeJS.ProcessEnv = process.env): string[]
 }
 
 /**
+ * Throws the framework's own error when `name` is no backend name at all (`Server.new(undefined)`
+ * from a missing setting), instead of letting `node:path` fail on it later.
+ *
+ * @example checkServerName(process.env.BACKEND);
+ */
+export function checkServerName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new VsgiError(
+      ERR_UNKNOWN_SERVER,
+      `a backend name is needed (http, cgi, scgi, fastcgi, ajp, or a module in VSGI_SERVER_PATH), got ${typeof name === "string" ? '""' : String(name)}`,
+    );
+  }
+}
+
+/** The built-in backends' names, as installed beside this layer. */
+export async function builtInServers(): Promise<string[]> {
+  try {
+    const entries = await readdir(BUILT_IN_DIR, { withFileTypes: true });
+    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Finds the backend class called `name`: the folders of `VSGI_SERVER_PATH` first (a file
  * `<name>.js` or `<name>.mjs` exporting the class by default), so that a deployment can replace
  * a built-in, then the built-ins in `servers/<name>/`.
@@ -37,6 +62,7 @@ export function serverSearchPath(env: NodeJS.ProcessEnv = process.env): string[]
  * @example const Http = await loadServer("http");
  */
 export async function loadServer(name: string): Promise<ServerClass> {
+  checkServerName(name);
   const looked: string[] = [];
   if (NAME.test(name)) {
     for (const dir of serverSearchPath()) {
@@ -56,16 +82,18 @@ export async function loadServer(name: string): Promise<ServerClass> {
     try {
       await access(builtIn);
     } catch {
-      throw unknown(name, looked);
+      throw await unknown(name, looked);
     }
     return checkClass(await import(pathToFileURL(builtIn).href), `the built-in server ${name}`);
   }
-  throw unknown(name, looked);
+  throw await unknown(name, looked);
 }
 
-function unknown(name: string, looked: string[]): VsgiError {
+async function unknown(name: string, looked: string[]): Promise<VsgiError> {
+  const builtIns = (await builtInServers()).join(", ");
   return new VsgiError(
     ERR_UNKNOWN_SERVER,
-    `unknown server ${JSON.stringify(name)}: looked in ${looked.length > 0 ? looked.join(", ") : "no folder (not a valid name)"}; set VSGI_SERVER_PATH to a folder holding ${name}.js`,
+    `unknown server ${JSON.stringify(name)}: looked in ${looked.length > 0 ? looked.join(", ") : "no folder (not a valid name)"}; ` +
+      `the built-ins are ${builtIns}; or set VSGI_SERVER_PATH to a folder holding ${name}.js`,
   );
 }

@@ -294,17 +294,34 @@ export abstract class Response {
   }
 
   /**
-   * Sends `text` encoded in UTF-8 as the whole body; the Content-Type (by default
-   * `application/octet-stream`) gets `charset=UTF-8`.
+   * Sends `text` encoded in UTF-8 as the whole body; the Content-Type (by default `text/plain`)
+   * gets `charset=UTF-8`. Set `Content-Type: text/html` first for a page.
    *
    * @example return res.expandUtf8("hello world");
    */
   expandUtf8(text: string): Promise<true> {
     if (!this._headWritten) {
       const type = this.headers.firstLower("content-type");
-      if (type === null) this.headers.setTrusted("Content-Type", "application/octet-stream; charset=UTF-8");
+      if (type === null) this.headers.setTrusted("Content-Type", "text/plain; charset=UTF-8");
       else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", withCharset(type));
     }
+    return this.expand(text);
+  }
+
+  /**
+   * Sends `value` serialized with `JSON.stringify` as the whole body, with `Content-Type:
+   * application/json` unless one is set (a `+json` type such as `application/problem+json`).
+   * JSON is UTF-8 by definition (RFC 8259), so no charset is added. A value `JSON.stringify`
+   * cannot serialize (`undefined`, a function, a cycle) throws before the head is written.
+   *
+   * @example return res.expandJson({ id: 1, name: "valum" });
+   */
+  expandJson(value: unknown): Promise<true> {
+    const text = JSON.stringify(value) as string | undefined;
+    if (text === undefined) {
+      throw new VsgiError(ERR_INVALID_OPTION, `expandJson cannot serialize ${value === undefined ? "undefined" : typeof value}`);
+    }
+    if (!this._headWritten && !this.headers.hasLower("content-type")) this.headers.setTrusted("Content-Type", "application/json");
     return this.expand(text);
   }
 

@@ -2,7 +2,14 @@ import type { ChildProcess } from "node:child_process";
 import type { Server as NetServer } from "node:net";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { toHandlerFunction, type HandlerFunction, type HandlerLike } from "./handler.js";
-import { loadServer } from "./loader.js";
+import { loadServer, checkServerName } from "./loader.js";
+import { checkOptionNames, type OptionNames } from "./options.js";
+// Types only: this layer loads the built-ins by path at run time and never imports them.
+import type { HttpServerOptions } from "../servers/http/server.js";
+import type { CgiServerOptions } from "../servers/cgi/server.js";
+import type { ScgiServerOptions } from "../servers/scgi/server.js";
+import type { FastcgiServerOptions } from "../servers/fastcgi/server.js";
+import type { AjpServerOptions } from "../servers/ajp/server.js";
 
 /** Where a server listens. */
 export type ListenAddress =
@@ -15,8 +22,29 @@ export type ListenAddress =
   /** A listening socket shared by the primary process with a worker (`--forks`). */
   | { handle: NetServer };
 
-/** Options of any backend, as `Server.new` takes them: the common ones plus the backend's own. */
+/**
+ * Options of a backend `Server.new` knows nothing about (one from `VSGI_SERVER_PATH`, or a name
+ * only known at run time): the common ones plus anything; the backend checks them.
+ */
 export type AnyServerOptions = ServerOptions & { readonly [option: string]: unknown };
+
+/** The options of each built-in backend, by name: what `Server.new("scgi", ...)` is checked against. */
+export interface BuiltInServerOptions {
+  http: HttpServerOptions;
+  cgi: CgiServerOptions;
+  scgi: ScgiServerOptions;
+  fastcgi: FastcgiServerOptions;
+  ajp: AjpServerOptions;
+}
+
+/**
+ * A backend name: a built-in's (offered by editors) or any other, for `VSGI_SERVER_PATH`.
+ * (`string & {}` keeps the built-in names from collapsing into `string`.)
+ */
+export type ServerName = keyof BuiltInServerOptions | (string & {});
+
+/** The options `Server.new(name, ...)` takes: a built-in's own type, else `AnyServerOptions`. */
+export type ServerOptionsOf<Name extends string> = Name extends keyof BuiltInServerOptions ? BuiltInServerOptions[Name] : AnyServerOptions;
 
 /** Options every backend takes; backends add their own. */
 export interface ServerOptions {
@@ -26,6 +54,9 @@ export interface ServerOptions {
   stopTimeout?: number;
 }
 
+/** The names of `ServerOptions`, for the backends' `optionNames`. */
+export const SERVER_OPTIONS: OptionNames<ServerOptions> = { handler: true, stopTimeout: true };
+
 /**
  * A backend: turns its protocol into `Request`s for the handler and writes the `Response`s.
  * Backends are loaded by name with `Server.new`.
@@ -34,14 +65,26 @@ export interface ServerOptions {
  * await Server.new("scgi", { handler: app }).run(process.argv);
  */
 export abstract class Server {
+  /**
+   * The option names the backend takes: an option not listed is refused at construction with
+   * a `VsgiError` (`ERR_VSGI_INVALID_OPTION`) naming it and the closest known name. Checked
+   * only when the backend class declares its own list (every built-in does, with
+   * `optionNames`); a backend that does not is left to check its options itself.
+   *
+   * @example static override readonly optionNames = optionNames<MyOptions>({ ...SERVER_OPTIONS, color: true });
+   */
+  static readonly optionNames: readonly string[] | null = null;
+
   /** The application, as a function. */
   readonly handler: HandlerFunction;
   readonly options: ServerOptions;
 
   constructor(options: ServerOptions) {
     if (options === null || typeof options !== "object") {
-      throw new TypeError("Server options must be an object with a handler");
+      throw new VsgiError(ERR_INVALID_OPTION, "server options must be an object with a handler");
     }
+    const backend = new.target as typeof Server;
+    if (Object.hasOwn(backend, "optionNames") && backend.optionNames !== null) checkOptionNames(options, backend.optionNames);
     this.options = options;
     this.handler = toHandlerFunction(options.handler);
   }
@@ -49,14 +92,17 @@ export abstract class Server {
   /**
    * Creates the backend called `name`: a built-in (`http`, `cgi`, `scgi`, `fastcgi`, `ajp`) or a
    * module `<name>.js` in a folder of `VSGI_SERVER_PATH`. The module loads asynchronously: the
-   * returned server waits for it in `listen`, `run` and `stop`; an unknown name rejects there with
-   * an error that lists where it looked. Use `Server.load` to await the backend itself.
+   * returned server waits for it in `listen`, `run` and `stop`; an unknown name, or an option the
+   * backend does not take, rejects there with an error that lists the built-ins and where it
+   * looked, or names the option. Use `Server.load` to await the backend itself. A built-in's
+   * options are type-checked (`BuiltInServerOptions`): a misspelled option does not compile.
    *
    * @example
    * const server = Server.new("fastcgi", { handler: app });
    * await server.listen({ port: 9000 });
    */
-  static new(name: string, options: AnyServerOptions): Server {
+  static new<const Name extends ServerName>(name: Name, options: ServerOptionsOf<Name>): Server {
+    checkServerName(name);
     return new DeferredServer(name, options);
   }
 
@@ -65,7 +111,7 @@ export abstract class Server {
    *
    * @example const server = await Server.load("http", { handler: app });
    */
-  static async load(name: string, options: AnyServerOptions): Promise<Server> {
+  static async load<const Name extends ServerName>(name: Name, options: ServerOptionsOf<Name>): Promise<Server> {
     const Backend = await loadServer(name);
     return new Backend(options);
   }
@@ -139,10 +185,10 @@ class DeferredServer extends Server {
   private readonly loading: Promise<Server>;
   private loaded: Server | null = null;
 
-  constructor(name: string, options: AnyServerOptions) {
+  constructor(name: string, options: ServerOptions) {
     super(options);
     this.name = name;
-    this.loading = Server.load(name, options).then((server) => (this.loaded = server));
+    this.loading = Server.load<string>(name, options as AnyServerOptions).then((server) => (this.loaded = server));
     // Reported by the first call that needs the backend; never an unhandled rejection.
     this.loading.catch(() => undefined);
   }

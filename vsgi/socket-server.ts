@@ -1,8 +1,8 @@
 import type { ChildProcess } from "node:child_process";
 import type { Server as NetServer, Socket, AddressInfo } from "node:net";
-import { Server, type ListenAddress, type ServerOptions } from "./server.js";
+import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
-import { integerOption } from "./options.js";
+import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
 import { Workers, isWorker, inheritedListener, leavePrimary } from "./workers.js";
 
@@ -14,6 +14,9 @@ export interface SocketServerOptions extends ServerOptions {
    */
   allow?: readonly string[];
 }
+
+/** The names of `SocketServerOptions`, for the backends' `optionNames`. */
+export const SOCKET_SERVER_OPTIONS: OptionNames<SocketServerOptions> = { ...SERVER_OPTIONS, allow: true };
 
 interface Listener {
   /** The server that serves the protocol. */

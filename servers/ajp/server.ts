@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { checkCgiOptions, integerOption, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
-import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { optionNames } from "../../vsgi/options.js";
+import { CGI_ENVIRONMENT_OPTIONS } from "../../vsgi/cgi-environment.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { AjpConnection, type BodyFramingOption, type ConnectionHost } from "./connection.js";
 import { DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE } from "./wire.js";
@@ -42,6 +44,13 @@ export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOpt
  * await server.listen(); // 127.0.0.1:8009
  */
 export default class AjpServer extends SocketServer implements ConnectionHost {
+  static override readonly optionNames = optionNames<AjpServerOptions>({
+    ...SOCKET_SERVER_OPTIONS,
+    ...CGI_ENVIRONMENT_OPTIONS,
+    packetSize: true,
+    secret: true,
+    bodyFraming: true,
+  });
   declare readonly options: AjpServerOptions;
   readonly packetSize: number;
   readonly bodyFraming: BodyFramingOption;

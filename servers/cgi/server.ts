@@ -16,6 +16,9 @@ import {
   type ListenAddress,
   type ServerOptions,
 } from "../../vsgi/index.js";
+import { SERVER_OPTIONS } from "../../vsgi/server.js";
+import { optionNames } from "../../vsgi/options.js";
+import { CGI_ENVIRONMENT_OPTIONS } from "../../vsgi/cgi-environment.js";
 import { CgiBody } from "./body.js";
 import { CgiOutput, CgiStdoutResponse } from "./response.js";
 
@@ -46,6 +49,14 @@ export interface CgiServerOptions extends ServerOptions, CgiEnvironmentOptions {
  * await Server.new("cgi", { handler: app }).run(process.argv);
  */
 export default class CgiServer extends Server {
+  static override readonly optionNames = optionNames<CgiServerOptions>({
+    ...SERVER_OPTIONS,
+    ...CGI_ENVIRONMENT_OPTIONS,
+    environment: true,
+    maxDiscard: true,
+    stdin: true,
+    stdout: true,
+  });
   declare readonly options: CgiServerOptions;
   private started = false;
   private output: CgiOutput | null = null;

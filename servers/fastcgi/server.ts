@@ -1,10 +1,10 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import type { HandlerFunction } from "../../vsgi/handler.js";
-import { checkCgiOptions, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
+import { checkCgiOptions, CGI_ENVIRONMENT_OPTIONS, type CgiEnvironmentOptions } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_INVALID_OPTION } from "../../vsgi/errors.js";
-import { integerOption } from "../../vsgi/options.js";
+import { integerOption, optionNames } from "../../vsgi/options.js";
 import { FastcgiConnection, type ConnectionHost } from "./connection.js";
 
 /** Options of the fastcgi backend. */
@@ -55,6 +55,16 @@ function allowFromEnvironment(env: NodeJS.ProcessEnv): string[] | undefined {
  * await server.listen({ port: 9000 });
  */
 export default class FastcgiServer extends SocketServer implements ConnectionHost {
+  static override readonly optionNames = optionNames<FastcgiServerOptions>({
+    ...SOCKET_SERVER_OPTIONS,
+    ...CGI_ENVIRONMENT_OPTIONS,
+    maxParamsSize: true,
+    idleTimeout: true,
+    maxConnections: true,
+    maxRequests: true,
+    multiplex: true,
+    bodyHighWaterMark: true,
+  });
   declare readonly options: FastcgiServerOptions;
   /** @internal The application (its errors reach the request's STDERR through FastcgiResponse.logError). */
   readonly app: HandlerFunction;

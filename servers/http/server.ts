@@ -3,7 +3,8 @@ import type { Duplex } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
-import { SocketServer, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { optionNames } from "../../vsgi/options.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
@@ -33,6 +34,15 @@ export interface HttpServerOptions extends SocketServerOptions {
  * await server.listen({ port: 8080 });
  */
 export default class HttpServer extends SocketServer {
+  static override readonly optionNames = optionNames<HttpServerOptions>({
+    ...SOCKET_SERVER_OPTIONS,
+    key: true,
+    cert: true,
+    keepAliveTimeout: true,
+    requestTimeout: true,
+    headersTimeout: true,
+    maxHeaderSize: true,
+  });
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
   private readonly tls: boolean;

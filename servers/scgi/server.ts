@@ -1,6 +1,8 @@
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { checkCgiOptions, integerOption, type CgiEnvironmentOptions } from "../../vsgi/index.js";
-import { SocketServer, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, inheritedSockets, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { optionNames } from "../../vsgi/options.js";
+import { CGI_ENVIRONMENT_OPTIONS } from "../../vsgi/cgi-environment.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { ScgiConnection, LINGER_MS, type ScgiHost } from "./connection.js";
 import { DEFAULT_MAX_HEADER_SIZE } from "./wire.js";
@@ -30,6 +32,12 @@ export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOp
  * await server.listen({ port: 9001 }); // or listen() for fd 0 / systemd sockets
  */
 export default class ScgiServer extends SocketServer implements ScgiHost {
+  static override readonly optionNames = optionNames<ScgiServerOptions>({
+    ...SOCKET_SERVER_OPTIONS,
+    ...CGI_ENVIRONMENT_OPTIONS,
+    maxHeaderSize: true,
+    readTimeout: true,
+  });
   declare readonly options: ScgiServerOptions;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;

@@ -7,13 +7,19 @@ export function distPath(relative: string): string {
   return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 }
 
+/** Which output of a program to read. */
+export type Stream = "stdout" | "stderr";
+
 /** A program started by a test, with its output collected. */
 export interface Program {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first stdout line matching `pattern`. */
-  waitFor(pattern: RegExp): Promise<RegExpMatchArray>;
+  /**
+   * Resolves with the first match of `pattern` in one output: standard error by default, where
+   * the framework logs (`Listening on ...`).
+   */
+  waitFor(pattern: RegExp, stream?: Stream): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or the signal's name). */
   exited: Promise<number | string>;
   kill(signal?: NodeJS.Signals): void;
@@ -26,31 +32,32 @@ export interface Program {
  */
 export function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Program {
   const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-    for (const w of waiters.slice()) {
-      const m = w.pattern.exec(out);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
+  const text: Record<Stream, string> = { stdout: "", stderr: "" };
+  const waiters: { pattern: RegExp; stream: Stream; resolve: (m: RegExpMatchArray) => void }[] = [];
+  for (const stream of ["stdout", "stderr"] as const) {
+    child[stream]!.setEncoding("utf8").on("data", (chunk: string) => {
+      text[stream] += chunk;
+      for (const w of waiters.slice()) {
+        if (w.stream !== stream) continue;
+        const m = w.pattern.exec(text[stream]);
+        if (m) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(m);
+        }
       }
-    }
-  });
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (err += chunk));
+    });
+  }
   const exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string);
   return {
     child,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor(pattern) {
-      const m = pattern.exec(out);
+    stdout: () => text.stdout,
+    stderr: () => text.stderr,
+    waitFor(pattern, stream = "stderr") {
+      const m = pattern.exec(text[stream]);
       if (m) return Promise.resolve(m);
       return new Promise((resolve, reject) => {
-        waiters.push({ pattern, resolve });
-        void exited.then((code) => reject(new Error(`exited (${code}) before printing ${pattern}: ${out}\n${err}`)));
+        waiters.push({ pattern, stream, resolve });
+        void exited.then((code) => reject(new Error(`exited (${code}) before printing ${pattern} on ${stream}: ${text.stdout}\n${text.stderr}`)));
       });
     },
     exited,

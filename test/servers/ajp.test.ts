@@ -893,7 +893,7 @@ describe("ajp backend over sockets", () => {
     expect(s.defaultAddresses()).toEqual([{ port: 8009, host: "127.0.0.1" }]);
     await expect(Server.load("ajp", { handler: () => false, packetSize: 4096 })).rejects.toThrow(/packetSize must be an integer from 8192 to 65536/);
     await expect(Server.load("ajp", { handler: () => false, secret: "" })).rejects.toThrow(/secret must be a non-empty string/);
-    await expect(Server.load("ajp", { handler: () => false, bodyFraming: "x" })).rejects.toThrow(/bodyFraming/);
+    await expect(Server.load("ajp", { handler: () => false, bodyFraming: "x" as never })).rejects.toThrow(/bodyFraming/);
   });
 
   it("honours the scriptName and publicOrigin options of the CGI reader", async () => {

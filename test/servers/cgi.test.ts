@@ -156,7 +156,7 @@ describe("cgi backend, with injected streams", () => {
     const stdout = new Collector();
     const server = await Server.load("cgi", { handler: (req: Request, res) => res.expandUtf8(req.path), environment: cgiEnv({ REQUEST_URI: "/run" }), stdout });
     expect(await server.run(["node", "app.js", "--help"])).toBe(0);
-    expect(stdout.bytes.toString()).toBe("Content-Type: application/octet-stream; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 200 OK\r\n\r\n/run");
+    expect(stdout.bytes.toString()).toBe("Content-Type: text/plain; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 200 OK\r\n\r\n/run");
   });
 
   it("never reads stdin for a request without a body", async () => {

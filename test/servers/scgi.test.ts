@@ -235,6 +235,27 @@ describe("scgi backend", () => {
     expect((await scgiRequest(target, { method: "GET", target: "/" }, {}, [["HTTP_X_BIG", "x".repeat(500)]])).body.toString()).toBe("hello");
   });
 
+  it("reads JSON and form bodies from CONTENT_TYPE and CONTENT_LENGTH: 415 on another type, 413 on a declared length over the limit, unread", async () => {
+    const target = await start(async (req, res) => res.expandJson(req.path === "/form" ? { ...(await req.form()) } : await req.json()));
+    const json = async (type: string, body: string): Promise<{ status: number; body: string }> => {
+      const res = await scgiRequest(target, { method: "POST", target: "/", headers: [["Content-Type", type]], body: Buffer.from(body) });
+      return { status: res.status, body: res.body.toString() };
+    };
+    expect(await json("Application/JSON; charset=utf-8", '{"a":[1]}')).toEqual({ status: 200, body: '{"a":[1]}' });
+    expect(await json("application/x-www-form-urlencoded", "a=1")).toEqual({
+      status: 415,
+      body: "unsupported media type: expected application/json, got Content-Type application/x-www-form-urlencoded",
+    });
+    const form = await scgiRequest(target, { method: "POST", target: "/form", headers: [["Content-Type", "application/x-www-form-urlencoded"]], body: Buffer.from("a=1&a=2") });
+    expect(form.body.toString()).toBe('{"a":"2"}');
+    // CONTENT_LENGTH says 2 MiB and 3 bytes follow: the answer comes without waiting for the rest.
+    const head = encodeHead([["REQUEST_METHOD", "POST"], ["REQUEST_URI", "/"], ["CONTENT_TYPE", "application/json"]], 2 * 1024 * 1024);
+    const reply = parseCgiResponse(await exchange(target, Buffer.concat([head, Buffer.from("[1,")])));
+    expect(reply.status).toBe(413);
+    expect(reply.body.toString()).toBe("request body larger than 1048576 bytes");
+    expect(logged).toEqual(["POST /: unhandled error", "POST /: unhandled error"]);
+  });
+
   it("refuses a maxHeaderSize that is no positive integer", async () => {
     await expect(Server.load("scgi", { handler: hello, maxHeaderSize: -1 })).rejects.toThrow(/maxHeaderSize must be a positive integer/);
   });
@@ -355,7 +376,7 @@ describe("scgi backend", () => {
       return res.expandUtf8("made");
     });
     const raw = (await exchange(target, encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/"]], 0))).toString();
-    expect(raw).toBe("Location: /x\r\nContent-Type: application/octet-stream; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 201 Created\r\n\r\nmade");
+    expect(raw).toBe("Location: /x\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: 4\r\nStatus: 201 Created\r\n\r\nmade");
     const head = (await exchange(target, encodeHead([["REQUEST_METHOD", "HEAD"], ["REQUEST_URI", "/"]], 0))).toString();
     expect(head.endsWith("Status: 201 Created\r\n\r\n")).toBe(true);
   });
@@ -542,11 +563,13 @@ describe("scgi backend spawned with its listening socket on fd 0 (lighttpd bin-p
     child.stderr!.setEncoding("utf8").on("data", (c: string) => (err += c));
     const exited = once(child, "exit");
     try {
-      while (!out.includes("\n")) {
+      while (!err.includes("\n")) {
         if (child.exitCode !== null) throw new Error(`the child exited: ${err}`);
-        await once(child.stdout!, "data");
+        await once(child.stderr!, "data");
       }
-      expect(out).toBe(`Listening on '${uri}'\n`);
+      // The log line goes to standard error: under lighttpd's bin-path standard output goes nowhere.
+      expect(err).toBe(`Listening on '${uri}'\n`);
+      expect(out).toBe("");
       const res = await scgiRequest(target, { method: "GET", target: "/hello" });
       expect(res.status).toBe(200);
       expect(res.body.toString()).toBe("hello");

@@ -58,6 +58,8 @@ describe("run(argv)", () => {
   it("prints the usage with --help and exits 0", async () => {
     const p = run(["--help"]);
     expect(await p.exited).toBe(0);
+    // The program's own name, from argv[1]: the fixture is app.js.
+    expect(p.stdout()).toMatch(/^Usage: node app\.js \[OPTION\.\.\.\]\n/);
     expect(p.stdout()).toMatch(/--forks N/);
     expect(p.stdout()).toMatch(/-s, --socket PATH/);
   });
@@ -72,11 +74,14 @@ describe("run(argv)", () => {
     const p = run(["--bogus"]);
     expect(await p.exited).toBe(2);
     expect(p.stderr()).toMatch(/unknown option "--bogus"/);
+    expect(p.stderr()).toMatch(/Usage: node app\.js \[OPTION\.\.\.\]/);
   });
 
-  it("logs one line per listener, serves, and stops on SIGTERM with exit 0", async () => {
+  it("logs one line per listener on standard error, serves, and stops on SIGTERM with exit 0", async () => {
     const p = run(["-p", "0", "--port", "0"]);
     const [, port] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'\n.*Listening on 'http:\/\/127\.0\.0\.1:\d+\/'/s);
+    // Standard output is left to the application (and is the response under CGI).
+    expect(p.stdout()).toBe("");
     expect((await send(Number(port), "GET", "/pid")).body.toString()).toBe(String(p.child.pid));
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
@@ -137,7 +142,7 @@ describe("run(argv)", () => {
   it("Server.fork(): workers started after listen share its socket; stop() stops them too", async () => {
     const p = start(distPath("test/fixtures/fork-app.js"), []);
     running.push(p);
-    const [, port, a, b] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/', workers (\d+) (\d+)/);
+    const [, port, a, b] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/', workers (\d+) (\d+)/, "stdout");
     // Each /block request blocks the process serving it: while one is blocked, the others accept.
     const pids = new Set<string>();
     for (let round = 0; round < 8 && pids.size < 3; round++) {

@@ -7,7 +7,9 @@ import { Readable } from "node:stream";
 import { gunzipSync, createGzip } from "node:zlib";
 import { once } from "node:events";
 import { serve, send, raw, type Served } from "../helpers/http.js";
-import { ERR_HEAD_WRITTEN, type Request, type Response } from "../../vsgi/index.js";
+import { ERR_HEAD_WRITTEN, setErrorLogger, logError, type Request, type Response } from "../../vsgi/index.js";
+
+const DEFAULT_LOGGER = logError;
 
 let served: Served | null = null;
 afterEach(async () => {
@@ -21,11 +23,11 @@ async function with1(handler: (req: Request, res: Response) => boolean | Promise
 }
 
 describe("Response helpers", () => {
-  it("expandUtf8 sets the length and a UTF-8 charset on the default type", async () => {
+  it("expandUtf8 sets the length and sends text/plain in UTF-8 by default, which a browser shows", async () => {
     const port = await with1((req, res) => res.expandUtf8("héllo"));
     const res = await send(port, "GET", "/");
     expect(res.status).toBe(200);
-    expect(res.headers["content-type"]).toBe("application/octet-stream; charset=UTF-8");
+    expect(res.headers["content-type"]).toBe("text/plain; charset=UTF-8");
     expect(res.headers["content-length"]).toBe("6");
     expect(res.body.toString()).toBe("héllo");
   });
@@ -37,6 +39,35 @@ describe("Response helpers", () => {
     });
     expect((await send(port, "GET", "/a")).headers["content-type"]).toBe("text/html; charset=UTF-8");
     expect((await send(port, "GET", "/b")).headers["content-type"]).toBe("text/html; charset=latin1");
+  });
+
+  it("expandJson serializes the value as application/json, keeping a +json type set before", async () => {
+    const port = await with1((req, res) => {
+      if (req.path === "/problem") res.headers.set("Content-Type", "application/problem+json");
+      return res.expandJson(req.path === "/list" ? [1, "é", null] : { status: 400, title: "bad" });
+    });
+    const list = await send(port, "GET", "/list");
+    expect(list.status).toBe(200);
+    expect(list.headers["content-type"]).toBe("application/json");
+    expect(list.headers["content-length"]).toBe(String(Buffer.byteLength('[1,"é",null]')));
+    expect(JSON.parse(list.body.toString("utf8"))).toEqual([1, "é", null]);
+    const problem = await send(port, "GET", "/problem");
+    expect(problem.headers["content-type"]).toBe("application/problem+json");
+    expect(JSON.parse(problem.body.toString())).toEqual({ status: 400, title: "bad" });
+  });
+
+  it("expandJson refuses what JSON cannot express before writing the head (a 500, nothing sent)", async () => {
+    const errors: string[] = [];
+    setErrorLogger((message, error) => errors.push(`${message}: ${(error as Error).message}`));
+    try {
+      const port = await with1((req, res) => res.expandJson(undefined));
+      const res = await send(port, "GET", "/");
+      expect(res.status).toBe(500);
+      expect(res.headers["content-type"]).toBe("text/plain; charset=UTF-8");
+      expect(errors).toEqual(["GET /: unhandled error: expandJson cannot serialize undefined"]);
+    } finally {
+      setErrorLogger(DEFAULT_LOGGER);
+    }
   });
 
   it("expand sends bytes with their length, but no length under a Content-Encoding", async () => {
