@@ -79,3 +79,23 @@ export {
   type DigestAlgorithm,
   type DigestInput,
 } from "./http/digest.js";
+export { mergeVary, parseVary } from "./http/vary.js";
+export { parseContentCoding, serializeContentCoding } from "./http/content-coding.js";
+export { parseContentLength } from "./http/content-length.js";
+export {
+  checkCacheDirectives,
+  parseCacheControl,
+  serializeCacheControl,
+  REQUEST_ONLY_DIRECTIVES,
+  type CacheDirectives,
+  type CacheDirectiveProblem,
+  type CacheExtension,
+} from "./http/cache-control.js";
+export { cacheControl } from "./middlewares/cache-control.js";
+export { contentLength } from "./middlewares/content-length.js";
+export { cors, CORS_DEFAULTS, type CorsOptions, type CorsOrigin } from "./middlewares/cors.js";
+export { decode, DECODE_DEFAULTS, type DecodeOptions } from "./middlewares/decode.js";
+export { forward } from "./middlewares/forward.js";
+export { respondWith } from "./middlewares/respond-with.js";
+export { safely } from "./middlewares/safely.js";
+export { sequence } from "./middlewares/sequence.js";

@@ -112,6 +112,15 @@ export class Request {
     return (this._body ??= emptyBody());
   }
 
+  /**
+   * Replaces the body with a stream read from it, for middlewares that filter the body
+   * (`decode`, `contentLength`): everything that reads the body after them (`flatten`, `form`,
+   * a handler's pipe) reads the new stream.
+   */
+  set body(stream: Readable) {
+    this._body = stream;
+  }
+
   /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */
   get remoteAddress(): string | null {
     return this._remoteAddress;
