@@ -74,10 +74,11 @@ export function decode(options: DecodeOptions = {}): HandlerCallback {
     }
     const headers = req.headers;
     headers.delete("content-encoding");
+    if (decoders.length === 0) return next();
     const declared = req.header("content-length");
     headers.delete("content-length");
     // no body at all: nothing to decode (an empty stream is no valid gzip stream)
-    if (decoders.length === 0 || (declared !== null && parseContentLength(declared) === 0)) return next();
+    if (declared !== null && parseContentLength(declared) === 0) return next();
     const body = new LimitedBody(req.body, limit, decoders);
     req.body = body;
     return guarded(next, body, res);
