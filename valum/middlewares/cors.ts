@@ -101,9 +101,10 @@ function checkPattern(pattern: RegExp): RegExp {
   return new RegExp(`^(?:${source})$`, pattern.flags.replace(/[gym]/g, ""));
 }
 
+/** A list of tokens joined; `star`: whether `*` may be one (it is a wildcard only without credentials). */
 function checkTokens(option: string, value: unknown, star: boolean): string | null {
-  if (!Array.isArray(value) || !value.every((name) => typeof name === "string" && (isToken(name) || (star && name === "*")))) {
-    throw invalidOption("cors", option, star ? "a list of header names (or \"*\" without credentials)" : "a list of tokens", value);
+  if (!Array.isArray(value) || !value.every((name) => typeof name === "string" && isToken(name) && (star || name !== "*"))) {
+    throw invalidOption("cors", option, option === "methods" ? "a list of method names" : 'a list of header names ("*" only without credentials)', value);
   }
   return value.length === 0 ? null : value.join(", ");
 }
