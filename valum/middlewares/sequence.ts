@@ -5,14 +5,14 @@ import { invalidOption } from "./options.js";
 
 function pair<C extends Context>(a: HandlerCallback<C>, b: HandlerCallback<C>): HandlerCallback<C> {
   return function sequence(req: Request, res: Response, next: NextCallback, ctx: C): boolean | Promise<boolean> {
-    return a(req, res, () => b(req, res, next, Object.create(ctx) as C), ctx);
+    return a(req, res, () => b(req, res, next, ctx), ctx);
   };
 }
 
 /**
  * One handler made of several, as Valum's `sequence`: the first runs with the second as its
- * `next`, and so on; the last one's `next` is the route's own. Each gets a child of the
- * previous one's context, as consecutive routes do, so what one stores the following ones read.
+ * `next`, and so on; the last one's `next` is the route's own. They share the route's context,
+ * as in Valum: what one stores, the following ones and the routes after read.
  *
  * @example
  * app.get("/admin", sequence(cacheControl("no-store"), requireLogin, (req, res) => res.expandUtf8("admin")));
