@@ -21,7 +21,7 @@ function contain(req: Request, res: Response, error: unknown): Promise<boolean> 
  *
  * @example
  * app.use(timing); // always sees a handled request, never an exception
- * app.get("/report", safely(async (req, res) => res.expandJson(await buildReport())));
+ * app.get("/report", safely(async (req, res) => res.expandUtf8(await buildReport())));
  */
 export function safely<C extends Context = Context>(handler: HandlerCallback<C>): HandlerCallback<C> {
   if (typeof handler !== "function") throw invalidOption("safely", "handler", "a handler (req, res, next, ctx) => boolean", handler);

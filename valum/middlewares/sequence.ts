@@ -17,7 +17,7 @@ function pair<C extends Context>(a: HandlerCallback<C>, b: HandlerCallback<C>): 
  * @example
  * app.get("/admin", sequence(cacheControl("no-store"), requireLogin, (req, res) => res.expandUtf8("admin")));
  */
-export function sequence<C extends Context = Context>(...handlers: HandlerCallback<C>[]): HandlerCallback<C> {
+export function sequence<C extends Context = Context>(...handlers: HandlerCallback<NoInfer<C>>[]): HandlerCallback<C> {
   if (handlers.length === 0) throw invalidOption("sequence", "handlers", "at least one handler", handlers);
   handlers.forEach((handler, i) => {
     if (typeof handler !== "function") throw invalidOption("sequence", `handlers[${i}]`, "a handler (req, res, next, ctx) => boolean", handler);
