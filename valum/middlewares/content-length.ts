@@ -27,6 +27,10 @@ export function contentLength(limit: number): HandlerCallback {
       if (length === null) throw ClientError.badRequest(`malformed Content-Length ${JSON.stringify(declared)}`);
       if (length > limit) throw ClientError.contentTooLarge(tooLarge);
       if (length === 0) return next();
+    } else if (req.gatewayInterface.startsWith("HTTP/") && req.header("transfer-encoding") === null) {
+      // node:http: neither length nor chunked means no body (RFC 9112 6.3); gateways may
+      // stream one without CONTENT_LENGTH (FastCGI, AJP), so there the body is always counted
+      return next();
     }
     const body = new LimitedBody(req.body, limit);
     req.body = body;

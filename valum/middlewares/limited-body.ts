@@ -43,7 +43,8 @@ export class LimitedBody extends Counter {
   private source: Readable | null;
   private readonly decoders: readonly (readonly [name: string, make: () => Transform])[];
   private readonly stages: Transform[] = [];
-  private started = false;
+  /** What `source` is piped into, once started. */
+  private first: Transform | null = null;
 
   constructor(source: Readable, limit: number, decoders: readonly (readonly [string, () => Transform])[] = []) {
     super(limit, decoders.length > 0 ? " once decoded" : "");
@@ -55,12 +56,12 @@ export class LimitedBody extends Counter {
   }
 
   override _read(size: number): void {
-    if (!this.started && this.source !== null) this.start();
+    if (this.first === null && this.source !== null) this.start();
     super._read(size);
   }
 
   private start(): void {
-    this.started = true;
+    this.first = this; // started: the decoders below, if any, take its place
     const source = this.source!;
     source.once("error", (error: Error) => this.destroy(error));
     let upstream: Readable = source;
@@ -86,13 +87,14 @@ export class LimitedBody extends Counter {
       }
     }
     upstream.pipe(this);
+    this.first = this.stages[0] ?? this;
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const source = this.source;
     this.source = null;
-    if (source !== null) {
-      source.unpipe();
+    if (source !== null && this.first !== null) {
+      source.unpipe(this.first);
       // Discard the rest, as node does for a body nobody read: the answer can go out and the
       // connection be used again.
       if (!source.destroyed && !source.readableEnded) source.resume();

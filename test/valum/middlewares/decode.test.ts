@@ -1,8 +1,9 @@
 import { describe, it, expect } from "@jest/globals";
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { Router, contentLength, decode } from "../../../valum/index.js";
-import { ERR_INVALID_OPTION } from "../../../vsgi/index.js";
+import { ERR_INVALID_OPTION, Server } from "../../../vsgi/index.js";
 import { send } from "../../helpers/http.js";
+import { scgiRequest } from "../../helpers/scgi-client.js";
 import { withServer } from "../util.js";
 
 /** Echoes the decoded body, and the Content-Encoding and Content-Length the handler sees. */
@@ -121,6 +122,25 @@ describe("decode", () => {
       const res = await send(c.port, "POST", "/", { "Content-Encoding": "gzip", "Transfer-Encoding": "chunked" }, fits);
       expect(res.body.toString()).toBe("5000");
     });
+  });
+
+  it("works the same behind a gateway (SCGI), where the body is the backend's own stream", async () => {
+    const app = new Router();
+    app.use(contentLength(1 << 20));
+    app.use(decode({ limit: 1 << 20 }));
+    app.post("/", async (req, res) => res.expandUtf8(`${await req.flattenUtf8()} ${req.header("content-encoding")}`));
+    const server = await Server.load("scgi", { handler: app });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    try {
+      const target = { port: Number(server.uris[0]!.port) };
+      const ok = await scgiRequest(target, { method: "POST", target: "/", headers: [["Content-Encoding", "gzip"]], body: gzipSync("over scgi") });
+      expect(ok.status).toBe(200);
+      expect(ok.body.toString()).toBe("over scgi null");
+      const bomb = await scgiRequest(target, { method: "POST", target: "/", headers: [["Content-Encoding", "gzip"]], body: gzipSync(Buffer.alloc(4 << 20)) });
+      expect(bomb.status).toBe(413);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("refuses bad options at registration, naming them", () => {
