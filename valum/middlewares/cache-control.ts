@@ -9,8 +9,9 @@ import { invalidOption } from "./options.js";
  * it). `directives` is a header value (`"public"`, `"no-store"`) or an object
  * (`{ public: true, immutable: true }`); `maxAge` adds `max-age`. Everything is checked and the
  * header built once, at registration. When the routes below throw an error status (4xx, 5xx)
- * the header is taken off again: an error must not be cached for the resource's lifetime. A
- * thrown 304 keeps it, as RFC 9110 15.4.5 asks.
+ * the header is put back as it was before (or removed): an error must not be cached for the
+ * resource's lifetime. `no-store` stays on errors; a thrown 304 keeps the header, as RFC 9110
+ * 15.4.5 asks.
  *
  * @example
  * app.get("/assets/<path:path>", sequence(cacheControl({ public: true, immutable: true }, 31536000), serveAsset));
@@ -38,24 +39,34 @@ export function cacheControl(directives: string | CacheDirectives, maxAge?: numb
   const value = serializeCacheControl(parsed);
   if (value === "") throw invalidOption("cacheControl", "directives", "at least one directive", directives);
 
-  /** Takes the header off an error answer, when it is still the one set here. */
-  function drop(res: Response, error: unknown): never {
+  // `no-store` is never harmful on an error: kept; anything else is undone on an error
+  const undoOnError = parsed.noStore !== true;
+
+  /** On an error answer, puts back what was there before, when the header is still the one set here. */
+  function undo(res: Response, previous: string | null, error: unknown): never {
     const status = toStatus(error);
     if (status !== null && status.code >= 400 && !res.headWritten && res.headers.get("cache-control") === value) {
-      res.headers.delete("cache-control");
+      if (previous === null) res.headers.delete("cache-control");
+      else res.headers.setTrusted("Cache-Control", previous);
     }
     throw error;
   }
 
   return function cacheControl(req: Request, res: Response, next: NextCallback): boolean | Promise<boolean> {
-    res.headers.setTrusted("Cache-Control", value);
+    const headers = res.headers;
+    if (!undoOnError) {
+      headers.setTrusted("Cache-Control", value);
+      return next();
+    }
+    const previous = headers.get("cache-control");
+    headers.setTrusted("Cache-Control", value);
     let result: boolean | Promise<boolean>;
     try {
       result = next();
     } catch (error) {
-      drop(res, error);
+      undo(res, previous, error);
     }
     if (typeof result === "boolean") return result;
-    return result.then(undefined, (error: unknown) => drop(res, error));
+    return result.then(undefined, (error: unknown) => undo(res, previous, error));
   };
 }

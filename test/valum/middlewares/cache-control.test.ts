@@ -51,6 +51,22 @@ describe("cacheControl", () => {
     });
   });
 
+  it("puts back the header from before on an error, and keeps no-store", async () => {
+    const app = new Router();
+    app.use(cacheControl("no-store"));
+    app.get("/asset", cacheControl({ public: true, maxAge: 31536000 }));
+    app.get("/asset", () => {
+      throw ClientError.notFound();
+    });
+    await withServer(app, async (c) => {
+      for (const path of ["/asset", "/nowhere"]) {
+        const res = await c.send("GET", path);
+        expect(res.status).toBe(404);
+        expect(res.headers["cache-control"]).toBe("no-store");
+      }
+    });
+  });
+
   it("refuses bad directives at registration, naming them", () => {
     const cases: [() => unknown, string][] = [
       [() => cacheControl("max-age=abc"), "option directives must be a well-formed"],
