@@ -62,6 +62,10 @@ app.get(
   }),
 );
 
+// --- safely wraps a forward callback too, keeping its value's type ---------------------------
+const guardedForward: ForwardCallback<number> = safely((req, res, next, ctx, value: number) => res.expandUtf8(String(value + 1)));
+void guardedForward;
+
 // --- wrong options do not compile --------------------------------------------------------------
 // @ts-expect-error options are named as documented (origin, not origins)
 cors({ origins: ["https://a.example"] });

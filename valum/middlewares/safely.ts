@@ -1,6 +1,6 @@
 import type { Request, Response } from "../../vsgi/index.js";
 import type { Context } from "../context.js";
-import type { HandlerCallback, NextCallback } from "../handler.js";
+import type { ForwardCallback, HandlerCallback, NextCallback } from "../handler.js";
 import { respondToError, toStatus } from "../status.js";
 import { invalidOption } from "./options.js";
 
@@ -11,10 +11,11 @@ function contain(req: Request, res: Response, error: unknown): Promise<boolean> 
 }
 
 /**
- * Runs `handler` so that no failure leaves it: an error that is not a status (its own, or one
- * coming up from `next`) is logged with its stack and answered right there with a 500 that
- * reveals nothing (or, once the head is written, the connection is closed), so the handlers
- * above it see a handled request. Thrown statuses still go up: they are answers, not failures.
+ * Runs `handler` (a route handler, or a middleware's forward callback) so that no failure
+ * leaves it: an error that is not a status (its own, or one coming up from `next`) is logged
+ * with its stack and answered right there with a 500 that reveals nothing (or, once the head is
+ * written, the connection is closed), so the handlers above it see a handled request. Thrown
+ * statuses still go up: they are answers, not failures.
  *
  * In Vala, Valum's `safely` takes a callback that cannot throw, a compile-time guarantee;
  * TypeScript has no checked exceptions, so here it is a boundary at run time.
@@ -23,12 +24,13 @@ function contain(req: Request, res: Response, error: unknown): Promise<boolean> 
  * app.use(timing); // always sees a handled request, never an exception
  * app.get("/report", safely(async (req, res) => res.expandUtf8(await buildReport())));
  */
-export function safely<C extends Context = Context>(handler: HandlerCallback<C>): HandlerCallback<C> {
+export function safely<T = never, C extends Context = Context>(handler: ForwardCallback<T, C>): HandlerCallback<C> & ForwardCallback<T, C> {
   if (typeof handler !== "function") throw invalidOption("safely", "handler", "a handler (req, res, next, ctx) => boolean", handler);
-  return function safely(req: Request, res: Response, next: NextCallback, ctx: C): boolean | Promise<boolean> {
+  // five declared parameters: the router passes next and the context, and a forward its value
+  return function safely(req: Request, res: Response, next: NextCallback, ctx: C, value?: T): boolean | Promise<boolean> {
     let result: boolean | Promise<boolean>;
     try {
-      result = handler(req, res, next, ctx);
+      result = handler(req, res, next, ctx, value as T);
     } catch (error) {
       return contain(req, res, error);
     }

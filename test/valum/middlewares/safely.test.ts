@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach } from "@jest/globals";
-import { Router, ClientError, safely } from "../../../valum/index.js";
+import { Router, ClientError, safely, type ForwardCallback, type HandlerCallback } from "../../../valum/index.js";
 import { setErrorLogger, ERR_INVALID_OPTION } from "../../../vsgi/index.js";
 import { withServer } from "../util.js";
 
@@ -85,6 +85,17 @@ describe("safely", () => {
     router.get("/", safely((req, res) => res.expandUtf8("fine")));
     await withServer(router, async (c) => expect((await c.send("GET", "/")).text).toBe("fine"));
     expect(seen).toEqual(["result true"]);
+  });
+
+  it("guards a middleware's forward callback, which gets its value", async () => {
+    const { router } = app();
+    const withValue = (then: ForwardCallback<number>): HandlerCallback => (req, res, next, ctx) => then(req, res, next, ctx, 41);
+    router.get("/", withValue(safely((req, res, next, ctx, value) => {
+      if (value === 41) throw new Error(`failed with ${value}`);
+      return res.expandUtf8(String(value));
+    })));
+    await withServer(router, async (c) => expect((await c.send("GET", "/")).status).toBe(500));
+    expect(logged.map((l) => (l.error as Error).message)).toEqual(["failed with 41"]);
   });
 
   it("refuses what is not a handler", () => {
