@@ -120,7 +120,7 @@ function checkTokens(option: string, value: unknown, star: boolean): string | nu
  *
  * @example
  * app.use(cors({ origin: ["https://app.example"], credentials: true, maxAge: 600 }));
- * app.use(authenticate(...)); // preflights never reach it
+ * app.use(requireLogin); // preflights never reach it
  */
 export function cors(options: CorsOptions = {}): HandlerCallback {
   if (options === null || typeof options !== "object") throw invalidOption("cors", "options", "an object", options);
