@@ -2,7 +2,7 @@ import type { Request, Response } from "../../vsgi/index.js";
 import type { HandlerCallback, NextCallback } from "../handler.js";
 import { ClientError } from "../status.js";
 import { invalidOption } from "./options.js";
-import { LimitedBody, guarded } from "./limited-body.js";
+import { LimitedBody, bodilessWithoutLength, guarded } from "./limited-body.js";
 import { parseContentLength } from "../http/content-length.js";
 
 /**
@@ -27,9 +27,7 @@ export function contentLength(limit: number): HandlerCallback {
       if (length === null) throw ClientError.badRequest(`malformed Content-Length ${JSON.stringify(declared)}`);
       if (length > limit) throw ClientError.contentTooLarge(tooLarge);
       if (length === 0) return next();
-    } else if (req.gatewayInterface.startsWith("HTTP/") && req.header("transfer-encoding") === null) {
-      // node:http: neither length nor chunked means no body (RFC 9112 6.3); gateways may
-      // stream one without CONTENT_LENGTH (FastCGI, AJP), so there the body is always counted
+    } else if (bodilessWithoutLength(req)) {
       return next();
     }
     const body = new LimitedBody(req.body, limit);

@@ -6,7 +6,7 @@ import { ClientError } from "../status.js";
 import { parseContentCoding } from "../http/content-coding.js";
 import { parseContentLength } from "../http/content-length.js";
 import { invalidOption } from "./options.js";
-import { LimitedBody, guarded } from "./limited-body.js";
+import { LimitedBody, bodilessWithoutLength, guarded } from "./limited-body.js";
 
 /** Options of `decode`. */
 export interface DecodeOptions {
@@ -78,7 +78,7 @@ export function decode(options: DecodeOptions = {}): HandlerCallback {
     const declared = req.header("content-length");
     headers.delete("content-length");
     // no body at all: nothing to decode (an empty stream is no valid gzip stream)
-    if (declared !== null && parseContentLength(declared) === 0) return next();
+    if (declared === null ? bodilessWithoutLength(req) : parseContentLength(declared) === 0) return next();
     const body = new LimitedBody(req.body, limit, decoders);
     req.body = body;
     return guarded(next, body, res);

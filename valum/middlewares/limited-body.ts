@@ -4,7 +4,7 @@
  * Nothing is read before the application reads the body.
  */
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import { VsgiError, ERR_BAD_REQUEST, ERR_BODY_TOO_LARGE, type Response } from "../../vsgi/index.js";
+import { VsgiError, ERR_BAD_REQUEST, ERR_BODY_TOO_LARGE, type Request, type Response } from "../../vsgi/index.js";
 import { toStatus } from "../status.js";
 
 function noop(): void {}
@@ -113,6 +113,15 @@ export class LimitedBody extends Counter {
     if (failure !== null && error !== failure && !res.headWritten) throw toStatus(failure) ?? failure;
     throw error;
   }
+}
+
+/**
+ * Whether a request without a declared length certainly has no body: on node:http, neither a
+ * length nor chunking means none (RFC 9112 6.3). Gateways may stream a body without
+ * CONTENT_LENGTH (FastCGI, AJP), so there one is always assumed.
+ */
+export function bodilessWithoutLength(req: Request): boolean {
+  return req.gatewayInterface.startsWith("HTTP/") && req.header("transfer-encoding") === null;
 }
 
 /**

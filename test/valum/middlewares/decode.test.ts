@@ -100,11 +100,13 @@ describe("decode", () => {
     });
   });
 
-  it("takes an empty body as empty", async () => {
+  it("takes an empty body as empty, declared or absent", async () => {
     await withServer(echo(), async (c) => {
       const res = await send(c.port, "POST", "/", { "Content-Encoding": "gzip", "Content-Length": "0" });
       expect(res.status).toBe(200);
       expect(res.body.length).toBe(0);
+      const none = await c.raw("POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nConnection: close\r\n\r\n");
+      expect(none).toMatch(/^HTTP\/1.1 200 OK/);
     });
   });
 
