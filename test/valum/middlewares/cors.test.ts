@@ -142,6 +142,14 @@ describe("cors, a list of origins with credentials", () => {
     });
   });
 
+  it("never takes a Vary sent in the request (GHSA-q7jf-gf43-6x6p)", async () => {
+    const { app } = guarded(options);
+    await withServer(app, async (c) => {
+      const res = await c.send("GET", "/data", { Origin: "https://a.example", Vary: "Cookie, *", ...AUTH });
+      expect(res.headers["vary"]).toBe("Origin");
+    });
+  });
+
   it("sends fixed allowHeaders without reflecting", async () => {
     const { app } = guarded({ origin: "https://a.example", allowHeaders: ["Content-Type"], methods: ["GET", "PUT"] });
     await withServer(app, async (c) => {
