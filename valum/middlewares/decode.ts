@@ -1,6 +1,6 @@
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Transform } from "node:stream";
-import type { Request, Response } from "../../vsgi/index.js";
+import { BODY_LIMIT, type Request, type Response } from "../../vsgi/index.js";
 import type { HandlerCallback, NextCallback } from "../handler.js";
 import { ClientError } from "../status.js";
 import { parseContentCoding } from "../http/content-coding.js";
@@ -13,7 +13,7 @@ export interface DecodeOptions {
   /**
    * The most bytes the decoded body may have (each decoding step is counted): past it, reading
    * the body fails with a 413. `Infinity` for no bound.
-   * @default 1048576 (1 MiB, as `req.json()` and `req.form()`)
+   * @default BODY_LIMIT (vsgi's, the default of `req.json()` and `req.form()`)
    */
   limit?: number;
   /**
@@ -24,7 +24,7 @@ export interface DecodeOptions {
 }
 
 /** The defaults of `decode`'s options. */
-export const DECODE_DEFAULTS: Readonly<Required<DecodeOptions>> = Object.freeze({ limit: 1 << 20, maxCodings: 2 });
+export const DECODE_DEFAULTS: Readonly<Required<DecodeOptions>> = Object.freeze({ limit: BODY_LIMIT, maxCodings: 2 });
 
 /** The decoders by coding name (`x-gzip` is read as `gzip`); `deflate` is the zlib format (RFC 9110 8.4.1.2). */
 const DECODERS = new Map<string, () => Transform>([
