@@ -1,5 +1,5 @@
 import { describe, it, expect } from "@jest/globals";
-import { Router, ClientError, cors, type CorsOptions } from "../../../valum/index.js";
+import { Router, Method, ClientError, BasicAuthentication, authenticate, cors, forward, type CorsOptions } from "../../../valum/index.js";
 import { ERR_INVALID_OPTION } from "../../../vsgi/index.js";
 import { withServer } from "../util.js";
 
@@ -114,6 +114,35 @@ describe("cors, a list of origins with credentials", () => {
       expect(refused.headers["vary"]).toBe("Origin, Access-Control-Request-Headers");
       expect(runs.auth).toBe(0);
     });
+  });
+
+  it("answers preflights before the real authenticate middleware, which still guards the rest", async () => {
+    let checks = 0;
+    const app = new Router();
+    app.use(cors(options));
+    app.use(
+      authenticate(
+        new BasicAuthentication("api"),
+        (auth) => {
+          checks++;
+          return auth.challengeWithPassword("secret") && auth.username === "ana";
+        },
+        forward,
+      ),
+    );
+    app.rule(Method.GET | Method.PUT, "/data", (req, res) => res.expandUtf8("data"));
+    await withServer(app, async (c) => {
+      const preflight = await c.send("OPTIONS", "/data", { Origin: "https://a.example", ...PREFLIGHT });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers["access-control-allow-origin"]).toBe("https://a.example");
+      expect(preflight.headers["www-authenticate"]).toBeUndefined();
+      const refused = await c.send("PUT", "/data", { Origin: "https://a.example" });
+      expect(refused.status).toBe(401);
+      expect(refused.headers["access-control-allow-origin"]).toBe("https://a.example");
+      const basic = "Basic " + Buffer.from("ana:secret").toString("base64");
+      expect((await c.send("PUT", "/data", { Origin: "https://a.example", Authorization: basic })).text).toBe("data");
+    });
+    expect(checks).toBe(1);
   });
 
   it("keeps its headers on a thrown status, so the page can read the error", async () => {
