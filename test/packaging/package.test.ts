@@ -188,7 +188,8 @@ describe("the application of docs/getting-started.md, set up as the page says", 
     try {
       let out = "";
       await new Promise<void>((ok, fail) => {
-        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        // The framework's own lines (listening, workers, errors) go to standard error.
+        child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
           out += chunk;
           if (/Listening on/.test(out)) ok();
         });
