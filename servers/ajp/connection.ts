@@ -428,6 +428,9 @@ export class AjpConnection extends TrackedConnection {
         // keep-alive probe) needs no answer.
         break;
       default:
+        // After an answer that ended the connection (reuse=0, its body unread), the rest of that
+        // body may still arrive: it is no error, the connection is closing anyway.
+        if (this.socket.writableEnded) return;
         throw new AjpWireError(`unexpected packet type ${payload[0]} (${payload.length} bytes) between requests`);
     }
   }

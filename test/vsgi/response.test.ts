@@ -7,6 +7,7 @@ import { Readable } from "node:stream";
 import { gunzipSync, createGzip } from "node:zlib";
 import { once } from "node:events";
 import { serve, send, raw, type Served } from "../helpers/http.js";
+import { capturingErrors } from "../helpers/log.js";
 import { ERR_HEAD_WRITTEN, setErrorLogger, logError, type Request, type Response } from "../../vsgi/index.js";
 
 const DEFAULT_LOGGER = logError;
@@ -110,9 +111,16 @@ describe("Response helpers", () => {
       const empty = await send(port, "GET", "/empty");
       expect(empty.status).toBe(200);
       expect(empty.headers["content-length"]).toBe("0");
-      const missing = await send(port, "GET", "/missing");
-      expect(missing.status).toBe(500);
-      expect(missing.body.toString()).toBe("Internal Server Error");
+      const logged: string[] = [];
+      setErrorLogger((message, error) => logged.push(`${message} ${(error as NodeJS.ErrnoException).code}`));
+      try {
+        const missing = await send(port, "GET", "/missing");
+        expect(missing.status).toBe(500);
+        expect(missing.body.toString()).toBe("Internal Server Error");
+      } finally {
+        setErrorLogger(DEFAULT_LOGGER);
+      }
+      expect(logged).toEqual(["GET /missing: unhandled error ENOENT"]);
     } finally {
       await rm(dir, { recursive: true });
     }
@@ -161,7 +169,8 @@ describe("Response helpers", () => {
       res.status = 42;
       return res.end();
     });
-    expect((await send(port, "GET", "/")).status).toBe(500);
+    const logged = await capturingErrors(async () => expect((await send(port, "GET", "/")).status).toBe(500));
+    expect(logged).toEqual([expect.stringContaining("invalid status 42")]);
   });
 
   it("a header value with CR LF is refused and never sent", async () => {
@@ -169,7 +178,9 @@ describe("Response helpers", () => {
       res.headers.set("X-Evil", "a\r\nSet-Cookie: pwned=1");
       return res.expandUtf8("unreachable");
     });
-    const res = await send(port, "GET", "/");
+    let res!: Awaited<ReturnType<typeof send>>;
+    const logged = await capturingErrors(async () => void (res = await send(port, "GET", "/")));
+    expect(logged).toEqual([expect.stringContaining("invalid value for header X-Evil")]);
     expect(res.status).toBe(500);
     expect(res.headers["set-cookie"]).toBeUndefined();
     expect(res.headers["x-evil"]).toBeUndefined();
