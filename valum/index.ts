@@ -99,3 +99,14 @@ export { forward } from "./middlewares/forward.js";
 export { respondWith } from "./middlewares/respond-with.js";
 export { safely } from "./middlewares/safely.js";
 export { sequence } from "./middlewares/sequence.js";
+export {
+  multipart,
+  MULTIPART_DEFAULTS,
+  MultipartPart,
+  MultipartParts,
+  safeFilename,
+  type MultipartContext,
+  type MultipartLimits,
+  type MultipartOptions,
+} from "./middlewares/multipart.js";
+export { formatMediaType, isMultipartBoundary, MediaTypeError, parseMediaType, type MediaType } from "./http/media-type.js";

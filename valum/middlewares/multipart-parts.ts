@@ -1,0 +1,487 @@
+/**
+ * The parts of a `multipart/form-data` body as `multipart` hands them out: busboy parses, this
+ * turns its events into an async iterator with back-pressure, its limit signals and errors into
+ * thrown statuses, and a client going away into a failed iteration.
+ */
+import { Readable } from "node:stream";
+import busboy from "busboy";
+import { Headers, type ReadonlyHeaders, type Request, type Response } from "../../vsgi/index.js";
+import { ClientError, type Status } from "../status.js";
+
+/** The limits after defaults, as `multipart` checked them. */
+export interface ResolvedLimits {
+  parts: number;
+  fields: number;
+  files: number;
+  fileSize: number;
+  fieldSize: number;
+  headerPairs: number;
+}
+
+function noop(): void {}
+
+// Busboy 1.6 neither exposes a part's headers nor honours `limits.headerPairs` (it keeps the
+// first 1999 lines) and reports an over-long header block (16 KiB) as malformed. Its header
+// parser is the instance's `_hparser` while a part's head is read; its `cb` gets the headers
+// and its `push` says -1 on a malformed or over-long block. `checkBusboy` verifies at
+// registration that the installed busboy still works so (package.json pins 1.6.0).
+const MAX_HEADER_SIZE = 16 * 1024;
+
+interface HeaderParser {
+  cb: (header: Record<string, string[]>) => void;
+  push(chunk: Buffer, pos: number, end: number): number;
+  byteCount: number;
+}
+
+interface HeaderWatch {
+  onHeader(header: Record<string, string[]>): void;
+  onOversized(): void;
+}
+
+function watchHeaders(parser: busboy.Busboy, watch: HeaderWatch): void {
+  let current: unknown = (parser as unknown as { _hparser: unknown })._hparser;
+  let hooked = false;
+  Object.defineProperty(parser, "_hparser", {
+    configurable: true,
+    get: () => current,
+    set: (value: unknown) => {
+      if (!hooked && value !== null && typeof value === "object") {
+        hooked = true;
+        const hp = value as HeaderParser;
+        const cb = hp.cb;
+        hp.cb = (header) => {
+          watch.onHeader(header);
+          cb.call(hp, header);
+        };
+        const push = hp.push;
+        hp.push = function (chunk, pos, end) {
+          const at = push.call(hp, chunk, pos, end);
+          if (at === -1 && hp.byteCount >= MAX_HEADER_SIZE) watch.onOversized();
+          return at;
+        };
+      }
+      current = value;
+    },
+  });
+}
+
+let busboyChecked = false;
+
+/** @internal Throws unless the installed busboy hands part headers over as `watchHeaders` expects. */
+export function checkBusboy(): void {
+  if (busboyChecked) return;
+  let seen: Record<string, string[]> | null = null;
+  const parser = busboy({ headers: { "content-type": "multipart/form-data; boundary=x" } });
+  watchHeaders(parser, { onHeader: (header) => (seen = header), onOversized: noop });
+  parser.on("error", noop);
+  parser.on("field", noop);
+  parser.write(Buffer.from('--x\r\nContent-Disposition: form-data; name="a"\r\nX-Check: 1\r\n\r\nv\r\n--x--\r\n'));
+  parser.destroy();
+  const header = seen as Record<string, string[]> | null;
+  if (header?.["x-check"]?.[0] !== "1") {
+    throw new Error("multipart: the installed busboy does not hand part headers over as busboy 1.6 does; install busboy 1.6.0");
+  }
+  busboyChecked = true;
+}
+
+/**
+ * A file name from a multipart part reduced to something that can be a single path segment:
+ * the last segment after `/` or `\`, without NUL and control characters, never `.` or `..`;
+ * `null` when nothing is left. It is still the client's choice of name: prefer storing under a
+ * name of your own (a random id) and keeping this one as data.
+ *
+ * @example safeFilename("../../etc/passwd"); // "passwd"
+ * @example safeFilename("C:\\Users\\ana\\photo.jpg"); // "photo.jpg"
+ * @example safeFilename(".."); // null
+ */
+export function safeFilename(filename: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = filename.replace(/[\u0000-\u001f\u007f]/g, "");
+  const segments = cleaned.split(/[/\\]/);
+  const last = segments[segments.length - 1]!.trim();
+  if (last === "" || last === "." || last === "..") return null;
+  return last;
+}
+
+/** What one part is built from: its metadata, and either its bytes' stream or its whole value. */
+interface PartInit {
+  name: string;
+  filename: string | null;
+  type: string;
+  headers: ReadonlyHeaders;
+  source: Readable | null;
+  value: string | null;
+}
+
+/**
+ * One part of a `multipart/form-data` body: a `Readable` of its bytes, with the part's field
+ * name, file name and type. A field (no filename) is held whole: `text()` gives its value.
+ */
+export class MultipartPart extends Readable {
+  /** The field name (Content-Disposition `name`). */
+  readonly name: string;
+  /**
+   * The file name exactly as the client sent it (`filename*` or `filename`), `null` for a field.
+   * Never use it as a path: it may hold `../`, `\`, a drive or NUL (see `safeFilename`).
+   */
+  readonly filename: string | null;
+  /** The part's media type essence, lower-cased (`text/plain` when the part has no Content-Type). */
+  readonly type: string;
+  /** The part's header lines, as sent (names lower-case; values read as Latin-1). */
+  readonly headers: ReadonlyHeaders;
+  /** @internal */
+  bytes = 0;
+  private source: Readable | null;
+  private value: string | null;
+  private readonly owner: MultipartParts;
+
+  /** @internal Parts come from `MultipartParts`, never built by hand. */
+  constructor(owner: MultipartParts, init: PartInit) {
+    super();
+    this.owner = owner;
+    this.name = init.name;
+    this.filename = init.filename;
+    this.type = init.type;
+    this.headers = init.headers;
+    this.source = init.source;
+    this.value = init.value;
+    // A failed part must not crash a process whose handler did not listen for errors; readers
+    // (pipeline, for await) still get the error.
+    this.on("error", noop);
+    const source = init.source;
+    if (source !== null) {
+      source.on("data", (chunk: Buffer) => this.fromSource(chunk));
+      source.once("end", () => this.push(null));
+      source.on("error", (error: Error) => owner.sourceFailed(error));
+    }
+  }
+
+  private fromSource(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    // Busboy stops one byte past the limit and says so with its 'limit' event, which fails the
+    // whole form; that byte never reaches the reader.
+    if (this.bytes > this.owner.limits.fileSize) return;
+    if (!this.push(chunk)) this.source?.pause();
+  }
+
+  override _read(): void {
+    if (this.source !== null) {
+      this.source.resume();
+    } else if (this.value !== null) {
+      const value = this.value;
+      this.value = null;
+      if (value.length > 0) this.push(Buffer.from(value, "utf8"));
+      this.push(null);
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const source = this.source;
+    if (source !== null) {
+      // A part left half-read: the rest is skipped so that the next one can come.
+      this.source = null;
+      source.removeAllListeners("data");
+      source.on("error", noop);
+      source.resume();
+    }
+    callback(error);
+  }
+
+  /**
+   * The whole part as text (UTF-8): a field's value (decoded with the part's charset by the
+   * parser), or a file read to its end (bounded by `limits.fileSize`).
+   *
+   * @example for await (const part of parts) if (part.filename === null) fields[part.name] = await part.text();
+   */
+  async text(): Promise<string> {
+    if (this.source === null && this.value !== null && this.readableLength === 0 && this.readableFlowing === null) {
+      const value = this.value;
+      this.value = null;
+      this.push(null);
+      this.resume();
+      return value;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of this) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  }
+}
+
+/**
+ * The parts of one `multipart/form-data` body: an async iterable of `MultipartPart`, read once.
+ * The body is read only while the handler iterates, and only as fast as it reads the parts.
+ *
+ * @example for await (const part of ctx.multipart) console.log(part.name, part.filename);
+ */
+export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
+  /** @internal */
+  readonly limits: ResolvedLimits;
+  /** The status the iteration failed with (413, 400, or 400 for a client that went away), or null. */
+  failure: Status | null = null;
+  private readonly req: Request;
+  private readonly res: Response;
+  private readonly boundary: string;
+  private parser: busboy.Busboy | null = null;
+  private started = false;
+  private finished = false;
+  private stopped = false;
+  private awaitingDrain = false;
+  private readonly queue: MultipartPart[] = [];
+  private current: MultipartPart | null = null;
+  private currentDone = true;
+  private waiter: { resolve: (r: IteratorResult<MultipartPart>) => void; reject: (e: unknown) => void } | null = null;
+  private partCount = 0;
+  private pendingHeaders: Record<string, string[]> | null = null;
+  private oversizedHeader = false;
+  private readonly onData = (chunk: Buffer): void => {
+    if (!this.parser!.write(chunk)) {
+      this.awaitingDrain = true;
+      this.req.body.pause();
+    }
+  };
+  private readonly onEnd = (): void => {
+    if (!this.stopped) this.parser!.end();
+  };
+  private readonly onBodyError = (error: Error): void => this.fail(this.aborted(error));
+  private readonly onAbort = (): void => this.fail(this.aborted(this.req.signal.reason));
+
+  /** @internal `multipart` builds it. */
+  constructor(req: Request, res: Response, boundary: string, limits: ResolvedLimits) {
+    this.req = req;
+    this.res = res;
+    this.boundary = boundary;
+    this.limits = limits;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** The next part, once the previous one was read to its end or skipped (drained). */
+  next(): Promise<IteratorResult<MultipartPart>> {
+    if (this.waiter !== null) return Promise.reject(new Error("multipart: next() called again before the previous call settled"));
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (!this.started) this.start();
+    const current = this.current;
+    // A part nobody started reading is skipped: its bytes flow through and are dropped.
+    if (current !== null && !this.currentDone && current.readableFlowing === null) current.resume();
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      this.settle();
+    });
+  }
+
+  /** Stops reading the body: the parts not read are dropped. */
+  return(): Promise<IteratorResult<MultipartPart>> {
+    this.stop();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private start(): void {
+    this.started = true;
+    const parser = busboy({
+      headers: { "content-type": `multipart/form-data; boundary="${this.boundary}"` },
+      // Busboy truncates at its limit even when a part is exactly that long: one byte more
+      // tells "at the limit" (fine) from "over it" (a 413).
+      limits: {
+        fields: this.limits.fields,
+        files: this.limits.files,
+        fileSize: this.limits.fileSize + 1,
+        fieldSize: this.limits.fieldSize + 1,
+      },
+      preservePath: true,
+      defParamCharset: "utf8",
+      highWaterMark: 128 * 1024,
+    });
+    this.parser = parser;
+    watchHeaders(parser, this);
+    parser.on("file", (name: string | undefined, stream: Readable, info: busboy.FileInfo) => this.onFile(name, stream, info));
+    parser.on("field", (name: string | undefined, value: string, info: busboy.FieldInfo) => this.onField(name, value, info));
+    parser.on("filesLimit", () => this.fail(ClientError.contentTooLarge(`more than ${this.limits.files} files`)));
+    parser.on("fieldsLimit", () => this.fail(ClientError.contentTooLarge(`more than ${this.limits.fields} fields`)));
+    parser.on("error", (error: Error) => this.sourceFailed(error));
+    parser.on("drain", () => {
+      this.awaitingDrain = false;
+      this.resumeInput();
+    });
+    parser.on("finish", () => {
+      this.finished = true;
+      this.detach();
+      this.settle();
+    });
+    const body = this.req.body;
+    body.on("data", this.onData);
+    body.once("end", this.onEnd);
+    body.on("error", this.onBodyError);
+    this.req.signal.addEventListener("abort", this.onAbort, { once: true });
+    if (this.req.aborted) this.onAbort();
+  }
+
+  /** @internal Part headers, from the parser, before its `file` or `field` event. */
+  onHeader(header: Record<string, string[]>): void {
+    if (++this.partCount > this.limits.parts) return this.fail(ClientError.contentTooLarge(`more than ${this.limits.parts} parts`));
+    let pairs = 0;
+    for (const name in header) pairs += header[name]!.length;
+    if (pairs > this.limits.headerPairs) return this.fail(ClientError.contentTooLarge(`a part with more than ${this.limits.headerPairs} header lines`));
+    const disposition = header["content-disposition"]?.[0];
+    if (disposition === undefined || !/^\s*form-data\s*(;|$)/i.test(disposition)) {
+      return this.fail(ClientError.badRequest("a part without Content-Disposition: form-data"));
+    }
+    this.pendingHeaders = header;
+  }
+
+  /** @internal */
+  onOversized(): void {
+    this.oversizedHeader = true;
+  }
+
+  private headersOf(): ReadonlyHeaders {
+    const pairs: [string, string][] = [];
+    const header = this.pendingHeaders;
+    this.pendingHeaders = null;
+    if (header !== null) for (const name in header) for (const value of header[name]!) pairs.push([name, value]);
+    return new Headers(pairs, false);
+  }
+
+  private onFile(name: string | undefined, stream: Readable, info: busboy.FileInfo): void {
+    if (this.failure !== null) return void stream.resume();
+    if (name === undefined) return this.fail(ClientError.badRequest("a part without a name"));
+    const part = new MultipartPart(this, {
+      name,
+      filename: info.filename ?? null,
+      type: info.mimeType,
+      headers: this.headersOf(),
+      source: stream,
+      value: null,
+    });
+    stream.once("limit", () => this.fail(ClientError.contentTooLarge(`the file ${JSON.stringify(name)} is larger than ${this.limits.fileSize} bytes`)));
+    this.enqueue(part);
+  }
+
+  private onField(name: string | undefined, value: string, info: busboy.FieldInfo): void {
+    if (this.failure !== null) return;
+    if (name === undefined) return this.fail(ClientError.badRequest("a part without a name"));
+    if (info.valueTruncated) return this.fail(ClientError.contentTooLarge(`the field ${JSON.stringify(name)} is longer than ${this.limits.fieldSize} bytes`));
+    this.enqueue(new MultipartPart(this, { name, filename: null, type: info.mimeType, headers: this.headersOf(), source: null, value }));
+  }
+
+  private enqueue(part: MultipartPart): void {
+    const done = (): void => {
+      if (this.current === part) {
+        this.currentDone = true;
+        this.settle();
+      }
+    };
+    part.once("end", done);
+    part.once("close", done);
+    this.queue.push(part);
+    // A part waiting to be taken holds the body: fields cannot pile up in memory.
+    this.req.body.pause();
+    this.settle();
+  }
+
+  private resumeInput(): void {
+    if (this.started && !this.stopped && !this.finished && this.failure === null && !this.awaitingDrain && this.queue.length === 0) {
+      this.req.body.resume();
+    }
+  }
+
+  private settle(): void {
+    const waiter = this.waiter;
+    if (waiter === null) return;
+    if (this.failure !== null) {
+      this.waiter = null;
+      waiter.reject(this.failure);
+      return;
+    }
+    if (!this.currentDone) return;
+    const part = this.queue.shift();
+    if (part !== undefined) {
+      this.waiter = null;
+      this.current = part;
+      this.currentDone = part.readableEnded || part.destroyed;
+      this.resumeInput();
+      waiter.resolve({ value: part, done: false });
+      return;
+    }
+    if (this.finished || this.stopped) {
+      this.waiter = null;
+      waiter.resolve({ value: undefined, done: true });
+      return;
+    }
+    this.resumeInput();
+  }
+
+  private aborted(reason: unknown): Status {
+    return new ClientError(400, "the client went away before the end of the form", { cause: reason });
+  }
+
+  /** @internal An error of the parser or of a part's stream. */
+  sourceFailed(error: Error): void {
+    if (this.failure !== null || this.stopped) return;
+    if (this.req.aborted) return this.fail(this.aborted(error));
+    if (this.oversizedHeader) return this.fail(ClientError.contentTooLarge(`a part's header is longer than ${MAX_HEADER_SIZE} bytes`));
+    const cut = /^Unexpected end of/.test(error.message);
+    this.fail(
+      new ClientError(400, cut ? "the multipart body ends before its closing boundary" : `malformed multipart body: ${error.message.toLowerCase()}`, {
+        cause: error,
+      }),
+    );
+  }
+
+  /**
+   * @internal Fails the iteration and the parts in flight with `status`. If the response head
+   * is out, the status cannot reach the client: the connection is closed instead.
+   */
+  fail(status: Status): void {
+    if (this.failure !== null || this.stopped) return;
+    this.failure = status;
+    this.detach();
+    // Often called from inside busboy's own callbacks, which go on using the parser after the
+    // event: it is torn down once they return.
+    process.nextTick(() => this.teardown(status));
+    if (this.res.headWritten) this.res.destroy(status);
+    this.settle();
+  }
+
+  /** @internal Stops parsing without failing: the handler is done with the form. */
+  stop(): void {
+    if (this.stopped || !this.started) {
+      this.stopped = true;
+      return;
+    }
+    this.stopped = true;
+    this.detach();
+    const stopped = new Error("multipart: the handler stopped reading the form");
+    process.nextTick(() => this.teardown(stopped));
+    this.settle();
+  }
+
+  /** @internal After the forward returned: a failure it swallowed still reaches the client. */
+  settled(handled: boolean): boolean {
+    if (this.failure !== null && !this.res.headWritten) throw this.failure;
+    if (!this.finished) this.stop();
+    return handled;
+  }
+
+  private teardown(error: Error): void {
+    for (const part of [this.current, ...this.queue]) if (part !== null && !part.destroyed && !part.readableEnded) part.destroy(error);
+    this.queue.length = 0;
+    const parser = this.parser;
+    if (parser !== null) {
+      parser.removeAllListeners("file");
+      parser.removeAllListeners("field");
+      parser.on("error", noop);
+      parser.destroy();
+    }
+  }
+
+  private detach(): void {
+    const body = this.req.body;
+    body.off("data", this.onData);
+    body.off("end", this.onEnd);
+    body.off("error", this.onBodyError);
+    if (!this.finished) body.pause();
+    this.req.signal.removeEventListener("abort", this.onAbort);
+  }
+}
