@@ -19,6 +19,10 @@
 // resetting it through /proc/<pid>/clear_refs, cross-checked by sampling VmRSS every 10 ms) minus
 // VmRSS just before it, once the process is warm (socket backends: an 8 MiB upload and download
 // went through first) and its memory steady (CGI: the process loaded and waiting on its pipe).
+//
+// The multipart row is an upload only: the same pattern as the one file of a
+// multipart/form-data body, over node:http, to the http backend running the `multipart`
+// middleware (apps/multipart-memory.ts), which answers the file's length and SHA-256.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
@@ -38,8 +42,9 @@ const MiB = 1024 * 1024;
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ECHO_APP = join(DIST, "examples/echo/app.js");
 const CONTROL_APP = join(DIST, "bench/apps/gateway-memory-control.js");
+const MULTIPART_APP = join(DIST, "bench/apps/multipart-memory.js");
 // "node:http" is the control: bare node:http doing the same (apps/gateway-memory-control.ts).
-const BACKENDS = ["node:http", "http", "scgi", "fastcgi", "ajp", "cgi"] as const;
+const BACKENDS = ["node:http", "http", "scgi", "fastcgi", "ajp", "cgi", "multipart"] as const;
 type Backend = (typeof BACKENDS)[number];
 
 // ------------------------------------------------------------------------------------------------
@@ -196,6 +201,36 @@ async function overHttp(port: number, t: Transfer): Promise<Outcome> {
   return response;
 }
 
+const BOUNDARY = "----valum-memory-benchmark";
+
+/** The pattern as the one file part of a multipart/form-data body, to the `multipart` app. */
+async function overMultipart(port: number, t: Transfer): Promise<Outcome> {
+  if (t.kind !== "upload") throw new Error("the multipart row is an upload only");
+  const head = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="pattern.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+  const body = new Body(false);
+  const req = httpRequest({
+    host: "127.0.0.1",
+    port,
+    path: "/upload",
+    method: "POST",
+    agent: false,
+    headers: { "Content-Type": `multipart/form-data; boundary=${BOUNDARY}`, "Content-Length": String(head.length + t.size + tail.length) },
+  });
+  const response = new Promise<Outcome>((ok, fail) => {
+    req.on("response", (res) => {
+      res.on("data", (chunk: Buffer) => body.push(chunk));
+      res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
+      res.on("error", fail);
+    });
+    req.on("error", fail);
+  });
+  req.write(head);
+  await sendPattern(req, t.size, PIECE, (p) => p);
+  req.end(tail);
+  return response;
+}
+
 async function overScgi(port: number, t: Transfer): Promise<Outcome> {
   const socket = await open(port);
   const reader = new CgiResponseReader(new Body(t.kind === "download"));
@@ -309,6 +344,7 @@ const CLIENTS: Record<Exclude<Backend, "cgi">, (port: number, t: Transfer) => Pr
   scgi: overScgi,
   fastcgi: overFastcgi,
   ajp: overAjp,
+  multipart: overMultipart,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -388,7 +424,12 @@ class PeakWatch {
 
 
 async function startBackend(backend: string, port: number): Promise<ChildProcess> {
-  const args = backend === "node:http" ? [CONTROL_APP, String(port)] : [ECHO_APP, backend, "--port", String(port)];
+  const args =
+    backend === "node:http"
+      ? [CONTROL_APP, String(port)]
+      : backend === "multipart"
+        ? [MULTIPART_APP, "http", "--port", String(port)]
+        : [ECHO_APP, backend, "--port", String(port)];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   try {
     await listening(child);
@@ -460,9 +501,10 @@ async function measureBackend(backend: Backend, size: number, sha: string): Prom
   try {
     // Warm-up: the code paths run and the buffers exist before the baseline is taken.
     const warm = 8 * MiB;
+    const kinds = backend === "multipart" ? (["upload"] as const) : (["upload", "download"] as const);
     check(backend, { kind: "upload", size: warm }, await client(port, { kind: "upload", size: warm }), patternSha256(warm));
-    check(backend, { kind: "download", size: warm }, await client(port, { kind: "download", size: warm }), "");
-    for (const kind of ["upload", "download"] as const) {
+    if (kinds.length > 1) check(backend, { kind: "download", size: warm }, await client(port, { kind: "download", size: warm }), "");
+    for (const kind of kinds) {
       const t = { kind, size };
       const baseline = await steadyRss(child.pid!);
       const watch = new PeakWatch(child.pid!, baseline);
