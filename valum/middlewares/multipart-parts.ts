@@ -296,7 +296,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
     this.parser = parser;
     watchHeaders(parser, this);
     parser.on("file", (name: string | undefined, stream: Readable, info: busboy.FileInfo) => this.onFile(name, stream, info));
-    parser.on("field", (name: string | undefined, value: string, info: busboy.FieldInfo) => this.onField(name, value, info));
+    parser.on("field", (name: string | undefined, value: string | undefined, info: busboy.FieldInfo) => this.onField(name, value, info));
     parser.on("filesLimit", () => this.fail(ClientError.contentTooLarge(`more than ${this.limits.files} files`)));
     parser.on("fieldsLimit", () => this.fail(ClientError.contentTooLarge(`more than ${this.limits.fields} fields`)));
     parser.on("error", (error: Error) => this.sourceFailed(error));
@@ -305,6 +305,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
       this.resumeInput();
     });
     parser.on("finish", () => {
+      if (this.skipped()) return;
       this.finished = true;
       this.detach();
       this.settle();
@@ -319,6 +320,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
 
   /** @internal Part headers, from the parser, before its `file` or `field` event. */
   onHeader(header: Record<string, string[]>): void {
+    if (this.skipped()) return;
     if (++this.partCount > this.limits.parts) return this.fail(ClientError.contentTooLarge(`more than ${this.limits.parts} parts`));
     let pairs = 0;
     for (const name in header) pairs += header[name]!.length;
@@ -328,6 +330,16 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
       return this.fail(ClientError.badRequest("a part without Content-Disposition: form-data"));
     }
     this.pendingHeaders = header;
+  }
+
+  /**
+   * Busboy drops a part whose Content-Disposition it cannot parse (a bad `filename*`, an empty
+   * `name=`) without a word: the headers of a part that never became a file or a field tell.
+   */
+  private skipped(): boolean {
+    if (this.pendingHeaders === null || this.failure !== null) return false;
+    this.fail(ClientError.badRequest("a part with a malformed Content-Disposition"));
+    return true;
   }
 
   /** @internal */
@@ -358,9 +370,11 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
     this.enqueue(part);
   }
 
-  private onField(name: string | undefined, value: string, info: busboy.FieldInfo): void {
+  private onField(name: string | undefined, value: string | undefined, info: busboy.FieldInfo): void {
     if (this.failure !== null) return;
     if (name === undefined) return this.fail(ClientError.badRequest("a part without a name"));
+    // busboy gives no value for a charset it does not know
+    if (typeof value !== "string") return this.fail(ClientError.unsupportedMediaType(`the field ${JSON.stringify(name)} is in an unknown charset`));
     if (info.valueTruncated) return this.fail(ClientError.contentTooLarge(`the field ${JSON.stringify(name)} is longer than ${this.limits.fieldSize} bytes`));
     this.enqueue(new MultipartPart(this, { name, filename: null, type: info.mimeType, headers: this.headersOf(), source: null, value }));
   }
@@ -446,7 +460,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
 
   /** @internal Stops parsing without failing: the handler is done with the form. */
   stop(): void {
-    if (this.stopped || !this.started) {
+    if (this.stopped || !this.started || this.failure !== null) {
       this.stopped = true;
       return;
     }

@@ -354,6 +354,14 @@ describe("multipart: malformed requests", () => {
     });
   });
 
+  it("a field in a charset the parser does not know is a 415", async () => {
+    await withServer(app(), async (c) => {
+      const res = await post(c, "/form", form([{ name: "a", type: "text/plain; charset=x-unknown", body: "x" }]));
+      expect(res.status).toBe(415);
+      expect(res.text).toMatch(/the field "a" is in an unknown charset/);
+    });
+  });
+
   it("no Content-Type is a 415", async () => {
     await withServer(app(), async (c) => {
       const res = await c.send("POST", "/form", { "Content-Length": "1" }, "x");
@@ -366,6 +374,8 @@ describe("multipart: malformed requests", () => {
     ["a part without Content-Disposition", Buffer.from(`--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), /without Content-Disposition: form-data/],
     ["an attachment part", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), /without Content-Disposition: form-data/],
     ["a part without a name", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), /without a name/],
+    ["a filename* busboy cannot decode", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"; filename*=utf-8''%ZZ\r\n\r\nx\r\n--${BOUNDARY}--\r\n`), /malformed Content-Disposition/],
+    ["an empty name= in the middle", Buffer.concat([form([{ name: "a", body: "1" }], false), Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name=\r\n\r\nx\r\n`), form([{ name: "c", body: "3" }])]), /malformed Content-Disposition/],
     ["no closing boundary", form([{ name: "a", body: "x" }], false), /ends before its closing boundary/],
     ["a body cut in a file", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"; filename="a"\r\n\r\nxyz`), /ends before its closing boundary/],
     ["a body cut in the part header", Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-da`), /malformed part header|closing boundary/],
