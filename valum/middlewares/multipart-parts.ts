@@ -3,9 +3,11 @@
  * turns its events into an async iterator with back-pressure, its limit signals and errors into
  * thrown statuses, and a client going away into a failed iteration.
  */
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import busboy from "busboy";
 import { Headers, type ReadonlyHeaders, type Request, type Response } from "../../vsgi/index.js";
+import { MAX_HEADER_SIZE, watchHeaders } from "./multipart-busboy.js";
+import { MultipartPart } from "./multipart-part.js";
 import { ClientError, type Status } from "../status.js";
 
 /** The limits after defaults, as `multipart` checked them. */
@@ -20,193 +22,6 @@ export interface ResolvedLimits {
 
 function noop(): void {}
 
-// Busboy 1.6 neither exposes a part's headers nor honours `limits.headerPairs` (it keeps the
-// first 1999 lines) and reports an over-long header block (16 KiB) as malformed. Its header
-// parser is the instance's `_hparser` while a part's head is read; its `cb` gets the headers
-// and its `push` says -1 on a malformed or over-long block. `checkBusboy` verifies at
-// registration that the installed busboy still works so (package.json pins 1.6.0).
-const MAX_HEADER_SIZE = 16 * 1024;
-
-interface HeaderParser {
-  cb: (header: Record<string, string[]>) => void;
-  push(chunk: Buffer, pos: number, end: number): number;
-  byteCount: number;
-}
-
-interface HeaderWatch {
-  onHeader(header: Record<string, string[]>): void;
-  onOversized(): void;
-}
-
-function watchHeaders(parser: busboy.Busboy, watch: HeaderWatch): void {
-  let current: unknown = (parser as unknown as { _hparser: unknown })._hparser;
-  let hooked = false;
-  Object.defineProperty(parser, "_hparser", {
-    configurable: true,
-    get: () => current,
-    set: (value: unknown) => {
-      if (!hooked && value !== null && typeof value === "object") {
-        hooked = true;
-        const hp = value as HeaderParser;
-        const cb = hp.cb;
-        hp.cb = (header) => {
-          watch.onHeader(header);
-          cb.call(hp, header);
-        };
-        const push = hp.push;
-        hp.push = function (chunk, pos, end) {
-          const at = push.call(hp, chunk, pos, end);
-          if (at === -1 && hp.byteCount >= MAX_HEADER_SIZE) watch.onOversized();
-          return at;
-        };
-      }
-      current = value;
-    },
-  });
-}
-
-let busboyChecked = false;
-
-/** @internal Throws unless the installed busboy hands part headers over as `watchHeaders` expects. */
-export function checkBusboy(): void {
-  if (busboyChecked) return;
-  let seen: Record<string, string[]> | null = null;
-  const parser = busboy({ headers: { "content-type": "multipart/form-data; boundary=x" } });
-  watchHeaders(parser, { onHeader: (header) => (seen = header), onOversized: noop });
-  parser.on("error", noop);
-  parser.on("field", noop);
-  parser.write(Buffer.from('--x\r\nContent-Disposition: form-data; name="a"\r\nX-Check: 1\r\n\r\nv\r\n--x--\r\n'));
-  parser.destroy();
-  const header = seen as Record<string, string[]> | null;
-  if (header?.["x-check"]?.[0] !== "1") {
-    throw new Error("multipart: the installed busboy does not hand part headers over as busboy 1.6 does; install busboy 1.6.0");
-  }
-  busboyChecked = true;
-}
-
-/**
- * A file name from a multipart part reduced to something that can be a single path segment:
- * the last segment after `/` or `\`, without NUL and control characters, never `.` or `..`;
- * `null` when nothing is left. It is still the client's choice of name: prefer storing under a
- * name of your own (a random id) and keeping this one as data.
- *
- * @example safeFilename("../../etc/passwd"); // "passwd"
- * @example safeFilename("C:\\Users\\ana\\photo.jpg"); // "photo.jpg"
- * @example safeFilename(".."); // null
- */
-export function safeFilename(filename: string): string | null {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = filename.replace(/[\u0000-\u001f\u007f]/g, "");
-  const segments = cleaned.split(/[/\\]/);
-  const last = segments[segments.length - 1]!.trim();
-  if (last === "" || last === "." || last === "..") return null;
-  return last;
-}
-
-/** What one part is built from: its metadata, and either its bytes' stream or its whole value. */
-interface PartInit {
-  name: string;
-  filename: string | null;
-  type: string;
-  headers: ReadonlyHeaders;
-  source: Readable | null;
-  value: string | null;
-}
-
-/**
- * One part of a `multipart/form-data` body: a `Readable` of its bytes, with the part's field
- * name, file name and type. A field (no filename) is held whole: `text()` gives its value.
- */
-export class MultipartPart extends Readable {
-  /** The field name (Content-Disposition `name`). */
-  readonly name: string;
-  /**
-   * The file name exactly as the client sent it (`filename*` or `filename`), `null` for a field.
-   * Never use it as a path: it may hold `../`, `\`, a drive or NUL (see `safeFilename`).
-   */
-  readonly filename: string | null;
-  /** The part's media type essence, lower-cased (`text/plain` when the part has no Content-Type). */
-  readonly type: string;
-  /** The part's header lines, as sent (names lower-case; values read as Latin-1). */
-  readonly headers: ReadonlyHeaders;
-  /** @internal */
-  bytes = 0;
-  private source: Readable | null;
-  private value: string | null;
-  private readonly owner: MultipartParts;
-
-  /** @internal Parts come from `MultipartParts`, never built by hand. */
-  constructor(owner: MultipartParts, init: PartInit) {
-    super();
-    this.owner = owner;
-    this.name = init.name;
-    this.filename = init.filename;
-    this.type = init.type;
-    this.headers = init.headers;
-    this.source = init.source;
-    this.value = init.value;
-    // A failed part must not crash a process whose handler did not listen for errors; readers
-    // (pipeline, for await) still get the error.
-    this.on("error", noop);
-    const source = init.source;
-    if (source !== null) {
-      source.on("data", (chunk: Buffer) => this.fromSource(chunk));
-      source.once("end", () => this.push(null));
-      source.on("error", (error: Error) => owner.sourceFailed(error));
-    }
-  }
-
-  private fromSource(chunk: Buffer): void {
-    this.bytes += chunk.length;
-    // Busboy stops one byte past the limit and says so with its 'limit' event, which fails the
-    // whole form; that byte never reaches the reader.
-    if (this.bytes > this.owner.limits.fileSize) return;
-    if (!this.push(chunk)) this.source?.pause();
-  }
-
-  override _read(): void {
-    if (this.source !== null) {
-      this.source.resume();
-    } else if (this.value !== null) {
-      const value = this.value;
-      this.value = null;
-      if (value.length > 0) this.push(Buffer.from(value, "utf8"));
-      this.push(null);
-    }
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const source = this.source;
-    if (source !== null) {
-      // A part left half-read: the rest is skipped so that the next one can come.
-      this.source = null;
-      source.removeAllListeners("data");
-      source.on("error", noop);
-      source.resume();
-    }
-    callback(error);
-  }
-
-  /**
-   * The whole part as text (UTF-8): a field's value (decoded with the part's charset by the
-   * parser), or a file read to its end (bounded by `limits.fileSize`).
-   *
-   * @example for await (const part of parts) if (part.filename === null) fields[part.name] = await part.text();
-   */
-  async text(): Promise<string> {
-    if (this.source === null && this.value !== null && this.readableLength === 0 && this.readableFlowing === null) {
-      const value = this.value;
-      this.value = null;
-      this.push(null);
-      this.resume();
-      return value;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of this) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks).toString("utf8");
-  }
-}
-
 /**
  * The parts of one `multipart/form-data` body: an async iterable of `MultipartPart`, read once.
  * The body is read only while the handler iterates, and only as fast as it reads the parts.
@@ -216,8 +31,7 @@ export class MultipartPart extends Readable {
 export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   /** @internal */
   readonly limits: ResolvedLimits;
-  /** The status the iteration failed with (413, 400, or 400 for a client that went away), or null. */
-  failure: Status | null = null;
+  private _failure: Status | null = null;
   private readonly req: Request;
   private readonly res: Response;
   private readonly boundary: string;
@@ -253,6 +67,11 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
     this.limits = limits;
   }
 
+  /** The status the iteration failed with (413, 400, 415, or 400 for a client that went away), or null. */
+  get failure(): Status | null {
+    return this._failure;
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -260,7 +79,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   /** The next part, once the previous one was read to its end or skipped (drained). */
   next(): Promise<IteratorResult<MultipartPart>> {
     if (this.waiter !== null) return Promise.reject(new Error("multipart: next() called again before the previous call settled"));
-    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this._failure !== null) return Promise.reject(this._failure);
     if (!this.started) this.start();
     const current = this.current;
     // A part nobody started reading is skipped: its bytes flow through and are dropped.
@@ -337,7 +156,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
    * `name=`) without a word: the headers of a part that never became a file or a field tell.
    */
   private skipped(): boolean {
-    if (this.pendingHeaders === null || this.failure !== null) return false;
+    if (this.pendingHeaders === null || this._failure !== null) return false;
     this.fail(ClientError.badRequest("a part with a malformed Content-Disposition"));
     return true;
   }
@@ -356,7 +175,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   }
 
   private onFile(name: string | undefined, stream: Readable, info: busboy.FileInfo): void {
-    if (this.failure !== null) return void stream.resume();
+    if (this._failure !== null) return void stream.resume();
     if (name === undefined) return this.fail(ClientError.badRequest("a part without a name"));
     const part = new MultipartPart(this, {
       name,
@@ -371,7 +190,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   }
 
   private onField(name: string | undefined, value: string | undefined, info: busboy.FieldInfo): void {
-    if (this.failure !== null) return;
+    if (this._failure !== null) return;
     if (name === undefined) return this.fail(ClientError.badRequest("a part without a name"));
     // busboy gives no value for a charset it does not know
     if (typeof value !== "string") return this.fail(ClientError.unsupportedMediaType(`the field ${JSON.stringify(name)} is in an unknown charset`));
@@ -395,7 +214,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   }
 
   private resumeInput(): void {
-    if (this.started && !this.stopped && !this.finished && this.failure === null && !this.awaitingDrain && this.queue.length === 0) {
+    if (this.started && !this.stopped && !this.finished && this._failure === null && !this.awaitingDrain && this.queue.length === 0) {
       this.req.body.resume();
     }
   }
@@ -403,9 +222,9 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   private settle(): void {
     const waiter = this.waiter;
     if (waiter === null) return;
-    if (this.failure !== null) {
+    if (this._failure !== null) {
       this.waiter = null;
-      waiter.reject(this.failure);
+      waiter.reject(this._failure);
       return;
     }
     if (!this.currentDone) return;
@@ -432,7 +251,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
 
   /** @internal An error of the parser or of a part's stream. */
   sourceFailed(error: Error): void {
-    if (this.failure !== null || this.stopped) return;
+    if (this._failure !== null || this.stopped) return;
     if (this.req.aborted) return this.fail(this.aborted(error));
     if (this.oversizedHeader) return this.fail(ClientError.contentTooLarge(`a part's header is longer than ${MAX_HEADER_SIZE} bytes`));
     const cut = /^Unexpected end of/.test(error.message);
@@ -448,8 +267,8 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
    * is out, the status cannot reach the client: the connection is closed instead.
    */
   fail(status: Status): void {
-    if (this.failure !== null || this.stopped) return;
-    this.failure = status;
+    if (this._failure !== null || this.stopped) return;
+    this._failure = status;
     this.detach();
     // Often called from inside busboy's own callbacks, which go on using the parser after the
     // event: it is torn down once they return.
@@ -460,7 +279,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
 
   /** @internal Stops parsing without failing: the handler is done with the form. */
   stop(): void {
-    if (this.stopped || !this.started || this.failure !== null) {
+    if (this.stopped || !this.started || this._failure !== null) {
       this.stopped = true;
       return;
     }
@@ -473,7 +292,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
 
   /** @internal After the forward returned: a failure it swallowed still reaches the client. */
   settled(handled: boolean): boolean {
-    if (this.failure !== null && !this.res.headWritten) throw this.failure;
+    if (this._failure !== null && !this.res.headWritten) throw this._failure;
     if (!this.finished) this.stop();
     return handled;
   }

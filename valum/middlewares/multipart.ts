@@ -8,10 +8,12 @@ import type { Context } from "../context.js";
 import type { ForwardCallback, HandlerCallback, NextCallback } from "../handler.js";
 import { isMultipartBoundary, MediaTypeError, parseMediaType } from "../http/media-type.js";
 import { ClientError } from "../status.js";
-import { checkBusboy, MultipartParts, type ResolvedLimits } from "./multipart-parts.js";
+import { checkBusboy } from "./multipart-busboy.js";
+import { MultipartParts, type ResolvedLimits } from "./multipart-parts.js";
 import { invalidOption } from "./options.js";
 
-export { MultipartPart, MultipartParts, safeFilename } from "./multipart-parts.js";
+export { MultipartPart, safeFilename } from "./multipart-part.js";
+export { MultipartParts } from "./multipart-parts.js";
 
 /** The limits of one `multipart/form-data` body; going over any of them is a 413. */
 export interface MultipartLimits {
