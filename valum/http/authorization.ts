@@ -47,12 +47,8 @@ export function isToken(text: string): boolean {
   return true;
 }
 
-/**
- * @internal A cursor over one header value; every method moves forward only, so parsing is
- * linear. Shared by the header parsers of valum/http/ (tokens, OWS, quoted-strings); its
- * errors are `AuthSyntaxError`s, which another parser rethrows as its own.
- */
-export class Scanner {
+/** A cursor over one header value; every method moves forward only, so parsing is linear. */
+class Scanner {
   i = 0;
   constructor(readonly text: string) {}
 

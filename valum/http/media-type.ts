@@ -4,7 +4,7 @@
  * for the middlewares that read bodies (`multipart`), and the boundary rule of RFC 2046.
  */
 
-import { isToken, quote, Scanner } from "./authorization.js";
+import { isToken, quoteString, unquoteString } from "./tokens.js";
 
 /** A parsed media type. */
 export interface MediaType {
@@ -26,15 +26,31 @@ export class MediaTypeError extends SyntaxError {
   }
 }
 
-function fail(s: Scanner, what: string): never {
-  const found = s.done ? "the end" : JSON.stringify(s.text[s.i]);
-  throw new MediaTypeError(`expected ${what} at ${s.i}, found ${found}`);
+function found(value: string, at: number): string {
+  return at < value.length ? JSON.stringify(value[at]) : "the end";
 }
 
-function token(s: Scanner, what: string): string {
-  const value = s.token();
-  if (value === "") fail(s, `a ${what} (a token)`);
-  return value;
+function skipOws(value: string, at: number): number {
+  while (at < value.length && (value.charCodeAt(at) === 32 || value.charCodeAt(at) === 9)) at++;
+  return at;
+}
+
+/** The end of the token at `at`; throws when there is none. */
+function tokenEnd(value: string, at: number, what: string): number {
+  let end = at;
+  while (end < value.length && isToken(value[end]!)) end++;
+  if (end === at) throw new MediaTypeError(`expected a ${what} (a token) at ${at}, found ${found(value, at)}`);
+  return end;
+}
+
+/** The end of the quoted-string opening at `at` (after its closing quote), or -1. */
+function quotedEnd(value: string, at: number): number {
+  for (let i = at + 1; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 34) return i + 1;
+  }
+  return -1;
 }
 
 /**
@@ -48,34 +64,36 @@ function token(s: Scanner, what: string): string {
  * t.parameters.get("boundary"); // "a b"
  */
 export function parseMediaType(value: string): MediaType {
-  const s = new Scanner(value);
-  s.ows();
-  const type = token(s, "type").toLowerCase();
-  if (s.peek() !== 0x2f) fail(s, '"/" after the type');
-  s.i++;
-  const subtype = token(s, "subtype").toLowerCase();
+  let at = skipOws(value, 0);
+  let end = tokenEnd(value, at, "type");
+  const type = value.slice(at, end).toLowerCase();
+  if (value.charCodeAt(end) !== 0x2f) throw new MediaTypeError(`expected "/" after the type at ${end}, found ${found(value, end)}`);
+  at = end + 1;
+  end = tokenEnd(value, at, "subtype");
+  const subtype = value.slice(at, end).toLowerCase();
+  at = end;
   const parameters = new Map<string, string>();
   for (;;) {
-    s.ows();
-    if (s.done) break;
-    if (s.peek() !== 0x3b) fail(s, '";"');
-    s.i++;
-    s.ows();
+    at = skipOws(value, at);
+    if (at >= value.length) break;
+    if (value.charCodeAt(at) !== 0x3b) throw new MediaTypeError(`expected ";" at ${at}, found ${found(value, at)}`);
+    at = skipOws(value, at + 1);
     // RFC 9110 allows empty parameters: "text/plain;;charset=utf-8", a trailing ";".
-    if (s.done || s.peek() === 0x3b) continue;
-    const name = token(s, "parameter name").toLowerCase();
-    if (s.peek() !== 0x3d) fail(s, `"=" after the parameter ${name}`);
-    s.i++;
-    let parameter: string;
-    if (s.peek() === 0x22) {
-      try {
-        parameter = s.quoted();
-      } catch (error) {
-        throw new MediaTypeError(`the value of ${name}: ${(error as Error).message}`);
-      }
+    if (at >= value.length || value.charCodeAt(at) === 0x3b) continue;
+    end = tokenEnd(value, at, "parameter name");
+    const name = value.slice(at, end).toLowerCase();
+    if (value.charCodeAt(end) !== 0x3d) throw new MediaTypeError(`expected "=" after the parameter ${name} at ${end}, found ${found(value, end)}`);
+    at = end + 1;
+    let parameter: string | null;
+    if (value.charCodeAt(at) === 0x22) {
+      end = quotedEnd(value, at);
+      parameter = end === -1 ? null : unquoteString(value.slice(at, end));
+      if (parameter === null) throw new MediaTypeError(`the value of ${name} at ${at} is not a well-formed quoted-string`);
     } else {
-      parameter = token(s, `value of the parameter ${name}`);
+      end = tokenEnd(value, at, `value of the parameter ${name}`);
+      parameter = value.slice(at, end);
     }
+    at = end;
     if (parameters.has(name)) throw new MediaTypeError(`the parameter ${name} is repeated`);
     parameters.set(name, parameter);
   }
@@ -96,7 +114,7 @@ export function formatMediaType(mediaType: Pick<MediaType, "type" | "subtype" | 
   for (const [name, value] of mediaType.parameters) {
     if (!isToken(name)) throw new MediaTypeError(`the parameter name ${JSON.stringify(name)} is not a token`);
     try {
-      out += `; ${name}=${isToken(value) ? value : quote(value)}`;
+      out += `; ${name}=${isToken(value) ? value : quoteString(value)}`;
     } catch (error) {
       throw new MediaTypeError(`the value of ${name}: ${(error as Error).message}`);
     }

@@ -5,7 +5,7 @@
  */
 import type { Readable } from "node:stream";
 import busboy from "busboy";
-import { Headers, type ReadonlyHeaders, type Request, type Response } from "../../vsgi/index.js";
+import { abortedError, ERR_ABORTED, Headers, VsgiError, type ReadonlyHeaders, type Request, type Response } from "../../vsgi/index.js";
 import { MAX_HEADER_SIZE, watchHeaders } from "./multipart-busboy.js";
 import { MultipartPart } from "./multipart-part.js";
 import { ClientError, type Status } from "../status.js";
@@ -31,7 +31,7 @@ function noop(): void {}
 export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
   /** @internal */
   readonly limits: ResolvedLimits;
-  private _failure: Status | null = null;
+  private _failure: Status | VsgiError | null = null;
   private readonly req: Request;
   private readonly res: Response;
   private readonly boundary: string;
@@ -67,8 +67,11 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
     this.limits = limits;
   }
 
-  /** The status the iteration failed with (413, 400, 415, or 400 for a client that went away), or null. */
-  get failure(): Status | null {
+  /**
+   * What the iteration failed with, or null: a `ClientError` (400, 413, 415), or the request's
+   * `ERR_VSGI_ABORTED` `VsgiError` (its status 400) when the client went away.
+   */
+  get failure(): Status | VsgiError | null {
     return this._failure;
   }
 
@@ -245,14 +248,16 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
     this.resumeInput();
   }
 
-  private aborted(reason: unknown): Status {
-    return new ClientError(400, "the client went away before the end of the form", { cause: reason });
+  /** The request's own abort error (ERR_VSGI_ABORTED, a 400) when the backend gave one. */
+  private aborted(reason: unknown): VsgiError {
+    if (reason instanceof VsgiError && reason.code === ERR_ABORTED) return reason;
+    return abortedError("the client went away before the end of the form", reason);
   }
 
   /** @internal An error of the parser or of a part's stream. */
   sourceFailed(error: Error): void {
     if (this._failure !== null || this.stopped) return;
-    if (this.req.aborted) return this.fail(this.aborted(error));
+    if (this.req.aborted) return this.fail(this.aborted(this.req.signal.reason ?? error));
     if (this.oversizedHeader) return this.fail(ClientError.contentTooLarge(`a part's header is longer than ${MAX_HEADER_SIZE} bytes`));
     const cut = /^Unexpected end of/.test(error.message);
     this.fail(
@@ -266,7 +271,7 @@ export class MultipartParts implements AsyncIterableIterator<MultipartPart> {
    * @internal Fails the iteration and the parts in flight with `status`. If the response head
    * is out, the status cannot reach the client: the connection is closed instead.
    */
-  fail(status: Status): void {
+  fail(status: Status | VsgiError): void {
     if (this._failure !== null || this.stopped) return;
     this._failure = status;
     this.detach();

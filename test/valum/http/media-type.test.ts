@@ -28,8 +28,8 @@ describe("parseMediaType", () => {
     ["text/plain; charset", /"="/],
     ["text/plain; charset=", /value of the parameter charset/],
     ["text/plain; charset = x", /"="/],
-    ['text/plain; a="open', /a:/],
-    ['text/plain; a="\u0001"', /a:/],
+    ['text/plain; a="open', /the value of a at 14 is not a well-formed quoted-string/],
+    ['text/plain; a="\u0001"', /the value of a at 14 is not a well-formed quoted-string/],
     ["text/plain; a=1; A=2", /repeated/],
     ["text/plain; a=é", /value of the parameter a/],
   ])("throws a MediaTypeError for %j", (value, message) => {
