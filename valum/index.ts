@@ -110,3 +110,49 @@ export {
   type MultipartOptions,
 } from "./middlewares/multipart.js";
 export { formatMediaType, isMultipartBoundary, MediaTypeError, parseMediaType, type MediaType } from "./http/media-type.js";
+export { serveFromPath, SERVE_FROM_PATH_DEFAULTS, type ServeFromPathOptions } from "./middlewares/serve-from-path.js";
+export {
+  parseRange,
+  mergeRanges,
+  formatRange,
+  formatContentRange,
+  formatUnsatisfiedRange,
+  parseContentRange,
+  rangesLength,
+  RANGE_DEFAULTS,
+  UNSATISFIABLE,
+  type ByteRange,
+  type RangeOptions,
+} from "./http/range.js";
+export {
+  parseEntityTag,
+  parseEntityTagList,
+  formatEntityTag,
+  strongMatch,
+  weakMatch,
+  listMatches,
+  weakenEntityTag,
+  etagFromStat,
+  type EntityTag,
+  type StatLike,
+} from "./http/etag.js";
+export { preferredValues, chooseValue, ENCODING_PREFERENCE, type AcceptHeaderName } from "./http/accept.js";
+export {
+  evaluatePreconditions,
+  ifRangeMatches,
+  parseHttpDate,
+  formatHttpDate,
+  type Preconditions,
+  type PreconditionResult,
+  type Validators,
+} from "./http/conditional.js";
+export {
+  staticPathFromRequest,
+  staticPathFromCapture,
+  hasDotSegment,
+  canonicalSegment,
+  isUnder,
+  BAD_PATH,
+  MAX_PATH_LENGTH,
+  MAX_SEGMENT_LENGTH,
+} from "./http/static-path.js";

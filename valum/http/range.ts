@@ -1,0 +1,156 @@
+/**
+ * Byte ranges (RFC 9110 section 14): parsing `Range` against a representation's size, merging
+ * overlapping ranges, capping their number, and `Content-Range` both ways. Pure functions.
+ */
+
+/** One satisfiable byte range, both ends inclusive, as in `bytes=0-99`. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Options of `parseRange`. */
+export interface RangeOptions {
+  /**
+   * How many ranges (after merging) a request may ask for; more and the header is ignored (a
+   * whole `200`), as nginx does, so that a thousand tiny ranges cannot multiply the work.
+   * @default 16
+   */
+  maxRanges?: number;
+}
+
+/** The defaults of `parseRange`. */
+export const RANGE_DEFAULTS = Object.freeze({ maxRanges: 16 });
+
+/** What `parseRange` returns when no range of a valid header overlaps the representation (416). */
+export const UNSATISFIABLE = "unsatisfiable";
+
+// 15 digits stay exact in a double; a longer position is bigger than any file anyway.
+const MAX_DIGITS = 15;
+
+/** A decimal position; `NaN` when not 1*DIGIT; a huge one saturates (past any file's end). */
+function parsePosition(text: string): number {
+  if (text.length === 0) return NaN;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return NaN;
+  }
+  return text.length > MAX_DIGITS ? Number.MAX_SAFE_INTEGER : Number(text);
+}
+
+/**
+ * Parses a `Range` header for a representation of `size` bytes. Returns the ranges to send,
+ * sorted and merged where they overlap or touch; `UNSATISFIABLE` when the header is valid but
+ * no range overlaps (answer 416); `null` when the header is to be ignored (absent, another
+ * unit, malformed, or more ranges than `maxRanges`): answer the whole representation.
+ *
+ * @example parseRange("bytes=0-1,1-3,-2", 10); // [{ start: 0, end: 3 }, { start: 8, end: 9 }]
+ */
+export function parseRange(header: string | null, size: number, options?: RangeOptions): ByteRange[] | typeof UNSATISFIABLE | null {
+  if (header === null) return null;
+  const eq = header.indexOf("=");
+  if (eq === -1 || header.slice(0, eq).trim().toLowerCase() !== "bytes") return null;
+  const maxRanges = options?.maxRanges ?? RANGE_DEFAULTS.maxRanges;
+  const specs = header.slice(eq + 1).split(",");
+  const ranges: { start: number; end: number }[] = [];
+  let any = false;
+  for (const raw of specs) {
+    const spec = raw.trim();
+    if (spec.length === 0) continue; // the list rule allows empty elements
+    any = true;
+    const dash = spec.indexOf("-");
+    if (dash === -1) return null;
+    const first = spec.slice(0, dash);
+    const last = spec.slice(dash + 1);
+    if (first.length === 0) {
+      const suffix = parsePosition(last);
+      if (Number.isNaN(suffix)) return null;
+      if (suffix === 0 || size === 0) continue; // unsatisfiable, the others may be fine
+      ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
+    } else {
+      const start = parsePosition(first);
+      const end = last.length === 0 ? Infinity : parsePosition(last);
+      if (Number.isNaN(start) || Number.isNaN(end) || end < start) return null;
+      if (start >= size) continue;
+      ranges.push({ start, end: Math.min(end, size - 1) });
+    }
+    // a flood of ranges is refused before sorting it
+    if (ranges.length > maxRanges * 8) return null;
+  }
+  if (!any) return null;
+  if (ranges.length === 0) return UNSATISFIABLE;
+  const merged = mergeRanges(ranges);
+  return merged.length > maxRanges ? null : merged;
+}
+
+/**
+ * Sorts ranges and merges those that overlap or touch (RFC 9110 section 14.2 lets a server
+ * coalesce them, and overlapping ranges are a known amplification trick).
+ *
+ * @example mergeRanges([{ start: 5, end: 9 }, { start: 0, end: 5 }]); // [{ start: 0, end: 9 }]
+ */
+export function mergeRanges(ranges: readonly ByteRange[]): ByteRange[] {
+  if (ranges.length <= 1) return ranges.slice();
+  const sorted = ranges.slice().sort((a, b) => a.start - b.start || a.end - b.end);
+  const out: { start: number; end: number }[] = [{ start: sorted[0]!.start, end: sorted[0]!.end }];
+  for (let i = 1; i < sorted.length; i++) {
+    const range = sorted[i]!;
+    const last = out[out.length - 1]!;
+    if (range.start <= last.end + 1) {
+      if (range.end > last.end) last.end = range.end;
+    } else {
+      out.push({ start: range.start, end: range.end });
+    }
+  }
+  return out;
+}
+
+/**
+ * Serialises a range back into a `Range` header value.
+ *
+ * @example formatRange([{ start: 0, end: 9 }]); // "bytes=0-9"
+ */
+export function formatRange(ranges: readonly ByteRange[]): string {
+  return "bytes=" + ranges.map((r) => `${r.start}-${r.end}`).join(",");
+}
+
+/**
+ * The `Content-Range` of a part: `bytes start-end/size`.
+ *
+ * @example formatContentRange({ start: 0, end: 9 }, 100); // "bytes 0-9/100"
+ */
+export function formatContentRange(range: ByteRange, size: number): string {
+  return `bytes ${range.start}-${range.end}/${size}`;
+}
+
+/**
+ * The `Content-Range` of a 416: `bytes *\/size`.
+ *
+ * @example formatUnsatisfiedRange(100); // "bytes *\/100"
+ */
+export function formatUnsatisfiedRange(size: number): string {
+  return `bytes */${size}`;
+}
+
+/**
+ * Parses a `Content-Range` header (`bytes 0-9/100`, `bytes 0-9/*`, `bytes *\/100`); `null` when
+ * malformed. `range` is `null` for the unsatisfied form, `size` is `null` when unknown (`*`).
+ *
+ * @example parseContentRange("bytes 0-9/100"); // { range: { start: 0, end: 9 }, size: 100 }
+ */
+export function parseContentRange(header: string): { range: ByteRange | null; size: number | null } | null {
+  const match = /^bytes (?:(\d{1,15})-(\d{1,15})|\*)\/(\d{1,15}|\*)$/i.exec(header.trim());
+  if (match === null) return null;
+  const size = match[3] === "*" ? null : Number(match[3]);
+  if (match[1] === undefined) return size === null ? null : { range: null, size };
+  const range = { start: Number(match[1]), end: Number(match[2]) };
+  if (range.end < range.start || (size !== null && range.end >= size)) return null;
+  return { range, size };
+}
+
+/** The total number of bytes `ranges` cover. @example rangesLength([{ start: 0, end: 9 }]); // 10 */
+export function rangesLength(ranges: readonly ByteRange[]): number {
+  let total = 0;
+  for (const r of ranges) total += r.end - r.start + 1;
+  return total;
+}
