@@ -63,6 +63,8 @@ const KNOWN = new Set(Object.keys(SERVE_FROM_PATH_DEFAULTS));
 const SMALL = 64 * 1024;
 const CHUNK = 64 * 1024;
 const YEAR = 31536000;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const ASCII = /^[\u0000-\u007f]*$/;
 const SIBLINGS: ReadonlyMap<string, string> = new Map([
   ["br", ".br"],
   ["gzip", ".gz"],
@@ -336,7 +338,11 @@ class StaticRoot {
   /** Answers with the header that has the front server send the file itself. */
   private delegate(res: Response, real: string): Promise<true> {
     if (this.sendfile === "x-sendfile") {
-      res.headers.set("X-Sendfile", real);
+      // A control character would break the header: such a name is not served this way.
+      if (CONTROL.test(real)) throw ClientError.notFound();
+      // lighttpd and mod_xsendfile read the value as the file name's bytes; header values go
+      // out as latin1, so a UTF-8 name is handed over byte for byte.
+      res.headers.set("X-Sendfile", ASCII.test(real) ? real : Buffer.from(real, "utf8").toString("latin1"));
     } else {
       const inside = real.slice(this.root.length + 1).split("/").map(encodeURIComponent).join("/");
       res.headers.set("X-Accel-Redirect", this.accelRedirectPrefix + inside);

@@ -1,0 +1,110 @@
+// serveFromPath with sendfile: the front server sends the file the application names, lighttpd
+// through `x-sendfile` on its SCGI backend, nginx through X-Accel-Redirect into an `internal`
+// location. The application answers with no body: the bytes that arrive are the front server's.
+import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
+import { mkdirSync, writeFileSync, symlinkSync, realpathSync } from "node:fs";
+import { join } from "node:path";
+import { DIST, FRONT_SERVERS, Managed, freePort, frontServerAvailable, removeFolder, tempFolder, waitForPort } from "./harness.js";
+import { send } from "../helpers/http.js";
+
+const SECRET = "TOPSECRET-sendfile";
+let dir: string;
+let root: string;
+
+beforeAll(() => {
+  dir = tempFolder("sendfile");
+  root = join(dir, "public");
+  mkdirSync(root, { mode: 0o755 });
+  writeFileSync(join(dir, "secret.txt"), SECRET, { mode: 0o644 });
+  writeFileSync(join(root, "hello.txt"), "hello world\n", { mode: 0o644 });
+  writeFileSync(join(root, "café.txt"), "unicode\n", { mode: 0o644 });
+  symlinkSync(join(dir, "secret.txt"), join(root, "link-out"));
+  root = realpathSync(root);
+});
+
+afterAll(() => removeFolder(dir));
+
+async function startApp(mode: string): Promise<{ proc: Managed; port: number }> {
+  const port = await freePort();
+  const proc = new Managed("app", process.execPath, [join(DIST, "test/fixtures/static-app.js"), root, mode, "scgi", "-p", String(port)]);
+  await waitForPort(port, proc);
+  return { proc, port };
+}
+
+async function startFront(name: "lighttpd" | "nginx", config: (port: number, run: string) => string): Promise<Managed & { port: number }> {
+  const port = await freePort();
+  const run = join(dir, `${name}-${port}`);
+  mkdirSync(run, { mode: 0o755 });
+  const file = join(run, `${name}.conf`);
+  writeFileSync(file, config(port, run));
+  const args = name === "lighttpd" ? ["-D", "-f", file] : ["-p", run, "-c", file, "-g", "daemon off;"];
+  const proc = new Managed(name, FRONT_SERVERS[name], args, { cwd: run });
+  await waitForPort(port, proc);
+  return Object.assign(proc, { port });
+}
+
+async function checks(frontPort: number): Promise<void> {
+  const hello = await send(frontPort, "GET", "/hello.txt");
+  expect([hello.status, hello.body.toString()]).toEqual([200, "hello world\n"]);
+  expect(hello.headers["x-sendfile"]).toBeUndefined();
+  expect(hello.headers["x-accel-redirect"]).toBeUndefined();
+  expect(hello.headers["content-type"]).toMatch(/^text\/plain/);
+  // ranges of the file are the front server's work
+  const range = await send(frontPort, "GET", "/hello.txt", { Range: "bytes=0-4" });
+  expect([range.status, range.body.toString()]).toEqual([206, "hello"]);
+  const unicode = await send(frontPort, "GET", "/caf%C3%A9.txt");
+  expect([unicode.status, unicode.body.toString()]).toEqual([200, "unicode\n"]);
+  for (const target of ["/link-out", "/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"]) {
+    const res = await send(frontPort, "GET", target);
+    expect([target, res.body.toString().includes(SECRET)]).toEqual([target, false]);
+  }
+}
+
+const lighttpd = frontServerAvailable("lighttpd") ? describe : describe.skip;
+lighttpd("lighttpd x-sendfile on its SCGI backend", () => {
+  it("sends the file the application names, and nothing outside the root", async () => {
+    const app = await startApp("x-sendfile");
+    let front: (Managed & { port: number }) | null = null;
+    try {
+      front = await startFront(
+        "lighttpd",
+        (port, run) =>
+          `server.modules = ( "mod_scgi" )\nserver.bind = "127.0.0.1"\nserver.port = ${port}\n` +
+          `server.document-root = "${run}"\nserver.pid-file = "${run}/lighttpd.pid"\n` +
+          `scgi.server = ( "/" => (( "host" => "127.0.0.1", "port" => ${app.port}, "check-local" => "disable",\n` +
+          `  "fix-root-scriptname" => "enable", "x-sendfile" => "enable", "x-sendfile-docroot" => ( "${root}/" ) )) )\n`,
+      );
+      await checks(front.port);
+    } finally {
+      await front?.stop();
+      await app.proc.stop();
+    }
+  });
+});
+
+const nginx = frontServerAvailable("nginx") ? describe : describe.skip;
+nginx("nginx X-Accel-Redirect into an internal location", () => {
+  it("sends the file the application names, and nothing outside the root", async () => {
+    const app = await startApp("x-accel-redirect");
+    let front: (Managed & { port: number }) | null = null;
+    try {
+      front = await startFront(
+        "nginx",
+        (port, run) =>
+          (process.getuid?.() === 0 ? "user root;\n" : "") +
+          `worker_processes 1;\npid ${run}/nginx.pid;\nerror_log stderr warn;\nevents { worker_connections 64; }\n` +
+          `http {\n  access_log off;\n  client_body_temp_path ${run}/body;\n  scgi_temp_path ${run}/scgi;\n` +
+          `  proxy_temp_path ${run}/proxy;\n  fastcgi_temp_path ${run}/fastcgi;\n  uwsgi_temp_path ${run}/uwsgi;\n` +
+          `  server {\n    listen 127.0.0.1:${port};\n` +
+          `    location / { include /etc/nginx/scgi_params; scgi_pass 127.0.0.1:${app.port}; }\n` +
+          `    location /internal/ { internal; alias ${root}/; }\n  }\n}\n`,
+      );
+      await checks(front.port);
+      // the internal location is not reachable from outside
+      expect((await send(front.port, "GET", "/internal/hello.txt")).status).toBe(404);
+    } finally {
+      await front?.stop();
+      await app.proc.stop();
+    }
+  });
+});
