@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync, symlinkSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { DIST, FRONT_SERVERS, Managed, freePort, frontServerAvailable, removeFolder, tempFolder, waitForPort } from "./harness.js";
 import { send } from "../helpers/http.js";
+import { apacheConfig } from "../../examples/deploy/templates.js";
 
 const SECRET = "TOPSECRET-sendfile";
 let dir: string;
@@ -31,27 +32,30 @@ async function startApp(mode: string): Promise<{ proc: Managed; port: number }> 
   return { proc, port };
 }
 
-async function startFront(name: "lighttpd" | "nginx", config: (port: number, run: string) => string): Promise<Managed & { port: number }> {
+async function startFront(name: "lighttpd" | "nginx" | "apache", config: (port: number, run: string) => string): Promise<Managed & { port: number }> {
   const port = await freePort();
   const run = join(dir, `${name}-${port}`);
   mkdirSync(run, { mode: 0o755 });
   const file = join(run, `${name}.conf`);
   writeFileSync(file, config(port, run));
-  const args = name === "lighttpd" ? ["-D", "-f", file] : ["-p", run, "-c", file, "-g", "daemon off;"];
-  const proc = new Managed(name, FRONT_SERVERS[name], args, { cwd: run });
+  const args = name === "lighttpd" ? ["-D", "-f", file] : name === "nginx" ? ["-p", run, "-c", file, "-g", "daemon off;"] : ["-DFOREGROUND", "-f", file];
+  // Apache's own settings, else apache2 insists on /etc/apache2/envvars
+  const env = { ...process.env, APACHE_RUN_DIR: run, APACHE_LOCK_DIR: run, APACHE_LOG_DIR: run, APACHE_PID_FILE: join(run, "httpd.pid") };
+  const proc = new Managed(name, FRONT_SERVERS[name], args, { cwd: run, env });
   await waitForPort(port, proc);
   return Object.assign(proc, { port });
 }
 
-async function checks(frontPort: number): Promise<void> {
+async function checks(frontPort: number, ranges = true): Promise<void> {
   const hello = await send(frontPort, "GET", "/hello.txt");
   expect([hello.status, hello.body.toString()]).toEqual([200, "hello world\n"]);
   expect(hello.headers["x-sendfile"]).toBeUndefined();
   expect(hello.headers["x-accel-redirect"]).toBeUndefined();
   expect(hello.headers["content-type"]).toMatch(/^text\/plain/);
-  // ranges of the file are the front server's work
+  // ranges of the file are the front server's work; Apache's subrequest sends it whole (a 200
+  // is a valid answer to a Range)
   const range = await send(frontPort, "GET", "/hello.txt", { Range: "bytes=0-4" });
-  expect([range.status, range.body.toString()]).toEqual([206, "hello"]);
+  expect([range.status, range.body.toString()]).toEqual(ranges ? [206, "hello"] : [200, "hello world\n"]);
   const unicode = await send(frontPort, "GET", "/caf%C3%A9.txt");
   expect([unicode.status, unicode.body.toString()]).toEqual([200, "unicode\n"]);
   for (const target of ["/link-out", "/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt"]) {
@@ -102,6 +106,34 @@ nginx("nginx X-Accel-Redirect into an internal location", () => {
       await checks(front.port);
       // the internal location is not reachable from outside
       expect((await send(front.port, "GET", "/internal/hello.txt")).status).toBe(404);
+    } finally {
+      await front?.stop();
+      await app.proc.stop();
+    }
+  });
+});
+
+const apache = frontServerAvailable("apache") ? describe : describe.skip;
+apache("Apache httpd: mod_proxy_scgi's ProxySCGISendfile", () => {
+  it("sends the file the application names, and nothing outside the root", async () => {
+    const app = await startApp("x-sendfile");
+    let front: (Managed & { port: number }) | null = null;
+    try {
+      front = await startFront(
+        "apache",
+        (port, run) =>
+          apacheConfig({
+            host: "127.0.0.1",
+            port,
+            runDir: run,
+            errorLog: join(run, "error.log"),
+            mounts: [{ backend: "scgi", prefix: "", upstream: { host: "127.0.0.1", port: app.port } }],
+            user: process.getuid?.() === 0 ? "www-data" : undefined,
+          }) +
+          // the subrequest for the file is authorized like any other: grant the root only
+          `ProxySCGISendfile On\n<Directory "${root}">\n  Require all granted\n</Directory>\n`,
+      );
+      await checks(front.port, false);
     } finally {
       await front?.stop();
       await app.proc.stop();
