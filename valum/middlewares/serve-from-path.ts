@@ -25,7 +25,11 @@ export interface ServeFromPathOptions {
   etag?: boolean;
   /** Send `Last-Modified` and honour `If-Modified-Since` / `If-Unmodified-Since`. @default true */
   lastModified?: boolean;
-  /** Serve a `.br` or `.gz` sibling when the client accepts that coding and the sibling exists. @default true */
+  /**
+   * Serve a `.br` or `.gz` sibling when the client accepts that coding and the sibling exists
+   * (never with `sendfile: "x-accel-redirect"`: nginx would drop the Content-Encoding).
+   * @default true
+   */
   precompressed?: boolean;
   /** A whole `Cache-Control` value sent with every file (`"no-cache"`); not with `maxAge`. @default null */
   cacheControl?: string | null;
@@ -119,7 +123,8 @@ class StaticRoot {
     const o = { ...SERVE_FROM_PATH_DEFAULTS, ...options };
     this.etag = flag("etag", o.etag);
     this.lastModified = flag("lastModified", o.lastModified);
-    this.precompressed = flag("precompressed", o.precompressed);
+    // nginx drops the Content-Encoding of an X-Accel-Redirect answer: there its gzip_static does it
+    this.precompressed = flag("precompressed", o.precompressed) && o.sendfile !== "x-accel-redirect";
     const immutable = flag("immutable", o.immutable);
     if (o.maxAge !== null && (typeof o.maxAge !== "number" || !Number.isInteger(o.maxAge) || o.maxAge < 0)) {
       throw invalidOption(NAME, "maxAge", "a whole number of seconds, 0 or more", o.maxAge);

@@ -634,6 +634,9 @@ describe("X-Sendfile and X-Accel-Redirect", () => {
       expect(res.body.length).toBe(0);
       expect((await c.send("GET", "/link-in.txt")).headers["x-accel-redirect"]).toBe("/protected/hello.txt");
       expect((await c.send("GET", "/dir/inner.txt")).headers["x-accel-redirect"]).toBe("/protected/dir/inner.txt");
+      // nginx drops Content-Encoding on X-Accel-Redirect: no sibling is named, no Vary promised
+      const js = await c.send("GET", "/app.js", { "Accept-Encoding": "br, gzip" });
+      expect([js.headers["x-accel-redirect"], js.headers["content-encoding"], js.headers["vary"]]).toEqual(["/protected/app.js", undefined, undefined]);
     });
   });
 });
