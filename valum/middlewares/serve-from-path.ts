@@ -333,7 +333,7 @@ class StaticRoot {
       if (req.method === "HEAD") return res.end();
       owned = false;
       if (length <= STREAM_CHUNK) return readAll(fd, start, length, true).then((bytes) => res.expand(bytes));
-      return res.expandStream(createReadStream("", { fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true }));
+      return streamBody(res, createReadStream("", { fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true }));
     } finally {
       if (owned) closeFd(fd);
     }
@@ -370,7 +370,7 @@ class StaticRoot {
       closeFd(fd);
       return res.end();
     }
-    return res.expandStream(Readable.from(multipartBody(fd, ranges, heads, tail), { objectMode: false }));
+    return streamBody(res, Readable.from(multipartBody(fd, ranges, heads, tail), { objectMode: false }));
   }
 }
 
@@ -378,6 +378,19 @@ class StaticRoot {
 interface Opened {
   fd: number;
   stat: Stats;
+}
+
+/**
+ * Streams a body. A client that goes away mid-download is no error of the application's (the
+ * stream closed the file): the connection is dropped without a log line. A failing read of the
+ * file still is one.
+ */
+function streamBody(res: Response, body: Readable): Promise<boolean> {
+  return res.expandStream(body).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).syscall === "read" || !res.headWritten) throw error;
+    res.destroy();
+    return true;
+  });
 }
 
 function closeFd(fd: number): void {

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "@jest/globals";
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, utimesSync, statSync, realpathSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, rmSync, utimesSync, statSync, realpathSync, readdirSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, gunzipSync } from "node:zlib";
@@ -132,6 +133,33 @@ describe("serving files", () => {
       expect(res.headers["content-length"]).toBe(String(big.length));
       expect(res.body.equals(big)).toBe(true);
     });
+  });
+
+  it("a client leaving mid-download: no error logged, the file closed", async () => {
+    const huge = join(root, "huge.bin");
+    writeFileSync(huge, Buffer.alloc(32 * 1024 * 1024, 7));
+    const openFiles = () => readdirSync("/proc/self/fd").length;
+    try {
+      await withServer(apps()[0]!, async (c) => {
+        const before = openFiles();
+        for (let i = 0; i < 3; i++) {
+          await new Promise<void>((resolve, reject) => {
+            const socket = connect(c.port, "127.0.0.1", () => socket.write("GET /huge.bin HTTP/1.1\r\nHost: h\r\n\r\n"));
+            socket.once("data", () => {
+              socket.destroy(); // after the head, long before the 32 MiB
+              resolve();
+            });
+            socket.on("error", reject);
+          });
+        }
+        // the server notices the closed sockets in its own time: wait for the files to close
+        for (let i = 0; i < 200 && openFiles() > before; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(openFiles()).toBeLessThanOrEqual(before);
+        expect((await c.send("GET", "/hello.txt")).text).toBe("hello world\n"); // still serving
+      });
+    } finally {
+      rmSync(huge);
+    }
   });
 
   it("HEAD: the headers of GET, no body", async () => {
