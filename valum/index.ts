@@ -120,6 +120,8 @@ export {
   parseContentRange,
   rangesLength,
   RANGE_DEFAULTS,
+  byterangesFraming,
+  type ByterangesFraming,
   UNSATISFIABLE,
   type ByteRange,
   type RangeOptions,

@@ -154,3 +154,34 @@ export function rangesLength(ranges: readonly ByteRange[]): number {
   for (const r of ranges) total += r.end - r.start + 1;
   return total;
 }
+
+/** The framing of a `multipart/byteranges` body: what goes before each part, the end, the total length. */
+export interface ByterangesFraming {
+  /** The `Content-Type` of the whole answer, with its boundary. */
+  readonly contentType: string;
+  /** Before each part: the delimiter and the part's `Content-Type` and `Content-Range`. */
+  readonly heads: Buffer[];
+  /** The closing delimiter. */
+  readonly tail: Buffer;
+  /** The whole body's length: heads, the ranges' bytes, the tail (its Content-Length). */
+  readonly length: number;
+}
+
+/**
+ * Frames several ranges as `multipart/byteranges` (RFC 9110 section 14.6): each part carries
+ * the representation's `Content-Type` and its `Content-Range`. `boundary` must not occur in the
+ * content: pass enough random characters.
+ *
+ * @example
+ * const f = byterangesFraming([{ start: 0, end: 1 }, { start: 5, end: 6 }], 10, "text/plain", "b0undary");
+ * // f.heads[0] = "--b0undary\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n"
+ */
+export function byterangesFraming(ranges: readonly ByteRange[], size: number, type: string, boundary: string): ByterangesFraming {
+  const heads = ranges.map((range, i) =>
+    Buffer.from(`${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: ${formatContentRange(range, size)}\r\n\r\n`, "latin1"),
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`, "latin1");
+  let length = tail.length + rangesLength(ranges);
+  for (const head of heads) length += head.length;
+  return { contentType: `multipart/byteranges; boundary=${boundary}`, heads, tail, length };
+}

@@ -3,9 +3,8 @@
  * precompressed siblings and X-Sendfile / X-Accel-Redirect. The header work lives in the pure
  * modules of `valum/http/`; this file resolves the file and glues them.
  */
-import { close, closeSync, constants, createReadStream, fstatSync, openSync, read, realpathSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, realpathSync, statSync, type Stats } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
 import mime from "mime-types";
 import type { Request, Response } from "../../vsgi/index.js";
 import type { Context } from "../context.js";
@@ -15,7 +14,8 @@ import { invalidOption } from "./options.js";
 import { preferredValues, ENCODING_PREFERENCE } from "../http/accept.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeMatches } from "../http/conditional.js";
 import { etagFromStat } from "../http/etag.js";
-import { formatContentRange, formatUnsatisfiedRange, parseRange, UNSATISFIABLE, type ByteRange } from "../http/range.js";
+import { byterangesFraming, formatContentRange, formatUnsatisfiedRange, parseRange, UNSATISFIABLE, type ByteRange } from "../http/range.js";
+import { closeFd, readAll, streamByteranges, streamRange, STREAM_CHUNK } from "./file-body.js";
 import { BAD_PATH, hasDotSegment, isUnder, staticPathFromCapture, staticPathFromRequest } from "../http/static-path.js";
 
 /** The options of `serveFromPath`. */
@@ -62,13 +62,6 @@ export const SERVE_FROM_PATH_DEFAULTS = Object.freeze({
 
 const NAME = "serveFromPath";
 const KNOWN = new Set(Object.keys(SERVE_FROM_PATH_DEFAULTS));
-const CHUNK = 64 * 1024;
-/**
- * Reads of a large file, and the size up to which a file (or range) is read in one call and
- * sent with one write: fewer trips through the thread pool than node's 64 KiB (measured +25%
- * at 1 MiB), and never more than this held per connection, streamed or not.
- */
-const STREAM_CHUNK = 256 * 1024;
 const YEAR = 31536000;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const ASCII = /^[\u0000-\u007f]*$/;
@@ -333,7 +326,7 @@ class StaticRoot {
       if (req.method === "HEAD") return res.end();
       owned = false;
       if (length <= STREAM_CHUNK) return readAll(fd, start, length, true).then((bytes) => res.expand(bytes));
-      return streamBody(res, createReadStream("", { fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true }));
+      return streamRange(res, fd, start, end);
     } finally {
       if (owned) closeFd(fd);
     }
@@ -355,22 +348,15 @@ class StaticRoot {
   }
 
   private sendMultipart(req: Request, res: Response, relative: string, size: number, ranges: ByteRange[], fd: number): Promise<boolean> {
-    const boundary = randomBytes(12).toString("hex");
-    const type = this.typeOf(relative);
-    const heads = ranges.map((range, i) =>
-      Buffer.from(`${i === 0 ? "" : "\r\n"}--${boundary}\r\nContent-Type: ${type}\r\nContent-Range: ${formatContentRange(range, size)}\r\n\r\n`, "latin1"),
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`, "latin1");
-    let length = tail.length;
-    for (let i = 0; i < ranges.length; i++) length += heads[i]!.length + ranges[i]!.end - ranges[i]!.start + 1;
+    const framing = byterangesFraming(ranges, size, this.typeOf(relative), randomBytes(12).toString("hex"));
     res.status = 206;
-    res.headers.setTrusted("Content-Type", `multipart/byteranges; boundary=${boundary}`);
-    res.headers.setTrusted("Content-Length", String(length));
+    res.headers.setTrusted("Content-Type", framing.contentType);
+    res.headers.setTrusted("Content-Length", String(framing.length));
     if (req.method === "HEAD") {
       closeFd(fd);
       return res.end();
     }
-    return streamBody(res, Readable.from(multipartBody(fd, ranges, heads, tail), { objectMode: false }));
+    return streamByteranges(res, fd, ranges, framing);
   }
 }
 
@@ -379,25 +365,6 @@ interface Opened {
   fd: number;
   stat: Stats;
 }
-
-/**
- * Streams a body. A client that goes away mid-download is no error of the application's (the
- * stream closed the file): the connection is dropped without a log line. A failing read of the
- * file still is one.
- */
-function streamBody(res: Response, body: Readable): Promise<boolean> {
-  return res.expandStream(body).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).syscall === "read" || !res.headWritten) throw error;
-    res.destroy();
-    return true;
-  });
-}
-
-function closeFd(fd: number): void {
-  if (fd >= 0) close(fd, ignore);
-}
-
-function ignore(): void {}
 
 /** Last-Modified values, remembered per modification time: files change rarely. */
 const DATES = new Map<number, string>();
@@ -411,48 +378,6 @@ function httpDate(mtimeMs: number): string {
     DATES.set(second, text);
   }
   return text;
-}
-
-/** Reads `length` bytes at `position` (a regular file may still return less at once); closes `fd` after when told. */
-function readAll(fd: number, position: number, length: number, closeAfter: boolean): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  return new Promise((resolve, reject) => {
-    let done = 0;
-    const step = (error: Error | null, bytesRead: number): void => {
-      if (error === null && bytesRead === 0 && done < length) error = new Error("the file shrank while it was being sent");
-      if (error !== null) {
-        if (closeAfter) closeFd(fd);
-        reject(error);
-        return;
-      }
-      done += bytesRead;
-      if (done < length) {
-        read(fd, buffer, done, length - done, position + done, step);
-        return;
-      }
-      if (closeAfter) closeFd(fd);
-      resolve(buffer);
-    };
-    if (length === 0) step(null, 0);
-    else read(fd, buffer, 0, length, position, step);
-  });
-}
-
-async function* multipartBody(fd: number, ranges: ByteRange[], heads: Buffer[], tail: Buffer): AsyncGenerator<Buffer> {
-  try {
-    for (let i = 0; i < ranges.length; i++) {
-      yield heads[i]!;
-      const range = ranges[i]!;
-      for (let position = range.start; position <= range.end; ) {
-        const length = Math.min(CHUNK, range.end - position + 1);
-        yield await readAll(fd, position, length, false);
-        position += length;
-      }
-    }
-    yield tail;
-  } finally {
-    closeFd(fd);
-  }
 }
 
 /**

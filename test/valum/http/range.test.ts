@@ -8,6 +8,7 @@ import {
   parseContentRange,
   rangesLength,
   UNSATISFIABLE,
+  byterangesFraming,
 } from "../../../valum/index.js";
 
 describe("parseRange", () => {
@@ -91,5 +92,27 @@ describe("round trips", () => {
       { start: 20, end: 29 },
     ]);
     expect(rangesLength(merged)).toBe(23);
+  });
+});
+
+describe("byterangesFraming", () => {
+  it("frames each part with its Content-Type and Content-Range, and counts the whole length", () => {
+    const content = Buffer.from("0123456789");
+    const ranges = [
+      { start: 0, end: 1 },
+      { start: 5, end: 6 },
+    ];
+    const framing = byterangesFraming(ranges, content.length, "text/plain", "XyZ");
+    expect(framing.contentType).toBe("multipart/byteranges; boundary=XyZ");
+    const body = Buffer.concat([framing.heads[0]!, content.subarray(0, 2), framing.heads[1]!, content.subarray(5, 7), framing.tail]);
+    expect(body.toString()).toBe(
+      "--XyZ\r\nContent-Type: text/plain\r\nContent-Range: bytes 0-1/10\r\n\r\n01" +
+        "\r\n--XyZ\r\nContent-Type: text/plain\r\nContent-Range: bytes 5-6/10\r\n\r\n56" +
+        "\r\n--XyZ--\r\n",
+    );
+    expect(framing.length).toBe(body.length);
+    // each part's Content-Range parses back to its range
+    const found = [...body.toString().matchAll(/Content-Range: ([^\r]+)/g)].map((m) => parseContentRange(m[1]!)!.range);
+    expect(found).toEqual(ranges);
   });
 });
