@@ -2,15 +2,16 @@
  * Reading a file's bytes into a response, for `serveFromPath`: on descriptors it opened (so
  * what was checked is what is sent), through libuv's thread pool.
  */
-import { close, createReadStream, read } from "node:fs";
+import { close, read } from "node:fs";
 import { Readable } from "node:stream";
 import type { Response } from "../../vsgi/index.js";
 import type { ByteRange, ByterangesFraming } from "../http/range.js";
 
 /**
- * Reads of a large file, and the size up to which a file (or range) is read in one call and
- * sent with one write: fewer trips through the thread pool than node's 64 KiB (measured +25%
- * at 1 MiB), and never more than this held per connection, streamed or not.
+ * The size up to which a file (or range) is read in one call and sent with one write, and the
+ * reads of larger ones, two in flight (one read, one draining to the client): 512 KiB held per
+ * connection at most. Measured on 1 MiB files: 64 KiB piped reads (node's default) 400 req/s,
+ * 256 KiB piped 480, 256 KiB read ahead 750.
  */
 export const STREAM_CHUNK = 256 * 1024;
 /** Reads for the parts of a multipart answer. */
@@ -61,9 +62,33 @@ function streamBody(res: Response, body: Readable): Promise<boolean> {
   });
 }
 
-/** Streams bytes `start` to `end` (inclusive) of `fd`, closing it at the end. */
-export function streamRange(res: Response, fd: number, start: number, end: number): Promise<boolean> {
-  return streamBody(res, createReadStream("", { fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true }));
+/**
+ * Sends bytes `start` to `end` (inclusive) of `fd` and closes it. The next chunk is read while
+ * the previous one drains to the client (two chunks per connection at most), where a piped
+ * stream reads only once the socket has drained.
+ */
+export async function streamRange(res: Response, fd: number, start: number, end: number): Promise<boolean> {
+  let position = start;
+  let pending: Promise<Buffer> | null = readAll(fd, position, Math.min(STREAM_CHUNK, end - position + 1), false);
+  try {
+    while (pending !== null) {
+      const chunk: Buffer = await pending;
+      position += chunk.length;
+      pending = position <= end ? readAll(fd, position, Math.min(STREAM_CHUNK, end - position + 1), false) : null;
+      await res.append(chunk);
+    }
+    await res.end();
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).syscall === "read" || !res.headWritten) throw error;
+    // the client went away: no error of the application's
+    res.destroy();
+    return true;
+  } finally {
+    // never close under a read still in the pool: the number could be reused meanwhile
+    if (pending !== null) await pending.catch(ignore);
+    closeFd(fd);
+  }
 }
 
 /** Streams a `multipart/byteranges` body of `fd`'s ranges, closing it at the end. */
