@@ -48,7 +48,10 @@ const ENCODED_IN_PATH = /[\u0000-\u0020"#%<>?`{}\u007f-\uffff]/;
 export function canonicalSegment(decoded: string): string {
   if (!ENCODED_IN_PATH.test(decoded)) return decoded;
   let out = "";
-  for (const ch of decoded) out += ENCODED_IN_PATH.test(ch) ? encodeURIComponent(ch) : ch;
+  for (const ch of decoded) {
+    // a lone surrogate has no UTF-8 form: the URL parser writes it as U+FFFD
+    out += !ENCODED_IN_PATH.test(ch) ? ch : ch.length === 1 && ch >= "\ud800" && ch <= "\udfff" ? "%EF%BF%BD" : encodeURIComponent(ch);
+  }
   return out;
 }
 

@@ -49,6 +49,11 @@ export function readAll(fd: number, position: number, length: number, closeAfter
   });
 }
 
+/** Sends `length` bytes of `fd` from `start` with one read and one write, and closes it. */
+export async function sendRange(res: Response, fd: number, start: number, length: number): Promise<boolean> {
+  return res.expand(await readAll(fd, start, length, true));
+}
+
 /**
  * Streams a body. A client that goes away mid-download is no error of the application's (the
  * stream closed the file): the connection is dropped without a log line. A failing read of the

@@ -15,7 +15,7 @@ import { preferredValues, ENCODING_PREFERENCE } from "../http/accept.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeMatches } from "../http/conditional.js";
 import { etagFromStat } from "../http/etag.js";
 import { byterangesFraming, formatContentRange, formatUnsatisfiedRange, parseRange, UNSATISFIABLE, type ByteRange } from "../http/range.js";
-import { closeFd, readAll, streamByteranges, streamRange, STREAM_CHUNK } from "./file-body.js";
+import { closeFd, sendRange, streamByteranges, streamRange, STREAM_CHUNK } from "./file-body.js";
 import { BAD_PATH, hasDotSegment, isUnder, staticPathFromCapture, staticPathFromRequest } from "../http/static-path.js";
 
 /** The options of `serveFromPath`. */
@@ -241,7 +241,6 @@ class StaticRoot {
     let coding: string | null = null;
     let opened: Opened | null = null;
     if (this.precompressed) {
-      res.headers.append("Vary", "Accept-Encoding");
       const accept = req.headers.get("accept-encoding");
       if (accept !== null) {
         for (const candidate of this.codingsFor(accept)) {
@@ -259,6 +258,8 @@ class StaticRoot {
       opened = this.open(original);
       if (opened === null) return next();
     }
+    // every answer about this file varies with Accept-Encoding, 304, 412 and 416 included
+    if (this.precompressed) res.headers.append("Vary", "Accept-Encoding");
     // from here on send() owns the descriptor
     return this.send(req, res, relative, real, coding, opened.stat, opened.fd);
   }
@@ -325,7 +326,7 @@ class StaticRoot {
       headers.setTrusted("Content-Length", String(length));
       if (req.method === "HEAD") return res.end();
       owned = false;
-      if (length <= STREAM_CHUNK) return readAll(fd, start, length, true).then((bytes) => res.expand(bytes));
+      if (length <= STREAM_CHUNK) return sendRange(res, fd, start, length);
       return streamRange(res, fd, start, end);
     } finally {
       if (owned) closeFd(fd);

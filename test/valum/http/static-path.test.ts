@@ -64,6 +64,17 @@ describe("staticPathFromCapture", () => {
   });
 });
 
+describe("canonicalSegment", () => {
+  it("spells a segment as the URL parser and the router's literals do, lone surrogates included", () => {
+    expect(canonicalSegment("plain-name_1.txt")).toBe("plain-name_1.txt");
+    expect(canonicalSegment("a b#?%")).toBe("a%20b%23%3F%25");
+    expect(canonicalSegment("x\ud800y")).toBe("x%EF%BF%BDy");
+    for (const name of ["a^b|c[d]", "a{b}", "café", "x\ud800y"]) {
+      expect(canonicalSegment(name)).toBe(normalizePath("/" + name).slice(1));
+    }
+  });
+});
+
 describe("helpers", () => {
   it("hasDotSegment finds dot files and dot directories", () => {
     expect(hasDotSegment(".env")).toBe(true);
