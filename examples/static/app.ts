@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Router, ClientError, serveFromPath } from "valum";
 import { Server } from "valum/vsgi";
 
-// the public/ folder next to this example's source, whether run from the sources or from dist/
+// the public/ folder beside this example's source (the compiled file runs from dist/examples/static/)
 const root = fileURLToPath(new URL("../../../examples/static/public/", import.meta.url));
 
 const app = new Router();

@@ -7,6 +7,8 @@ import { gzipSync, brotliCompressSync, gunzipSync } from "node:zlib";
 import { Router, ClientError, serveFromPath, SERVE_FROM_PATH_DEFAULTS, formatHttpDate } from "../../../valum/index.js";
 import { setErrorLogger, VsgiError } from "../../../vsgi/index.js";
 import { withServer } from "../util.js";
+import { distPath, start } from "../../helpers/process.js";
+import { send } from "../../helpers/http.js";
 
 const SECRET = "TOPSECRET-8f3a1c"; // outside the root
 const SIBLING_SECRET = "SIBLINGSECRET-77"; // in a folder whose name starts like the root's
@@ -675,5 +677,21 @@ describe("Last-Modified is the file's", () => {
       const res = await c.send("GET", "/big.bin");
       expect(res.headers["last-modified"]).toBe(formatHttpDate(statSync(join(root, "big.bin")).mtimeMs));
     });
+  });
+});
+
+describe("the example of the docs (examples/static/app.ts)", () => {
+  it("serves public/ under /static/ with its guard", async () => {
+    const app = start(distPath("examples/static/app.js"), ["-p", "0"]);
+    try {
+      const [, port] = await app.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/);
+      const hello = await send(Number(port), "GET", "/static/hello.txt");
+      expect([hello.status, hello.body.toString(), hello.headers["cache-control"]]).toEqual([200, "Hello from a static file!\n", "public, max-age=3600"]);
+      expect((await send(Number(port), "GET", "/static/private/notes.txt")).status).toBe(403);
+      expect((await send(Number(port), "GET", "/static/%70rivate/notes.txt")).status).toBe(404);
+    } finally {
+      app.kill("SIGTERM");
+      await app.exited;
+    }
   });
 });
