@@ -297,7 +297,8 @@ class StaticRoot {
       const size = stat.size;
       headers.setTrusted("Accept-Ranges", "bytes");
       let ranges: ByteRange[] | null = null;
-      const range = reqHeaders.get("range");
+      // RFC 9110 section 14.2: range handling is defined for GET only; HEAD ignores Range
+      const range = req.method === "GET" ? reqHeaders.get("range") : null;
       if (range !== null) {
         const ifRange = reqHeaders.get("if-range");
         if (ifRange === null || ifRangeMatches(ifRange, { etag, lastModified }, Date.now())) {
@@ -312,7 +313,7 @@ class StaticRoot {
       }
       if (ranges !== null && ranges.length > 1) {
         owned = false;
-        return this.sendMultipart(req, res, relative, size, ranges, fd);
+        return this.sendMultipart(res, relative, size, ranges, fd);
       }
       let start = 0;
       let end = size - 1;
@@ -348,15 +349,11 @@ class StaticRoot {
     return res.end();
   }
 
-  private sendMultipart(req: Request, res: Response, relative: string, size: number, ranges: ByteRange[], fd: number): Promise<boolean> {
+  private sendMultipart(res: Response, relative: string, size: number, ranges: ByteRange[], fd: number): Promise<boolean> {
     const framing = byterangesFraming(ranges, size, this.typeOf(relative), randomBytes(12).toString("hex"));
     res.status = 206;
     res.headers.setTrusted("Content-Type", framing.contentType);
     res.headers.setTrusted("Content-Length", String(framing.length));
-    if (req.method === "HEAD") {
-      closeFd(fd);
-      return res.end();
-    }
     return streamByteranges(res, fd, ranges, framing);
   }
 }
