@@ -40,11 +40,12 @@ function parsePosition(text: string): number {
 
 /**
  * Parses a `Range` header for a representation of `size` bytes. Returns the ranges to send,
- * sorted and merged where they overlap or touch; `UNSATISFIABLE` when the header is valid but
+ * merged where they overlap or touch, in the order asked; `UNSATISFIABLE` when the header is valid but
  * no range overlaps (answer 416); `null` when the header is to be ignored (absent, another
  * unit, malformed, or more ranges than `maxRanges`): answer the whole representation.
  *
  * @example parseRange("bytes=0-1,1-3,-2", 10); // [{ start: 0, end: 3 }, { start: 8, end: 9 }]
+ * @example parseRange("bytes=8-9,0-1", 10);     // [{ start: 8, end: 9 }, { start: 0, end: 1 }]
  */
 export function parseRange(header: string | null, size: number, options?: RangeOptions): ByteRange[] | typeof UNSATISFIABLE | null {
   if (header === null) return null;
@@ -74,7 +75,7 @@ export function parseRange(header: string | null, size: number, options?: RangeO
       if (start >= size) continue;
       ranges.push({ start, end: Math.min(end, size - 1) });
     }
-    // a flood of ranges is refused before sorting it
+    // a flood of ranges is refused before merging it
     if (ranges.length > maxRanges * 8) return null;
   }
   if (!any) return null;
@@ -84,25 +85,31 @@ export function parseRange(header: string | null, size: number, options?: RangeO
 }
 
 /**
- * Sorts ranges and merges those that overlap or touch (RFC 9110 section 14.2 lets a server
- * coalesce them, and overlapping ranges are a known amplification trick).
+ * Merges ranges that overlap or touch (RFC 9110 section 14.2 lets a server coalesce them, and
+ * overlapping ranges are a known amplification trick). The result keeps the order in which
+ * the client asked (a merged range takes the place of its first member), as the RFC asks of
+ * multipart answers.
  *
- * @example mergeRanges([{ start: 5, end: 9 }, { start: 0, end: 5 }]); // [{ start: 0, end: 9 }]
+ * @example mergeRanges([{ start: 5, end: 9 }, { start: 0, end: 5 }, { start: 20, end: 29 }]); // [{ start: 0, end: 9 }, { start: 20, end: 29 }]
+ * @example mergeRanges([{ start: 50, end: 59 }, { start: 0, end: 9 }]); // unchanged: disjoint
  */
 export function mergeRanges(ranges: readonly ByteRange[]): ByteRange[] {
-  if (ranges.length <= 1) return ranges.slice();
-  const sorted = ranges.slice().sort((a, b) => a.start - b.start || a.end - b.end);
-  const out: { start: number; end: number }[] = [{ start: sorted[0]!.start, end: sorted[0]!.end }];
-  for (let i = 1; i < sorted.length; i++) {
-    const range = sorted[i]!;
-    const last = out[out.length - 1]!;
+  if (ranges.length <= 1) return ranges.map((r) => ({ start: r.start, end: r.end }));
+  const order = ranges.map((range, index) => ({ start: range.start, end: range.end, index }));
+  order.sort((a, b) => a.start - b.start || a.end - b.end);
+  const merged: { start: number; end: number; index: number }[] = [{ ...order[0]! }];
+  for (let i = 1; i < order.length; i++) {
+    const range = order[i]!;
+    const last = merged[merged.length - 1]!;
     if (range.start <= last.end + 1) {
       if (range.end > last.end) last.end = range.end;
+      if (range.index < last.index) last.index = range.index;
     } else {
-      out.push({ start: range.start, end: range.end });
+      merged.push({ ...range });
     }
   }
-  return out;
+  merged.sort((a, b) => a.index - b.index);
+  return merged.map((r) => ({ start: r.start, end: r.end }));
 }
 
 /**

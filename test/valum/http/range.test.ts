@@ -21,10 +21,19 @@ describe("parseRange", () => {
     expect(parseRange("BYTES=0-0", 100)).toEqual([{ start: 0, end: 0 }]);
   });
 
-  it("sorts and merges overlapping and touching ranges", () => {
+  it("merges overlapping and touching ranges, keeping the order asked", () => {
     expect(parseRange("bytes=50-59,0-9,5-20,21-30", 100)).toEqual([
-      { start: 0, end: 30 },
       { start: 50, end: 59 },
+      { start: 0, end: 30 },
+    ]);
+    expect(parseRange("bytes=40-49,0-9", 100)).toEqual([
+      { start: 40, end: 49 },
+      { start: 0, end: 9 },
+    ]);
+    // a merged range takes the place of its first member
+    expect(parseRange("bytes=90-99,10-19,50-59,15-55", 100)).toEqual([
+      { start: 90, end: 99 },
+      { start: 10, end: 59 },
     ]);
     expect(parseRange("bytes=0-1, 1-3 ,-2", 10)).toEqual([
       { start: 0, end: 3 },
@@ -81,15 +90,15 @@ describe("round trips", () => {
     for (const bad of ["bytes 9-0/10", "bytes 0-10/10", "bytes */*", "items 0-1/2", "bytes 0-1"]) expect(parseContentRange(bad)).toBeNull();
   });
 
-  it("mergeRanges keeps disjoint ranges and counts their length", () => {
+  it("mergeRanges keeps disjoint ranges in their order and counts their length", () => {
     const merged = mergeRanges([
       { start: 20, end: 29 },
       { start: 0, end: 9 },
       { start: 9, end: 12 },
     ]);
     expect(merged).toEqual([
-      { start: 0, end: 12 },
       { start: 20, end: 29 },
+      { start: 0, end: 12 },
     ]);
     expect(rangesLength(merged)).toBe(23);
   });
