@@ -85,7 +85,9 @@ function seconds(ms: number): number {
 export function evaluatePreconditions(method: string, request: Preconditions, current: Validators): PreconditionResult {
   const getOrHead = method === "GET" || method === "HEAD";
   if (request.ifMatch !== null) {
-    if (current.etag === null || !listMatches(request.ifMatch, current.etag, true)) return 412;
+    // `*` matches any current representation, with an ETag or not
+    const matched = current.etag !== null ? listMatches(request.ifMatch, current.etag, true) : request.ifMatch.trim() === "*";
+    if (!matched) return 412;
   } else if (request.ifUnmodifiedSince !== null && current.lastModified !== null) {
     const date = parseHttpDate(request.ifUnmodifiedSince);
     if (date !== null && seconds(current.lastModified) > seconds(date)) return 412;

@@ -29,6 +29,7 @@ describe("evaluatePreconditions (RFC 9110 section 13.2.2)", () => {
     expect(evaluatePreconditions("GET", { ...none, ifMatch: 'W/"v1"' }, current)).toBe(412);
     expect(evaluatePreconditions("GET", { ...none, ifMatch: "*" }, current)).toBe(200);
     expect(evaluatePreconditions("GET", { ...none, ifMatch: '"v1"' }, { etag: null, lastModified: T })).toBe(412);
+    expect(evaluatePreconditions("GET", { ...none, ifMatch: "*" }, { etag: null, lastModified: T })).toBe(200);
   });
 
   it("If-Unmodified-Since only without If-Match", () => {
