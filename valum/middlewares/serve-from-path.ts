@@ -14,6 +14,7 @@ import { invalidOption } from "./options.js";
 import { preferredValues, ENCODING_PREFERENCE } from "../http/accept.js";
 import { evaluatePreconditions, formatHttpDate, ifRangeMatches } from "../http/conditional.js";
 import { etagFromStat } from "../http/etag.js";
+import { mergeVary } from "../http/vary.js";
 import { byterangesFraming, formatContentRange, formatUnsatisfiedRange, parseRange, UNSATISFIABLE, type ByteRange } from "../http/range.js";
 import { closeFd, sendRange, streamByteranges, streamRange, STREAM_CHUNK } from "./file-body.js";
 import { BAD_PATH, hasDotSegment, isUnder, staticPathFromCapture, staticPathFromRequest } from "../http/static-path.js";
@@ -69,6 +70,7 @@ const SIBLINGS: ReadonlyMap<string, string> = new Map([
   ["br", ".br"],
   ["gzip", ".gz"],
 ]);
+const ACCEPT_ENCODING = ["Accept-Encoding"];
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const OFFERED = ENCODING_PREFERENCE.filter((coding) => coding === "identity" || SIBLINGS.has(coding));
 
@@ -259,7 +261,10 @@ class StaticRoot {
       if (opened === null) return next();
     }
     // every answer about this file varies with Accept-Encoding, 304, 412 and 416 included
-    if (this.precompressed) res.headers.append("Vary", "Accept-Encoding");
+    if (this.precompressed) {
+      const vary = res.headers.get("vary");
+      res.headers.setTrusted("Vary", vary === null ? "Accept-Encoding" : mergeVary(vary, ACCEPT_ENCODING));
+    }
     // from here on send() owns the descriptor
     return this.send(req, res, relative, real, coding, opened.stat, opened.fd);
   }

@@ -624,6 +624,27 @@ describe("precompressed siblings", () => {
     });
   });
 
+  it("Vary merges with what an earlier middleware set, once", async () => {
+    const app = new Router();
+    app.use((req, res, next) => {
+      res.headers.set("Vary", "Origin, accept-encoding");
+      return next();
+    });
+    app.use(serveFromPath(root));
+    const other = new Router();
+    other.use((req, res, next) => {
+      res.headers.set("Vary", "Origin");
+      return next();
+    });
+    other.use(serveFromPath(root));
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", "/app.js", { "Accept-Encoding": "gzip" })).headers["vary"]).toBe("Origin, accept-encoding");
+    });
+    await withServer(other, async (c) => {
+      expect((await c.send("GET", "/app.js")).headers["vary"]).toBe("Origin, Accept-Encoding");
+    });
+  });
+
   it("precompressed: false never looks for siblings", async () => {
     const app = new Router();
     app.use(serveFromPath(root, { precompressed: false }));
