@@ -14,6 +14,11 @@ import {
   createType,
   decodeValue,
   encodeLiteral,
+  parseRule,
+  ruleStarts,
+  STARTS_ANY,
+  STARTS_EMPTY,
+  STARTS_OTHER,
   type BuiltinTypes,
   type ParamType,
   type RuleParams,
@@ -123,7 +128,7 @@ class Route {
         const m = rule.exec(path);
         if (m === null) return null;
         const tail = m[rule.tailGroup]!;
-        return tail.length === 0 || tail.charCodeAt(0) === 47 || rule.source.endsWith("/") ? m : null;
+        return tail.length === 0 || tail.charCodeAt(0) === 47 ? m : null;
       }
     }
   }
@@ -371,6 +376,33 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     return new CompiledRule(rule, this.table.lookupType, tail);
   }
 
+  /**
+   * Refuses a rule (or scope prefix) that could never match where it is: request paths start
+   * with `/`, so does every rule; inside a scope a rule starts with `/` or is empty (the prefix
+   * itself), since what follows the prefix is a new segment, never the rest of the prefix's
+   * last word (`"users"` under `/admin` would route `/adminusers`).
+   */
+  private checkStart(part: string, isPrefix: boolean): void {
+    const nodes = parseRule(part);
+    const starts = ruleStarts(nodes);
+    const scoped = this.prefix !== "";
+    const fix = part.startsWith("*") ? `"/${part}" or "(/${part})?"` : `"/${part}"`;
+    if ((starts & STARTS_OTHER) !== 0) {
+      throw new RuleError(part, `a rule must start with "/"${scoped ? ` (it follows the scope prefix ${JSON.stringify(this.prefix)})` : ""}: write ${fix}`);
+    }
+    if (scoped && (starts & STARTS_ANY) !== 0) {
+      throw new RuleError(
+        part,
+        `under the scope prefix ${JSON.stringify(this.prefix)} a leading "*" would also match paths that merely continue the prefix's last word: write ${fix}`,
+      );
+    }
+    if (!scoped && !isPrefix && starts === STARTS_EMPTY) throw new RuleError(part, `an empty rule matches no path: write "/"`);
+    const last = nodes[nodes.length - 1];
+    if (isPrefix && last !== undefined && last.kind === "text" && last.text === "/" && !last.optional) {
+      throw new RuleError(part, `a scope prefix cannot end with "/": the rules inside start with one, write ${JSON.stringify(part.slice(0, -1))}`);
+    }
+  }
+
   private nameRoute(name: string | undefined, reverser: Reverser): void {
     if (name === undefined) return;
     if (this.table.names.has(name)) throw new Error(`a route is already named ${JSON.stringify(name)}`);
@@ -413,6 +445,8 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     handler: RuleHandler<`${Prefix}${R}`, Types>,
     name?: N,
   ): Router<Types, Names & { [K in N]: UrlParams<`${Prefix}${R}`, Types> }, Prefix> {
+    if (typeof rule !== "string") throw new TypeError("a rule must be a string");
+    this.checkStart(rule, false);
     const compiled = this.compile(this.prefix + rule, false);
     this.push(compiled.isStatic ? STATIC : RULE, method, handler, compiled.prefix, compiled);
     this.nameRoute(name, compiled);
@@ -481,6 +515,10 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     name?: N,
   ): Router<Types, Names & { [K in N]: UrlParams<Prefix, Types> }, Prefix> {
     if (typeof path !== "string") throw new TypeError("a path must be a string");
+    // `*` alone is the asterisk request-target (as `asterisk()` routes it)
+    if (!path.startsWith("/") && !(path === "" && this.prefix !== "") && !(path === "*" && this.prefix === "")) {
+      throw new RuleError(path, `a path must start with "/"${this.prefix !== "" ? ` (it follows the scope prefix ${JSON.stringify(this.prefix)}) or be empty` : ""}`);
+    }
     const encoded = encodeLiteral(path);
     const scope = this.prefixRule;
     const head = scope === null ? null : this.compile(this.prefix, false);
@@ -601,6 +639,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     build: (router: Router<Types, {}, `${Prefix}${P}`>) => Router<any, Inner, any> | void,
   ): Router<Types, Names & Inner, Prefix> {
     if (typeof prefix !== "string") throw new TypeError("a scope prefix must be a string");
+    this.checkStart(prefix, true);
     const view = Object.create(this) as Router<Types, {}, `${Prefix}${P}`>;
     view.prefix = this.prefix + prefix;
     view.prefixRule = this.compile(view.prefix, true);
@@ -641,7 +680,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     ...params: N extends keyof Names ? UrlArgs<Names[N]> : [params?: Readonly<Record<string, unknown>>]
   ): string {
     const reverser = this.table.names.get(name);
-    if (reverser === undefined) throw new RuleError(name, `no route is named ${JSON.stringify(name)}`);
+    if (reverser === undefined) throw new Error(`no route is named ${JSON.stringify(name)}`);
     return reverser.reverse(params[0] as Readonly<Record<string, unknown>> | undefined);
   }
 

@@ -89,10 +89,20 @@ function hasNoDotSegment(value: string): boolean {
   return value.indexOf(".") === -1 || !DOT_SEGMENT.test(value);
 }
 
+// Up to 15 digits always fit; a longer run of digits whose value is above the largest safe
+// integer rounds to 2^53 or above, so comparing the rounded number is exact.
+function isSafeDigits(digits: string): boolean {
+  return digits.length < 16 || Number(digits) <= Number.MAX_SAFE_INTEGER;
+}
+
 /** The built-in types: `int`, `string` and `path`. */
 export const builtinTypes: Readonly<Record<keyof BuiltinTypes, ParamType>> = Object.freeze({
-  /** Digits, converted to a number. */
-  int: { pattern: /\d+/, convert: Number, decode: false, check: null, groups: 0 },
+  /**
+   * Digits, converted to a number; only those that fit a safe integer match, so that the value
+   * is the number written and `urlFor` gives the same path back (register a `bigint` type for
+   * larger identifiers).
+   */
+  int: { pattern: /\d+/, convert: Number, decode: false, check: isSafeDigits, groups: 0 },
   /**
    * Word characters: ASCII letters, digits, `_`, and any non-ASCII character (percent-encoded
    * UTF-8 on the wire).
@@ -174,6 +184,40 @@ export function parseRule(rule: string): RuleNode[] {
   };
   const nodes = sequence(0);
   return nodes;
+}
+
+/** @internal A path the rule matches may start with `/`. */
+export const STARTS_SLASH = 1;
+/** @internal ... with anything (a leading `*`). */
+export const STARTS_ANY = 2;
+/** @internal ... with something else than `/` (text, a parameter). */
+export const STARTS_OTHER = 4;
+/** @internal ... or be empty. */
+export const STARTS_EMPTY = 8;
+
+/**
+ * @internal How the paths a parsed rule matches can begin, as `STARTS_*` flags, every optional
+ * part taken and left out: the router refuses a rule that could start with anything but `/`,
+ * since request paths all do.
+ *
+ * @example ruleStarts(parseRule("(/<lang>)?/about")); // STARTS_SLASH
+ */
+export function ruleStarts(nodes: readonly RuleNode[]): number {
+  return startsAt(nodes, 0, STARTS_EMPTY);
+}
+
+// `after`: how what follows `nodes` (outside their group) can begin. Each call computes what
+// follows node `i` at most once, so nested optional groups stay linear.
+function startsAt(nodes: readonly RuleNode[], i: number, after: number): number {
+  if (i === nodes.length) return after;
+  const node = nodes[i]!;
+  if (node.kind === "group") {
+    const rest = startsAt(nodes, i + 1, after);
+    const inner = startsAt(node.nodes, 0, rest);
+    return node.optional ? inner | rest : inner;
+  }
+  const first = node.kind === "star" ? STARTS_ANY : node.kind === "text" && node.text === "/" ? STARTS_SLASH : STARTS_OTHER;
+  return node.optional ? first | startsAt(nodes, i + 1, after) : first;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,9 +361,9 @@ export class CompiledRule {
     for (const capture of this.captures) {
       const raw = match[capture.group];
       if (raw === undefined || capture.type.check === null) continue;
-      let value: string;
+      let value = raw;
       try {
-        value = decodeValue(raw);
+        if (capture.type.decode) value = decodeValue(raw);
       } catch {
         continue; // malformed: decoding it again when capturing reports it
       }

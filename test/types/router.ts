@@ -113,3 +113,18 @@ colors.urlFor("color", { c: "ff", n: 1 });
 colors.urlFor("color", { c: 255, n: 1 });
 // @ts-expect-error an int still takes a number only
 colors.urlFor("color", { c: "ff", n: "1" });
+
+// --- big identifiers: a converter returning bigint types the parameter as bigint ------------------
+const big = new Router()
+  .registerType("bigint", /\d+/, BigInt)
+  .get("/orders/<bigint:id>", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.id, bigint>>();
+    // @ts-expect-error a bigint is no number
+    const n: number = ctx.id;
+    return res.expandUtf8(String(ctx.id + 1n) + n);
+  }, "order");
+assertType<Equal<RuleParams<"/orders/<bigint:id>", { bigint: bigint }>, { id: bigint }>>();
+big.urlFor("order", { id: 12345678901234567890123n });
+big.urlFor("order", { id: "12345678901234567890123" });
+// @ts-expect-error a number is not what the type converts to
+big.urlFor("order", { id: 5 });
