@@ -186,24 +186,53 @@ export function parseRule(rule: string): RuleNode[] {
   return nodes;
 }
 
-/** @internal A path the rule matches may start with `/`. */
-export const STARTS_SLASH = 1;
-/** @internal ... with anything (a leading `*`). */
-export const STARTS_ANY = 2;
-/** @internal ... with something else than `/` (text, a parameter). */
-export const STARTS_OTHER = 4;
-/** @internal ... or be empty. */
-export const STARTS_EMPTY = 8;
+/** A path the rule matches may start with `/`. */
+const STARTS_SLASH = 1;
+/** ... with anything (a leading `*`). */
+const STARTS_ANY = 2;
+/** ... with something else than `/` (text, a parameter). */
+const STARTS_OTHER = 4;
+/** ... or be empty. */
+const STARTS_EMPTY = 8;
 
 /**
- * @internal How the paths a parsed rule matches can begin, as `STARTS_*` flags, every optional
+ * How the paths a parsed rule matches can begin, as `STARTS_*` flags, every optional
  * part taken and left out: the router refuses a rule that could start with anything but `/`,
  * since request paths all do.
  *
  * @example ruleStarts(parseRule("(/<lang>)?/about")); // STARTS_SLASH
  */
-export function ruleStarts(nodes: readonly RuleNode[]): number {
+function ruleStarts(nodes: readonly RuleNode[]): number {
   return startsAt(nodes, 0, STARTS_EMPTY);
+}
+
+/**
+ * @internal Refuses a rule (or scope prefix) that could never match where it is: request paths
+ * start with `/`, so does every rule; inside a scope (`scopePrefix` not empty) a rule starts
+ * with `/` or is empty (the prefix itself), since what follows the prefix is a new segment,
+ * never the rest of the prefix's last word (`"users"` under `/admin` would route `/adminusers`).
+ *
+ * @example checkRuleStart("users/<int:id>", "", false); // throws a RuleError
+ */
+export function checkRuleStart(part: string, scopePrefix: string, isPrefix: boolean): void {
+  const nodes = parseRule(part);
+  const starts = ruleStarts(nodes);
+  const scoped = scopePrefix !== "";
+  const fix = part.startsWith("*") ? `"/${part}" or "(/${part})?"` : `"/${part}"`;
+  if ((starts & STARTS_OTHER) !== 0) {
+    throw new RuleError(part, `a rule must start with "/"${scoped ? ` (it follows the scope prefix ${JSON.stringify(scopePrefix)})` : ""}: write ${fix}`);
+  }
+  if (scoped && (starts & STARTS_ANY) !== 0) {
+    throw new RuleError(
+      part,
+      `under the scope prefix ${JSON.stringify(scopePrefix)} a leading "*" would also match paths that merely continue the prefix's last word: write ${fix}`,
+    );
+  }
+  if (!scoped && !isPrefix && starts === STARTS_EMPTY) throw new RuleError(part, `an empty rule matches no path: write "/"`);
+  const last = nodes[nodes.length - 1];
+  if (isPrefix && last !== undefined && last.kind === "text" && last.text === "/" && !last.optional) {
+    throw new RuleError(part, `a scope prefix cannot end with "/": the rules inside start with one, write ${JSON.stringify(part.slice(0, -1))}`);
+  }
 }
 
 // `after`: how what follows `nodes` (outside their group) can begin. Each call computes what

@@ -42,8 +42,9 @@ export function setErrorLogger(logger: (message: string, error?: unknown) => voi
 }
 
 /**
- * Runs the application on one request, and answers for it when it could not: 404 when nothing
- * handled the request, 500 (revealing nothing) when it failed before the head was written; a
+ * Runs the application on one request, and answers for it when it could not (`answer.ts`, as
+ * the router does): 404 when nothing handled the request, the status of a `VsgiError` that
+ * carries one, else 500 (revealing nothing) when it failed before the head was written; a
  * failure after that can only close the connection. A handler that answers at once (returns
  * `true`, or the `HANDLED` promise of the response helpers) costs no promise turn.
  */

@@ -128,3 +128,34 @@ big.urlFor("order", { id: 12345678901234567890123n });
 big.urlFor("order", { id: "12345678901234567890123" });
 // @ts-expect-error a number is not what the type converts to
 big.urlFor("order", { id: 5 });
+
+// --- the nine method helpers come from one list and keep their types ------------------------------
+const methods = new Router()
+  .get("/g/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "g")
+  .post("/po/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "po")
+  .put("/pu/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "pu")
+  .delete("/d/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "d")
+  .head("/h/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "h")
+  .options("/o/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "o")
+  .trace("/t/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "t")
+  .connect("/c/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "c")
+  .patch("/pa/<int:n>(/<s>)?", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.n, number>>();
+    assertType<Equal<typeof ctx.s, string | undefined>>();
+    // @ts-expect-error an int parameter is no string
+    ctx.n.toUpperCase();
+    return res.end();
+  }, "pa");
+for (const name of ["g", "po", "pu", "d", "h", "o", "t", "c"] as const) methods.urlFor(name, { n: 1 });
+methods.urlFor("pa", { n: 1 });
+methods.urlFor("pa", { n: 1, s: "x" });
+// @ts-expect-error each helper adds its name with its rule's parameters
+methods.urlFor("d", { n: "1" });
+assertType<Equal<Parameters<typeof methods.delete>[0], string>>();
+new Router().scope("/s/<int:sid>", (s) =>
+  s.delete("/x/<y>", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.sid, number>>();
+    assertType<Equal<typeof ctx.y, string>>();
+    return res.end();
+  }),
+);
