@@ -89,10 +89,25 @@ function hasNoDotSegment(value: string): boolean {
   return value.indexOf(".") === -1 || !DOT_SEGMENT.test(value);
 }
 
-// Up to 15 digits always fit; a longer run of digits whose value is above the largest safe
-// integer rounds to 2^53 or above, so comparing the rounded number is exact.
-function isSafeDigits(digits: string): boolean {
-  return digits.length < 16 || Number(digits) <= Number.MAX_SAFE_INTEGER;
+/**
+ * An expression for the runs of digits whose value is at most `max` (leading zeros allowed),
+ * never stopping inside a longer run: the bound is kept by the expression, so it costs nothing
+ * more when matching than `\d+`, and a run of digits too large does not match at all.
+ *
+ * @example digitsUpTo("250").source; // "\\d{1,2}(?!\\d)|0*(?:\\d{1,2}|1\\d{2}|2[0-4]\\d{1}|250)(?!\\d)"
+ */
+function digitsUpTo(max: string): RegExp {
+  const alternatives = [`\\d{1,${max.length - 1}}`];
+  for (let i = 0; i < max.length; i++) {
+    const digit = max.charCodeAt(i) - 48;
+    const low = i === 0 ? 1 : 0;
+    if (digit <= low) continue;
+    const range = digit - 1 === low ? String(low) : `[${low}-${digit - 1}]`;
+    alternatives.push(max.slice(0, i) + range + (i + 1 < max.length ? `\\d{${max.length - i - 1}}` : ""));
+  }
+  alternatives.push(max);
+  // the usual short run first, without the leading zeros' detour
+  return new RegExp(`${alternatives[0]}(?!\\d)|0*(?:${alternatives.join("|")})(?!\\d)`);
 }
 
 /** The built-in types: `int`, `string` and `path`. */
@@ -102,7 +117,7 @@ export const builtinTypes: Readonly<Record<keyof BuiltinTypes, ParamType>> = Obj
    * is the number written and `urlFor` gives the same path back (register a `bigint` type for
    * larger identifiers).
    */
-  int: { pattern: /\d+/, convert: Number, decode: false, check: isSafeDigits, groups: 0 },
+  int: { pattern: digitsUpTo(String(Number.MAX_SAFE_INTEGER)), convert: Number, decode: false, check: null, groups: 0 },
   /**
    * Word characters: ASCII letters, digits, `_`, and any non-ASCII character (percent-encoded
    * UTF-8 on the wire).
@@ -310,6 +325,8 @@ export class CompiledRule {
   readonly checked: boolean;
   /** @internal With `tail`, the group holding whatever follows the rule (0 otherwise). */
   readonly tailGroup: number;
+  /** The captures whose type has a check, the only ones `validate` looks at. */
+  private readonly checks: readonly Capture[];
   private readonly nodes: RuleNode[];
   private readonly types: TypeLookup;
 
@@ -369,7 +386,8 @@ export class CompiledRule {
     this.expression = new RegExp(`${body}${tail ? "(.*)" : ""}$`, "y");
     this.captures = captures;
     this.names = names;
-    this.checked = captures.some((c) => c.type.check !== null);
+    this.checks = captures.filter((c) => c.type.check !== null);
+    this.checked = this.checks.length > 0;
   }
 
   /**
@@ -387,16 +405,21 @@ export class CompiledRule {
   }
 
   private validate(match: RegExpExecArray): boolean {
-    for (const capture of this.captures) {
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const capture = checks[i]!;
       const raw = match[capture.group];
-      if (raw === undefined || capture.type.check === null) continue;
+      if (raw === undefined) continue;
+      const type = capture.type;
       let value = raw;
-      try {
-        if (capture.type.decode) value = decodeValue(raw);
-      } catch {
-        continue; // malformed: decoding it again when capturing reports it
+      if (type.decode && raw.indexOf("%") !== -1) {
+        try {
+          value = decodeURIComponent(raw);
+        } catch {
+          continue; // malformed: decoding it again when capturing reports it
+        }
       }
-      if (!capture.type.check(value)) return false;
+      if (!type.check!(value)) return false;
     }
     return true;
   }
