@@ -90,11 +90,14 @@ function hasNoDotSegment(value: string): boolean {
 }
 
 /**
- * An expression for the runs of digits whose value is at most `max` (leading zeros allowed),
- * never stopping inside a longer run: the bound is kept by the expression, so it costs nothing
- * more when matching than `\d+`, and a run of digits too large does not match at all.
+ * An expression for the runs of digits whose value is at most `max` (leading zeros allowed).
+ * The bound is a lookahead at the start of the run, followed by a plain `\d+`: when the rest
+ * of the rule fails, the engine backtracks over the digits as it would for `\d+` alone instead
+ * of trying every alternative of the bound again (a lookahead is not re-entered), so a rule with
+ * an `int` costs a few nanoseconds more than with `\d+`, and a run of digits too large does not
+ * match at all, not even a part of it.
  *
- * @example digitsUpTo("250").source; // "\\d{1,2}(?!\\d)|0*(?:\\d{1,2}|1\\d{2}|2[0-4]\\d{1}|250)(?!\\d)"
+ * @example new RegExp(`^(?:${digitsUpTo("250").source})$`).test("0249"); // true, "251" false
  */
 function digitsUpTo(max: string): RegExp {
   const alternatives = [`\\d{1,${max.length - 1}}`];
@@ -106,8 +109,7 @@ function digitsUpTo(max: string): RegExp {
     alternatives.push(max.slice(0, i) + range + (i + 1 < max.length ? `\\d{${max.length - i - 1}}` : ""));
   }
   alternatives.push(max);
-  // the usual short run first, without the leading zeros' detour
-  return new RegExp(`${alternatives[0]}(?!\\d)|0*(?:${alternatives.join("|")})(?!\\d)`);
+  return new RegExp(`(?=${alternatives[0]}(?!\\d)|0*(?:${alternatives.join("|")})(?!\\d))\\d+`);
 }
 
 /** The built-in types: `int`, `string` and `path`. */
