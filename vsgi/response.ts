@@ -79,11 +79,6 @@ class ResponseBody extends Writable {
         return;
       }
     }
-    // not every backend's sink drops what a bodiless status must not send (node:http sends a 205's)
-    if (!res.hasBody) {
-      callback();
-      return;
-    }
     const top = res.bodyTarget;
     // An aborted request's response has no reader left: the writer learns it at once, the same
     // on every backend, rather than from whatever the backend's sink does (some drop silently).
@@ -91,6 +86,9 @@ class ResponseBody extends Writable {
     // writing a second head.
     if (res.request.aborted) {
       callback(new VsgiError(ERR_REQUEST_ENDED, "the request was aborted: the response can no longer be sent"));
+    } else if (!res.hasBody) {
+      // not every backend's sink drops what a bodiless status must not send (node:http sends a 205's)
+      callback();
     } else if (top.destroyed) {
       callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
     } else if (top.write(chunk, encoding)) {
@@ -153,7 +151,7 @@ class ChainBottom extends Writable {
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const sink = this.sink;
     if (!this.response.hasBody) callback();
-    else if (sink.destroyed) callback(new Error("the response sink is closed"));
+    else if (sink.destroyed) callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
     else if (sink.write(chunk, encoding)) callback();
     else waitDrain(sink, callback);
   }
