@@ -1,7 +1,8 @@
 /**
- * The Router: routes in insertion order, matched without walking them all, `next`
- * continuations with a context per route, and the default answers (TRACE echo, automatic
- * OPTIONS, 405, 404, thrown statuses).
+ * The Router, the public API: registration (rules, exact paths, regexes, matchers, middlewares,
+ * scopes, types, names), `urlFor`, and handling: the matching routes run in insertion order with
+ * `next` continuations and a context per route, then the default answers (TRACE echo, automatic
+ * OPTIONS, 405, 404, thrown statuses). The routing table and its indexes are in table.ts.
  */
 import { HANDLED, type Handler, type Request, type Response } from "../vsgi/index.js";
 import type { Context } from "./context.js";
