@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, it, expect } from "@jest/globals";
 import { Router, ClientError, toStatus, type HandlerCallback } from "../../valum/index.js";
-import { logError, setErrorLogger } from "../../vsgi/index.js";
 import { withServer } from "./util.js";
+import { capturingErrors } from "../helpers/log.js";
 
 /** The first `ts` block of the section `heading` of docs/router.md, as written there. */
 function docsBlock(heading: string): string {
@@ -45,29 +45,25 @@ describe("the logging example of docs/router.md", () => {
     expect(code).toContain("toStatus(error)");
     const lines: unknown[][] = [];
     const console = { log: (...args: unknown[]) => lines.push(args) };
-    const errors: string[] = [];
-    const previous = logError;
-    setErrorLogger((message) => errors.push(message));
-    try {
-      const app = new Router();
-      // the block is plain JavaScript as well as TypeScript: run it as written
-      new Function("app", "toStatus", "console", code)(app, toStatus, console);
-      routes(app);
-      const statuses = await requests(app);
-      expect(statuses).toEqual([200, 404, 404, 500, 201, 405]);
-      expect(lines.map((line) => line.slice(0, 3))).toEqual([
-        ["GET", "/ok", 200],
-        ["GET", "/missing", 404],
-        ["GET", "/nowhere", 404],
-        ["GET", "/boom", 500],
-        ["POST", "/made", 201],
-        ["DELETE", "/ok", 405],
-      ]);
-      for (const line of lines) expect(line[3]).toMatch(/^\d+ ms$/);
-      expect(errors).toEqual(["GET /boom: unhandled error"]);
-    } finally {
-      setErrorLogger(previous);
-    }
+    const app = new Router();
+    // the block is plain JavaScript as well as TypeScript: run it as written
+    new Function("app", "toStatus", "console", code)(app, toStatus, console);
+    routes(app);
+    let statuses: number[] = [];
+    const errors = await capturingErrors(async () => {
+      statuses = await requests(app);
+    });
+    expect(statuses).toEqual([200, 404, 404, 500, 201, 405]);
+    expect(lines.map((line) => line.slice(0, 3))).toEqual([
+      ["GET", "/ok", 200],
+      ["GET", "/missing", 404],
+      ["GET", "/nowhere", 404],
+      ["GET", "/boom", 500],
+      ["POST", "/made", 201],
+      ["DELETE", "/ok", 405],
+    ]);
+    for (const line of lines) expect(line[3]).toMatch(/^\d+ ms$/);
+    expect(errors).toEqual(["GET /boom: unhandled error the database is gone"]);
   });
 
   it("reading res.status alone would log 200 for a thrown status (why the example catches)", async () => {
@@ -81,13 +77,12 @@ describe("the logging example of docs/router.md", () => {
     };
     const app = new Router().use(naive);
     routes(app);
-    const previous = logError;
-    setErrorLogger(() => {});
-    try {
-      expect(await requests(app)).toEqual([200, 404, 404, 500, 201, 405]);
-    } finally {
-      setErrorLogger(previous);
-    }
+    let statuses: number[] = [];
+    const errors = await capturingErrors(async () => {
+      statuses = await requests(app);
+    });
+    expect(statuses).toEqual([200, 404, 404, 500, 201, 405]);
+    expect(errors).toEqual(["GET /boom: unhandled error the database is gone"]);
     expect(logged).toEqual([200, 200, 200, 200, 201, 200]);
   });
 });
