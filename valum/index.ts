@@ -7,7 +7,15 @@
  * const app = new Router();
  * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}`), "user");
  */
-export { Router, type NameMap, type RuleContext, type RuleHandler, type StatusContext } from "./router.js";
+export {
+  Router,
+  type MethodHelperName,
+  type MethodHelpers,
+  type NameMap,
+  type RuleContext,
+  type RuleHandler,
+  type StatusContext,
+} from "./router.js";
 export { Method, methodFromString, methodsFromStrings, methodsToStrings } from "./method.js";
 export {
   CompiledRule,
@@ -43,6 +51,7 @@ export {
   statusFromCode,
   statusIsBodiless,
   toStatus,
+  type StatusHelpers,
   type StatusOptions,
 } from "./status.js";
 export { invalidOption } from "./middlewares/options.js";

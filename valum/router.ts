@@ -1,7 +1,8 @@
 /**
- * The Router: routes in insertion order, matched without walking them all, `next`
- * continuations with a context per route, and the default answers (TRACE echo, automatic
- * OPTIONS, 405, 404, thrown statuses).
+ * The Router, the public API: registration (rules, exact paths, regexes, matchers, middlewares,
+ * scopes, types, names), `urlFor`, and handling: the matching routes run in insertion order with
+ * `next` continuations and a context per route, then the default answers (TRACE echo, automatic
+ * OPTIONS, 405, 404, thrown statuses). The routing table and its indexes are in table.ts.
  */
 import { HANDLED, type Handler, type Request, type Response } from "../vsgi/index.js";
 import type { Context } from "./context.js";
@@ -10,17 +11,16 @@ import { Method, methodFromString, methodsToStrings } from "./method.js";
 import {
   CompiledRule,
   RuleError,
-  builtinTypes,
   createType,
-  decodeValue,
   encodeLiteral,
+  checkRuleStart,
   type BuiltinTypes,
-  type ParamType,
   type RuleParams,
   type TypeMap,
   type UrlParams,
 } from "./rule.js";
 import { ClientError, respondToError, toStatus, type Status } from "./status.js";
+import { REGEX, RULE, Route, STATIC, Table, USE, find, type LiteHandler, type Reverser } from "./table.js";
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -39,289 +39,6 @@ export type StatusContext = Context & { status: Status; message: string };
 
 type UrlArgs<P> = {} extends P ? [params?: P] : [params: P];
 
-/** What the router knows of a named route, to reverse it. */
-interface Reverser {
-  reverse(params?: Readonly<Record<string, unknown>>): string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Routes
-
-const STATIC = 0; // an exact path: in the exact-path index only, so it always matches there
-const RULE = 1; // a compiled rule
-const REGEX = 2; // a regular expression (after the scope prefix, if any)
-const USE = 3; // every request (under the scope prefix, if any): use, once, matcher, status
-
-/** One entry of the routing table. */
-class Route {
-  /** Insertion order: it decides between routes that both match. */
-  readonly index: number;
-  readonly kind: number;
-  readonly methods: number;
-  readonly handler: HandlerCallback<any>;
-  /** A handler that declares only `(req)` or `(req, res)`: it gets no `next` and no context. */
-  readonly lite: boolean;
-  /** Where the route hangs in the prefix tree: every path it matches starts with this. */
-  readonly attach: string;
-  /** The rule (RULE), or the scope prefix as a rule with a tail (REGEX, USE, scoped path). */
-  readonly rule: CompiledRule | null;
-  /** REGEX: the expression, applied to the tail. */
-  readonly regex: RegExp | null;
-  /** USE: the matcher callback, if any. */
-  readonly matcher: MatcherCallback | null;
-  /** Scoped exact path whose scope prefix has parameters: the tail it must equal. */
-  readonly exactTail: string | null;
-  /** `once`: the route retires after its first request. */
-  readonly once: boolean;
-  done = false;
-
-  constructor(
-    index: number,
-    kind: number,
-    methods: number,
-    handler: HandlerCallback<any>,
-    attach: string,
-    rule: CompiledRule | null,
-    regex: RegExp | null,
-    matcher: MatcherCallback | null,
-    exactTail: string | null,
-    once: boolean,
-  ) {
-    if (typeof handler !== "function") throw new TypeError("a route handler must be a function (req, res, next, ctx) => boolean");
-    this.index = index;
-    this.kind = kind;
-    this.methods = methods;
-    this.handler = handler;
-    this.lite = matcher === null && (handler.length === 1 || handler.length === 2);
-    this.attach = attach;
-    this.rule = rule;
-    this.regex = regex;
-    this.matcher = matcher;
-    this.exactTail = exactTail;
-    this.once = once;
-  }
-
-  /** Whether the route's path part matches (methods aside); `null` when it does not. */
-  test(path: string): RegExpExecArray | true | null {
-    switch (this.kind) {
-      case STATIC:
-        return true;
-      case RULE: {
-        const m = this.rule!.exec(path);
-        if (m === null || this.exactTail === null) return m;
-        return m[this.rule!.tailGroup] === this.exactTail ? m : null;
-      }
-      case REGEX: {
-        const rule = this.rule;
-        if (rule === null) return this.regex!.exec(path);
-        const m = rule.exec(path);
-        return m === null ? null : this.regex!.exec(m[rule.tailGroup]!) === null ? null : m;
-      }
-      default: {
-        const rule = this.rule;
-        if (rule === null) return true;
-        const m = rule.exec(path);
-        if (m === null) return null;
-        const tail = m[rule.tailGroup]!;
-        return tail.length === 0 || tail.charCodeAt(0) === 47 || rule.source.endsWith("/") ? m : null;
-      }
-    }
-  }
-
-  /** Puts the captures of a successful `test` into `ctx`. */
-  capture(ctx: Context, m: RegExpExecArray | true): void {
-    if (m === true) return;
-    const rule = this.rule;
-    if (this.kind === REGEX && rule === null) {
-      this.captureGroups(ctx, m);
-      return;
-    }
-    if (rule!.captures.length > 0) {
-      try {
-        rule!.assign(m, ctx);
-      } catch (error) {
-        if (error instanceof URIError) throw ClientError.badRequest("malformed percent-encoding in the path");
-        throw error;
-      }
-    }
-    if (this.kind === REGEX) this.captureGroups(ctx, this.regex!.exec(m[rule!.tailGroup]!)!);
-  }
-
-  /** REGEX: the named groups, decoded. */
-  captureGroups(ctx: Context, m: RegExpExecArray): void {
-    const groups = m.groups;
-    if (groups === undefined) return;
-    for (const name in groups) {
-      const value = groups[name];
-      if (value === undefined) continue;
-      try {
-        ctx[name] = decodeValue(value);
-      } catch {
-        throw ClientError.badRequest("malformed percent-encoding in the path");
-      }
-    }
-  }
-}
-
-const EMPTY: readonly Route[] = [];
-
-/** A handler that declares neither `next` nor the context. */
-type LiteHandler = (req: Request, res: Response) => boolean | Promise<boolean>;
-
-/** A node of the prefix tree: routes hang at the node of their leading literal text. */
-class Node {
-  label: string;
-  readonly children = new Map<number, Node>();
-  readonly own: Route[] = [];
-  /** Every route hanging here or above, in insertion order: the candidates for a path that reaches this node. */
-  acc: readonly Route[] = EMPTY;
-  /**
-   * The children as a dense table indexed by the first character's code minus `base`: one
-   * subtraction and one array read per step of a lookup, instead of a hash lookup.
-   */
-  base = 0;
-  table: (Node | undefined)[] = [];
-
-  constructor(label: string) {
-    this.label = label;
-  }
-
-  /** Builds `table` from `children`, for this node and below. */
-  freeze(): void {
-    const codes = [...this.children.keys()];
-    if (codes.length === 0) {
-      this.base = 0;
-      this.table = [];
-      return;
-    }
-    const low = Math.min(...codes);
-    const high = Math.max(...codes);
-    const table: (Node | undefined)[] = new Array<Node | undefined>(high - low + 1).fill(undefined);
-    for (const [code, child] of this.children) {
-      table[code - low] = child;
-      child.freeze();
-    }
-    this.base = low;
-    this.table = table;
-  }
-}
-
-function merge(a: readonly Route[], b: readonly Route[]): readonly Route[] {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out: Route[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) out.push(a[i]!.index < b[j]!.index ? a[i++]! : b[j++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
-}
-
-/**
- * The routing table, shared by a router and its scopes. The indexes are rebuilt on the first
- * request after a change: an exact-path map (each entry already merged with the rules that
- * could also match that path), and a prefix tree of leading literals.
- */
-class Table {
-  readonly routes: Route[] = [];
-  readonly types = new Map<string, ParamType>(Object.entries(builtinTypes));
-  readonly names = new Map<string, Reverser>();
-  readonly lookupType = (name: string): ParamType | undefined => this.types.get(name);
-  dirty = true;
-  exact = new Map<string, readonly Route[]>();
-  root = new Node("");
-  /** The methods of every route with a path (for `OPTIONS *`). */
-  methods = 0;
-
-  add(route: Route): void {
-    this.routes.push(route);
-    this.dirty = true;
-  }
-
-  build(): void {
-    const root = new Node("");
-    const statics = new Map<string, Route[]>();
-    let methods = 0;
-    for (const route of this.routes) {
-      if (route.kind !== USE) methods |= route.methods;
-      if (route.kind === STATIC) {
-        const list = statics.get(route.attach);
-        if (list === undefined) statics.set(route.attach, [route]);
-        else list.push(route);
-      } else {
-        insert(root, route.attach, route);
-      }
-    }
-    accumulate(root, EMPTY);
-    root.freeze();
-    const exact = new Map<string, readonly Route[]>();
-    for (const [path, list] of statics) exact.set(path, merge(list, find(root, path)));
-    this.root = root;
-    this.exact = exact;
-    this.methods = methods;
-    this.dirty = false;
-  }
-
-  /** The candidate routes for a path, in insertion order. */
-  candidates(path: string): readonly Route[] {
-    return this.exact.get(path) ?? find(this.root, path);
-  }
-}
-
-function insert(root: Node, key: string, route: Route): void {
-  let node = root;
-  let pos = 0;
-  for (;;) {
-    if (pos === key.length) {
-      node.own.push(route);
-      return;
-    }
-    const c = key.charCodeAt(pos);
-    const child = node.children.get(c);
-    if (child === undefined) {
-      const leaf = new Node(key.slice(pos));
-      leaf.own.push(route);
-      node.children.set(c, leaf);
-      return;
-    }
-    const label = child.label;
-    let common = 1;
-    while (common < label.length && pos + common < key.length && label.charCodeAt(common) === key.charCodeAt(pos + common)) common++;
-    if (common < label.length) {
-      const middle = new Node(label.slice(0, common));
-      child.label = label.slice(common);
-      middle.children.set(child.label.charCodeAt(0), child);
-      node.children.set(c, middle);
-      node = middle;
-    } else {
-      node = child;
-    }
-    pos += common;
-  }
-}
-
-function accumulate(node: Node, above: readonly Route[]): void {
-  node.acc = merge(above, node.own);
-  for (const child of node.children.values()) accumulate(child, node.acc);
-}
-
-function find(root: Node, path: string): readonly Route[] {
-  let node = root;
-  let pos = 0;
-  for (;;) {
-    const index = path.charCodeAt(pos) - node.base; // NaN past the end
-    const table = node.table;
-    const child = index >= 0 && index < table.length ? table[index] : undefined;
-    if (child === undefined) return node.acc;
-    const label = child.label;
-    // the first character is the one just looked up
-    if (label.length > 1 && !path.startsWith(label, pos)) return node.acc;
-    pos += label.length;
-    node = child;
-  }
-}
-
 function stripAnchors(source: string): string {
   let s = source.startsWith("^") ? source.slice(1) : source;
   if (s.endsWith("$")) {
@@ -333,6 +50,55 @@ function stripAnchors(source: string): string {
 }
 
 const SENSITIVE = new Set(["authorization", "proxy-authorization", "cookie"]);
+
+/**
+ * The method helpers, one per standard method: `app.get(rule, handler, name?)` is
+ * `app.rule(Method.GET, rule, handler, name?)`. One list (as Hono's `METHODS`), from which the
+ * Router's prototype gets the functions and its interface their types.
+ */
+const METHOD_HELPERS = {
+  /**
+   * A GET route (HEAD requests included; HEAD never sends the body).
+   *
+   * @example app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id}`), "user");
+   */
+  get: Method.GET,
+  /** A POST route. @example app.post("/users", async (req, res) => ...); */
+  post: Method.POST,
+  /** A PUT route. @example app.put("/users/<int:id>", (req, res, next, ctx) => ...); */
+  put: Method.PUT,
+  /** A DELETE route. @example app.delete("/users/<int:id>", (req, res, next, ctx) => ...); */
+  delete: Method.DELETE,
+  /** A HEAD-only route (a GET route answers HEAD already). @example app.head("/ping", (req, res) => res.end()); */
+  head: Method.HEAD,
+  /** An OPTIONS route (the router answers OPTIONS itself otherwise). @example app.options("/x", (req, res) => res.end()); */
+  options: Method.OPTIONS,
+  /** A TRACE route (the router echoes TRACE itself otherwise). @example app.trace("/x", (req, res) => ...); */
+  trace: Method.TRACE,
+  /** A CONNECT route. @example app.connect("/x", (req, res) => ...); */
+  connect: Method.CONNECT,
+  /** A PATCH route. @example app.patch("/users/<int:id>", (req, res, next, ctx) => ...); */
+  patch: Method.PATCH,
+} as const;
+
+/** The name of a method helper: `get`, `post`, ... */
+export type MethodHelperName = keyof typeof METHOD_HELPERS;
+
+/**
+ * The method helpers' types: each is `rule` with its method, its handler's context typed from
+ * the rule (under the scope prefix), and the name added to the router's names.
+ */
+export type MethodHelpers<Types extends TypeMap, Names extends NameMap, Prefix extends string> = {
+  [K in MethodHelperName]: <R extends string, N extends string = never>(
+    rule: R,
+    handler: RuleHandler<`${Prefix}${R}`, Types>,
+    name?: N,
+  ) => Router<Types, Names & { [K in N]: UrlParams<`${Prefix}${R}`, Types> }, Prefix>;
+};
+
+// The helpers' types, merged into the class below (which gets the functions after it).
+export interface Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap = {}, Prefix extends string = "">
+  extends MethodHelpers<Types, Names, Prefix> {}
 
 // ---------------------------------------------------------------------------------------------
 // The Router
@@ -413,59 +179,12 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     handler: RuleHandler<`${Prefix}${R}`, Types>,
     name?: N,
   ): Router<Types, Names & { [K in N]: UrlParams<`${Prefix}${R}`, Types> }, Prefix> {
+    if (typeof rule !== "string") throw new TypeError("a rule must be a string");
+    checkRuleStart(rule, this.prefix, false);
     const compiled = this.compile(this.prefix + rule, false);
     this.push(compiled.isStatic ? STATIC : RULE, method, handler, compiled.prefix, compiled);
     this.nameRoute(name, compiled);
     return this as any;
-  }
-
-  /**
-   * A GET route (HEAD requests included; HEAD never sends the body).
-   *
-   * @example app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id}`), "user");
-   */
-  get<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.GET, rule, handler, name);
-  }
-
-  /** A POST route. @example app.post("/users", async (req, res) => ...); */
-  post<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.POST, rule, handler, name);
-  }
-
-  /** A PUT route. @example app.put("/users/<int:id>", (req, res, next, ctx) => ...); */
-  put<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.PUT, rule, handler, name);
-  }
-
-  /** A DELETE route. @example app.delete("/users/<int:id>", (req, res, next, ctx) => ...); */
-  delete<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.DELETE, rule, handler, name);
-  }
-
-  /** A HEAD-only route (a GET route answers HEAD already). @example app.head("/ping", (req, res) => res.end()); */
-  head<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.HEAD, rule, handler, name);
-  }
-
-  /** An OPTIONS route (the router answers OPTIONS itself otherwise). @example app.options("/x", (req, res) => res.end()); */
-  options<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.OPTIONS, rule, handler, name);
-  }
-
-  /** A TRACE route (the router echoes TRACE itself otherwise). @example app.trace("/x", (req, res) => ...); */
-  trace<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.TRACE, rule, handler, name);
-  }
-
-  /** A CONNECT route. @example app.connect("/x", (req, res) => ...); */
-  connect<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.CONNECT, rule, handler, name);
-  }
-
-  /** A PATCH route. @example app.patch("/users/<int:id>", (req, res, next, ctx) => ...); */
-  patch<R extends string, N extends string = never>(rule: R, handler: RuleHandler<`${Prefix}${R}`, Types>, name?: N) {
-    return this.rule<R, N>(Method.PATCH, rule, handler, name);
   }
 
   /**
@@ -481,6 +200,10 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     name?: N,
   ): Router<Types, Names & { [K in N]: UrlParams<Prefix, Types> }, Prefix> {
     if (typeof path !== "string") throw new TypeError("a path must be a string");
+    // `*` alone is the asterisk request-target (as `asterisk()` routes it)
+    if (!path.startsWith("/") && !(path === "" && this.prefix !== "") && !(path === "*" && this.prefix === "")) {
+      throw new RuleError(path, `a path must start with "/"${this.prefix !== "" ? ` (it follows the scope prefix ${JSON.stringify(this.prefix)}) or be empty` : ""}`);
+    }
     const encoded = encodeLiteral(path);
     const scope = this.prefixRule;
     const head = scope === null ? null : this.compile(this.prefix, false);
@@ -601,6 +324,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     build: (router: Router<Types, {}, `${Prefix}${P}`>) => Router<any, Inner, any> | void,
   ): Router<Types, Names & Inner, Prefix> {
     if (typeof prefix !== "string") throw new TypeError("a scope prefix must be a string");
+    checkRuleStart(prefix, this.prefix, true);
     const view = Object.create(this) as Router<Types, {}, `${Prefix}${P}`>;
     view.prefix = this.prefix + prefix;
     view.prefixRule = this.compile(view.prefix, true);
@@ -641,7 +365,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     ...params: N extends keyof Names ? UrlArgs<Names[N]> : [params?: Readonly<Record<string, unknown>>]
   ): string {
     const reverser = this.table.names.get(name);
-    if (reverser === undefined) throw new RuleError(name, `no route is named ${JSON.stringify(name)}`);
+    if (reverser === undefined) throw new Error(`no route is named ${JSON.stringify(name)}`);
     return reverser.reverse(params[0] as Readonly<Record<string, unknown>> | undefined);
   }
 
@@ -768,7 +492,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
       allow = this.table.methods;
       if (allow === 0) throw ClientError.notFound();
     } else {
-      allow = this.allowed(path);
+      allow = this.table.allowed(path);
       if (allow === 0 || (allow & bit) !== 0) throw ClientError.notFound();
     }
     const methods = methodsToStrings(allow).join(", ");
@@ -777,17 +501,6 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
       return res.expand("");
     }
     throw ClientError.methodNotAllowed(methods);
-  }
-
-  /** The methods of the routes whose path part (rule, exact path, regex) matches `path`. */
-  private allowed(path: string): number {
-    const table = this.table;
-    if (table.dirty) table.build();
-    let allow = 0;
-    for (const route of table.candidates(path)) {
-      if (route.kind !== USE && (allow | route.methods) !== allow && route.test(path) !== null) allow |= route.methods;
-    }
-    return allow;
   }
 
   /** TRACE: the request as received, as `message/http` (credentials left out, RFC 9110 9.3.8). */
@@ -800,4 +513,13 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
     res.headers.set("Content-Type", "message/http");
     return res.expand(Buffer.from(text + "\r\n", "latin1"));
   }
+}
+
+for (const name of Object.keys(METHOD_HELPERS) as MethodHelperName[]) {
+  const method = METHOD_HELPERS[name];
+  const helper = function (this: Router, rule: string, handler: RuleHandler<string>, routeName?: string) {
+    return this.rule(method, rule, handler, routeName);
+  };
+  Object.defineProperty(helper, "name", { value: name });
+  Object.defineProperty(Router.prototype, name, { value: helper, writable: true, configurable: true });
 }

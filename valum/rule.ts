@@ -89,10 +89,37 @@ function hasNoDotSegment(value: string): boolean {
   return value.indexOf(".") === -1 || !DOT_SEGMENT.test(value);
 }
 
+/**
+ * An expression for the runs of digits whose value is at most `max` (leading zeros allowed).
+ * The bound is a lookahead at the start of the run, followed by a plain `\d+`: when the rest
+ * of the rule fails, the engine backtracks over the digits as it would for `\d+` alone instead
+ * of trying every alternative of the bound again (a lookahead is not re-entered), so a rule with
+ * an `int` costs a few nanoseconds more than with `\d+`, and a run of digits too large does not
+ * match at all, not even a part of it.
+ *
+ * @example new RegExp(`^(?:${digitsUpTo("250").source})$`).test("0249"); // true, "251" false
+ */
+function digitsUpTo(max: string): RegExp {
+  const alternatives = [`\\d{1,${max.length - 1}}`];
+  for (let i = 0; i < max.length; i++) {
+    const digit = max.charCodeAt(i) - 48;
+    const low = i === 0 ? 1 : 0;
+    if (digit <= low) continue;
+    const range = digit - 1 === low ? String(low) : `[${low}-${digit - 1}]`;
+    alternatives.push(max.slice(0, i) + range + (i + 1 < max.length ? `\\d{${max.length - i - 1}}` : ""));
+  }
+  alternatives.push(max);
+  return new RegExp(`(?=${alternatives[0]}(?!\\d)|0*(?:${alternatives.join("|")})(?!\\d))\\d+`);
+}
+
 /** The built-in types: `int`, `string` and `path`. */
 export const builtinTypes: Readonly<Record<keyof BuiltinTypes, ParamType>> = Object.freeze({
-  /** Digits, converted to a number. */
-  int: { pattern: /\d+/, convert: Number, decode: false, check: null, groups: 0 },
+  /**
+   * Digits, converted to a number; only those that fit a safe integer match, so that the value
+   * is the number written and `urlFor` gives the same path back (register a `bigint` type for
+   * larger identifiers).
+   */
+  int: { pattern: digitsUpTo(String(Number.MAX_SAFE_INTEGER)), convert: Number, decode: false, check: null, groups: 0 },
   /**
    * Word characters: ASCII letters, digits, `_`, and any non-ASCII character (percent-encoded
    * UTF-8 on the wire).
@@ -176,6 +203,69 @@ export function parseRule(rule: string): RuleNode[] {
   return nodes;
 }
 
+/** A path the rule matches may start with `/`. */
+const STARTS_SLASH = 1;
+/** ... with anything (a leading `*`). */
+const STARTS_ANY = 2;
+/** ... with something else than `/` (text, a parameter). */
+const STARTS_OTHER = 4;
+/** ... or be empty. */
+const STARTS_EMPTY = 8;
+
+/**
+ * How the paths a parsed rule matches can begin, as `STARTS_*` flags, every optional
+ * part taken and left out: the router refuses a rule that could start with anything but `/`,
+ * since request paths all do.
+ *
+ * @example ruleStarts(parseRule("(/<lang>)?/about")); // STARTS_SLASH
+ */
+function ruleStarts(nodes: readonly RuleNode[]): number {
+  return startsAt(nodes, 0, STARTS_EMPTY);
+}
+
+/**
+ * @internal Refuses a rule (or scope prefix) that could never match where it is: request paths
+ * start with `/`, so does every rule; inside a scope (`scopePrefix` not empty) a rule starts
+ * with `/` or is empty (the prefix itself), since what follows the prefix is a new segment,
+ * never the rest of the prefix's last word (`"users"` under `/admin` would route `/adminusers`).
+ *
+ * @example checkRuleStart("users/<int:id>", "", false); // throws a RuleError
+ */
+export function checkRuleStart(part: string, scopePrefix: string, isPrefix: boolean): void {
+  const nodes = parseRule(part);
+  const starts = ruleStarts(nodes);
+  const scoped = scopePrefix !== "";
+  const fix = part.startsWith("*") ? `"/${part}" or "(/${part})?"` : `"/${part}"`;
+  if ((starts & STARTS_OTHER) !== 0) {
+    throw new RuleError(part, `a rule must start with "/"${scoped ? ` (it follows the scope prefix ${JSON.stringify(scopePrefix)})` : ""}: write ${fix}`);
+  }
+  if (scoped && (starts & STARTS_ANY) !== 0) {
+    throw new RuleError(
+      part,
+      `under the scope prefix ${JSON.stringify(scopePrefix)} a leading "*" would also match paths that merely continue the prefix's last word: write ${fix}`,
+    );
+  }
+  if (!scoped && !isPrefix && starts === STARTS_EMPTY) throw new RuleError(part, `an empty rule matches no path: write "/"`);
+  const last = nodes[nodes.length - 1];
+  if (isPrefix && last !== undefined && last.kind === "text" && last.text === "/" && !last.optional) {
+    throw new RuleError(part, `a scope prefix cannot end with "/": the rules inside start with one, write ${JSON.stringify(part.slice(0, -1))}`);
+  }
+}
+
+// `after`: how what follows `nodes` (outside their group) can begin. Each call computes what
+// follows node `i` at most once, so nested optional groups stay linear.
+function startsAt(nodes: readonly RuleNode[], i: number, after: number): number {
+  if (i === nodes.length) return after;
+  const node = nodes[i]!;
+  if (node.kind === "group") {
+    const rest = startsAt(nodes, i + 1, after);
+    const inner = startsAt(node.nodes, 0, rest);
+    return node.optional ? inner | rest : inner;
+  }
+  const first = node.kind === "star" ? STARTS_ANY : node.kind === "text" && node.text === "/" ? STARTS_SLASH : STARTS_OTHER;
+  return node.optional ? first | startsAt(nodes, i + 1, after) : first;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Compilation
 
@@ -237,6 +327,8 @@ export class CompiledRule {
   readonly checked: boolean;
   /** @internal With `tail`, the group holding whatever follows the rule (0 otherwise). */
   readonly tailGroup: number;
+  /** The captures whose type has a check, the only ones `validate` looks at. */
+  private readonly checks: readonly Capture[];
   private readonly nodes: RuleNode[];
   private readonly types: TypeLookup;
 
@@ -296,7 +388,8 @@ export class CompiledRule {
     this.expression = new RegExp(`${body}${tail ? "(.*)" : ""}$`, "y");
     this.captures = captures;
     this.names = names;
-    this.checked = captures.some((c) => c.type.check !== null);
+    this.checks = captures.filter((c) => c.type.check !== null);
+    this.checked = this.checks.length > 0;
   }
 
   /**
@@ -314,16 +407,21 @@ export class CompiledRule {
   }
 
   private validate(match: RegExpExecArray): boolean {
-    for (const capture of this.captures) {
+    const checks = this.checks;
+    for (let i = 0; i < checks.length; i++) {
+      const capture = checks[i]!;
       const raw = match[capture.group];
-      if (raw === undefined || capture.type.check === null) continue;
-      let value: string;
-      try {
-        value = decodeValue(raw);
-      } catch {
-        continue; // malformed: decoding it again when capturing reports it
+      if (raw === undefined) continue;
+      const type = capture.type;
+      let value = raw;
+      if (type.decode && raw.indexOf("%") !== -1) {
+        try {
+          value = decodeURIComponent(raw);
+        } catch {
+          continue; // malformed: decoding it again when capturing reports it
+        }
       }
-      if (!capture.type.check(value)) return false;
+      if (!type.check!(value)) return false;
     }
     return true;
   }

@@ -1,6 +1,7 @@
 import type { Request } from "./request.js";
 import { HANDLED, type Response } from "./response.js";
 import { VsgiError, ERR_INVALID_HANDLER } from "./errors.js";
+import { answerError, answerStatus, statusOfError } from "./answer.js";
 
 /** An application as a function: the result says whether it handled (or will handle) the request. */
 export type HandlerFunction = (req: Request, res: Response) => boolean | Promise<boolean>;
@@ -41,8 +42,9 @@ export function setErrorLogger(logger: (message: string, error?: unknown) => voi
 }
 
 /**
- * Runs the application on one request, and answers for it when it could not: 404 when nothing
- * handled the request, 500 (revealing nothing) when it failed before the head was written; a
+ * Runs the application on one request, and answers for it when it could not (`answer.ts`, as
+ * the router does): 404 when nothing handled the request, the status of a `VsgiError` that
+ * carries one, else 500 (revealing nothing) when it failed before the head was written; a
  * failure after that can only close the connection. A handler that answers at once (returns
  * `true`, or the `HANDLED` promise of the response helpers) costs no promise turn.
  */
@@ -67,27 +69,15 @@ async function settle(result: Promise<boolean>, res: Response): Promise<void> {
   }
 }
 
+const NOT_FOUND = { code: 404, message: "Not Found" };
+
 function notHandled(res: Response): void {
-  if (res.headWritten) return;
-  res.status = 404;
-  res.headers.set("Content-Type", "text/plain; charset=UTF-8");
-  void res.expand("Not Found");
+  if (!res.headWritten) void answerStatus(res, NOT_FOUND);
 }
 
 function fail(res: Response, error: unknown): void {
-  res.logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
-  if (res.headWritten) {
-    res.destroy(error instanceof Error ? error : new Error(String(error)));
-    return;
-  }
-  const status = error instanceof VsgiError && error.status !== undefined ? error.status : 500;
-  try {
-    res.status = status;
-    res.reasonPhrase = null;
-    res.headers.clear();
-    res.headers.set("Content-Type", "text/plain; charset=UTF-8");
-    void res.expand(status === 500 ? "Internal Server Error" : (error as Error).message);
-  } catch (again) {
-    res.destroy(again instanceof Error ? again : new Error(String(again)));
-  }
+  const status = statusOfError(error);
+  // a coded error the application let through is still worth a line (answerError logs the rest)
+  if (status !== null && !res.headWritten) res.logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
+  void answerError(res, error, status);
 }

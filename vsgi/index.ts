@@ -19,6 +19,7 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
+export { answerStatus, answerError, statusOfError, type StatusAnswer } from "./answer.js";
 export { integerOption, optionNames, checkOptionNames, closestName, type OptionNames } from "./options.js";
 export {
   Server,

@@ -35,9 +35,23 @@ function hasCharset(type: string): boolean {
   return type.indexOf(";") !== -1 && /;\s*charset=/i.test(type);
 }
 
-/** Whether a response with this status to this method carries a body (RFC 9110 6.4.1). */
+/**
+ * Whether a status allows content at all: not 1xx, 204 and 304 (RFC 9110 6.4.1), nor 205,
+ * whose server "MUST NOT generate content" (RFC 9110 15.3.6). The one rule, for the router's
+ * statuses as well.
+ */
+function statusAllowsContent(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 205 && status !== 304;
+}
+
+/**
+ * Whether a response with this status to this method carries a body: never for HEAD, 1xx,
+ * 204, 205 and 304 (RFC 9110 6.4.1 and 15.3.6).
+ *
+ * @example statusHasBody("GET", 205); // false
+ */
 export function statusHasBody(method: string, status: number): boolean {
-  return method !== "HEAD" && status >= 200 && status !== 204 && status !== 304;
+  return method !== "HEAD" && statusAllowsContent(status);
 }
 
 /**
@@ -72,6 +86,9 @@ class ResponseBody extends Writable {
     // writing a second head.
     if (res.request.aborted) {
       callback(new VsgiError(ERR_REQUEST_ENDED, "the request was aborted: the response can no longer be sent"));
+    } else if (!res.hasBody) {
+      // not every backend's sink drops what a bodiless status must not send (node:http sends a 205's)
+      callback();
     } else if (top.destroyed) {
       callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
     } else if (top.write(chunk, encoding)) {
@@ -114,6 +131,40 @@ function waitDrain(stream: Writable, callback: (error?: Error | null) => void): 
   stream.on("drain", onDrain);
   stream.on("close", onClose);
   stream.on("error", onError);
+}
+
+/**
+ * The bottom of a filter chain (`tee`, `convert`), above the backend's sink: what the filters
+ * emit for a response without body (a gzip trailer after a 205) is dropped here.
+ */
+class ChainBottom extends Writable {
+  private readonly response: Response;
+  private readonly sink: Writable;
+
+  constructor(response: Response, sink: Writable) {
+    super({ decodeStrings: false });
+    this.response = response;
+    this.sink = sink;
+    this.on("error", noop); // reported through the response, as ResponseBody's
+  }
+
+  override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    const sink = this.sink;
+    if (!this.response.hasBody) callback();
+    else if (sink.destroyed) callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
+    else if (sink.write(chunk, encoding)) callback();
+    else waitDrain(sink, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.sink.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (error !== null) this.response.destroy(error);
+    callback(error);
+  }
 }
 
 /** Writes each chunk to two streams, waiting for both: what `tee` inserts in the chain. */
@@ -215,7 +266,7 @@ export abstract class Response {
     return this._headWritten;
   }
 
-  /** Whether this response may carry a body (not for HEAD, 1xx, 204, 304). */
+  /** Whether this response may carry a body (not for HEAD, 1xx, 204, 205, 304). */
   get hasBody(): boolean {
     return statusHasBody(this.request.method, this.status);
   }
@@ -236,6 +287,9 @@ export abstract class Response {
       throw new VsgiError(ERR_HEAD_WRITTEN, "the head was already written: status and headers can no longer change");
     }
     const reason = this.reason();
+    // a 205 has no content (RFC 9110 15.3.6), and says so: without a length an HTTP/1.1 client
+    // would read it until the connection closes (RFC 9112 6.3)
+    if (this.status === 205) this.headers.setTrusted("Content-Length", "0");
     this._headWritten = true;
     return reason;
   }
@@ -248,6 +302,11 @@ export abstract class Response {
   writeHead(): void {
     const reason = this.claimHead();
     this.sendHead(this.status, reason, this.headers, this.hasBody);
+  }
+
+  /** The bottom of a new filter chain, or the chain as it is. */
+  private chainTarget(): Writable {
+    return this._filtered ? this.bodyTarget : new ChainBottom(this, this.sink);
   }
 
   /** @internal The top of the filter chain: where the public body writes. */
@@ -279,7 +338,7 @@ export abstract class Response {
       return this.finish(bytes);
     }
     const hasBody = this.hasBody;
-    if (!this._filtered && this.status >= 200 && this.status !== 204 && this.status !== 304 && !this.headers.hasLower("content-encoding")) {
+    if (!this._filtered && statusAllowsContent(this.status) && !this.headers.hasLower("content-encoding")) {
       this.headers.setTrusted("Content-Length", String(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength));
     }
     if (this._filtered) {
@@ -414,7 +473,7 @@ export abstract class Response {
    */
   tee(writable: Writable): void {
     if (this._headWritten) throw new VsgiError(ERR_HEAD_WRITTEN, "tee() must be called before the head is written");
-    this._top = new Tee(this.bodyTarget, writable);
+    this._top = new Tee(this.chainTarget(), writable);
     this._filtered = true;
   }
 
@@ -428,7 +487,7 @@ export abstract class Response {
    */
   convert(transform: Transform): void {
     if (this._headWritten) throw new VsgiError(ERR_HEAD_WRITTEN, "convert() must be called before the head is written");
-    const below = this.bodyTarget;
+    const below = this.chainTarget();
     transform.pipe(below);
     transform.on("error", (err) => this.destroy(err));
     this._top = transform;

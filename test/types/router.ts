@@ -113,3 +113,49 @@ colors.urlFor("color", { c: "ff", n: 1 });
 colors.urlFor("color", { c: 255, n: 1 });
 // @ts-expect-error an int still takes a number only
 colors.urlFor("color", { c: "ff", n: "1" });
+
+// --- big identifiers: a converter returning bigint types the parameter as bigint ------------------
+const big = new Router()
+  .registerType("bigint", /\d+/, BigInt)
+  .get("/orders/<bigint:id>", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.id, bigint>>();
+    // @ts-expect-error a bigint is no number
+    const n: number = ctx.id;
+    return res.expandUtf8(String(ctx.id + 1n) + n);
+  }, "order");
+assertType<Equal<RuleParams<"/orders/<bigint:id>", { bigint: bigint }>, { id: bigint }>>();
+big.urlFor("order", { id: 12345678901234567890123n });
+big.urlFor("order", { id: "12345678901234567890123" });
+// @ts-expect-error a number is not what the type converts to
+big.urlFor("order", { id: 5 });
+
+// --- the nine method helpers come from one list and keep their types ------------------------------
+const methods = new Router()
+  .get("/g/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "g")
+  .post("/po/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "po")
+  .put("/pu/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "pu")
+  .delete("/d/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "d")
+  .head("/h/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "h")
+  .options("/o/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "o")
+  .trace("/t/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "t")
+  .connect("/c/<int:n>", (req, res, next, ctx) => res.expandUtf8(String(ctx.n + 1)), "c")
+  .patch("/pa/<int:n>(/<s>)?", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.n, number>>();
+    assertType<Equal<typeof ctx.s, string | undefined>>();
+    // @ts-expect-error an int parameter is no string
+    ctx.n.toUpperCase();
+    return res.end();
+  }, "pa");
+for (const name of ["g", "po", "pu", "d", "h", "o", "t", "c"] as const) methods.urlFor(name, { n: 1 });
+methods.urlFor("pa", { n: 1 });
+methods.urlFor("pa", { n: 1, s: "x" });
+// @ts-expect-error each helper adds its name with its rule's parameters
+methods.urlFor("d", { n: "1" });
+assertType<Equal<Parameters<typeof methods.delete>[0], string>>();
+new Router().scope("/s/<int:sid>", (s) =>
+  s.delete("/x/<y>", (req, res, next, ctx) => {
+    assertType<Equal<typeof ctx.sid, number>>();
+    assertType<Equal<typeof ctx.y, string>>();
+    return res.end();
+  }),
+);

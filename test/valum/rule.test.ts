@@ -1,5 +1,5 @@
 import { describe, it, expect } from "@jest/globals";
-import { Router, compileRule, parseRule, RuleError, createType, builtinTypes } from "../../valum/index.js";
+import { Router, Method, compileRule, parseRule, RuleError, createType, builtinTypes } from "../../valum/index.js";
 import { withServer } from "./util.js";
 
 describe("rule grammar", () => {
@@ -175,6 +175,98 @@ describe("rule types through the router", () => {
     app.get("/f/<path:p>", (req, res, next, ctx) => res.expandUtf8(String(ctx.p)));
     await withServer(app, async (c) => {
       expect((await c.send("GET", "/f/%C3")).status).toBe(400);
+    });
+  });
+});
+
+describe("int and big identifiers", () => {
+  it("int matches only what fits a safe integer, so the number is the one written", () => {
+    const rule = compileRule("/n/<int:n>");
+    expect(rule.match("/n/9007199254740991")).toEqual({ n: Number.MAX_SAFE_INTEGER });
+    expect(rule.match("/n/0009007199254740991")).toEqual({ n: Number.MAX_SAFE_INTEGER });
+    expect(rule.match("/n/9007199254740992")).toBeNull();
+    expect(rule.match("/n/9007199254740993")).toBeNull();
+    expect(rule.match("/n/12345678901234567890123")).toBeNull();
+  });
+
+  it("an int too large is a 404 (never a rounded number, never a 500), and the following routes may take it", async () => {
+    const app = new Router().registerType("bigint", /\d+/, BigInt);
+    app.get("/big/<int:id>", (req, res, next, ctx) => res.expandUtf8(`int ${ctx.id}`), "big");
+    app.get("/huge/<int:id>", (req, res, next, ctx) => res.expandUtf8(`int ${ctx.id}`));
+    app.get("/huge/<bigint:id>", (req, res, next, ctx) => res.expandUtf8(`bigint ${ctx.id + 1n}`));
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", "/big/9007199254740991")).text).toBe("int 9007199254740991");
+      expect((await c.send("GET", "/big/9007199254740993")).status).toBe(404);
+      expect((await c.send("GET", "/big/12345678901234567890123")).status).toBe(404);
+      expect((await c.send("GET", "/huge/42")).text).toBe("int 42");
+      expect((await c.send("GET", "/huge/9007199254740993")).text).toBe("bigint 9007199254740994");
+    });
+    // urlFor refuses what the route would not match
+    expect(() => app.urlFor("big", { id: 2 ** 60 })).toThrow(/does not match the type int/);
+    expect(() => app.urlFor("big", { id: "12345678901234567890123" })).toThrow(/does not match the type int/);
+  });
+
+  it("a bigint type keeps big identifiers exact, and urlFor takes the bigint back", async () => {
+    const app = new Router().registerType("bigint", /\d+/, BigInt).get(
+      "/orders/<bigint:id>",
+      (req, res, next, ctx) => res.expandUtf8(`${typeof ctx.id} ${ctx.id}`),
+      "order",
+    );
+    const url = app.urlFor("order", { id: 12345678901234567890123n });
+    expect(url).toBe("/orders/12345678901234567890123");
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", url)).text).toBe("bigint 12345678901234567890123");
+    });
+  });
+});
+
+describe("where a rule starts", () => {
+  const h = (req: unknown, res: { end(): Promise<true> }) => res.end();
+
+  it("a rule without a leading / is an error at registration, naming the rule", () => {
+    const app = new Router();
+    expect(() => app.get("users/<int:id>", h)).toThrow(RuleError);
+    expect(() => app.get("users/<int:id>", h)).toThrow(/must start with "\/".*write "\/users\/<int:id>" in rule "users\/<int:id>"/);
+    expect(() => app.rule(Method.POST, "<id>", h)).toThrow(/must start with "\/"/);
+    expect(() => app.get("/?x", h)).toThrow(/must start with "\/"/); // "x" alone would be a path
+    expect(() => app.get("(<lang>/)?about", h)).toThrow(/must start with "\/"/);
+    expect(() => app.get("", h)).toThrow(/empty rule matches no path/);
+    expect(() => app.path(Method.GET, "robots.txt", h)).toThrow(/a path must start with "\/"/);
+  });
+
+  it("accepts rules that start with /, an optional part that does, or *", async () => {
+    const app = new Router();
+    app.get("(/<lang>)?/about", (req, res, next, ctx) => res.expandUtf8(`about ${String(ctx.lang)}`));
+    app.get("/?", (req, res) => res.expandUtf8("root"));
+    app.path(Method.OPTIONS, "*", (req, res) => res.expandUtf8("asterisk"));
+    app.get("*", (req, res) => res.expandUtf8("anything"));
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", "/about")).text).toBe("about undefined");
+      expect((await c.send("GET", "/fr/about")).text).toBe("about fr");
+      expect((await c.send("GET", "/")).text).toBe("root");
+      expect((await c.send("GET", "/x/y")).text).toBe("anything");
+      expect(await c.raw("OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).toMatch(/\r\n\r\nasterisk$/);
+    });
+  });
+
+  it("in a scope a rule starts with / or is empty, and the prefix does not end with /", async () => {
+    const app = new Router();
+    expect(() => app.scope("/admin", (admin) => admin.get("users", h))).toThrow(/must start with "\/" \(it follows the scope prefix "\/admin"\)/);
+    expect(() => app.scope("/admin", (admin) => admin.path(Method.GET, "users", h))).toThrow(/a path must start with "\/"/);
+    expect(() => app.scope("/admin", (admin) => admin.get("*", h))).toThrow(/leading "\*".*write "\/\*" or "\(\/\*\)\?"/);
+    expect(() => app.scope("admin", () => {})).toThrow(/must start with "\/"/);
+    expect(() => app.scope("/admin", (admin) => admin.scope("deep", () => {}))).toThrow(/must start with "\/"/);
+    expect(() => app.scope("/admin/", () => {})).toThrow(/cannot end with "\/".*write "\/admin"/);
+    app.scope("/files", (files) => {
+      files.get("", (req, res) => res.expandUtf8("index"));
+      files.get("(/*)?", (req, res) => res.expandUtf8(`under ${req.path}`));
+      files.path(Method.POST, "", (req, res) => res.expandUtf8("posted"));
+    });
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", "/files")).text).toBe("index");
+      expect((await c.send("GET", "/files/a/b")).text).toBe("under /files/a/b");
+      expect((await c.send("POST", "/files")).text).toBe("posted");
+      expect((await c.send("GET", "/filesx")).status).toBe(404);
     });
   });
 });

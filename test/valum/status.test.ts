@@ -9,9 +9,11 @@ import {
   ServerError,
   statusFromCode,
   toStatus,
+  statusIsBodiless,
   basic,
 } from "../../valum/index.js";
-import { VsgiError, setErrorLogger } from "../../vsgi/index.js";
+import { STATUS_CODES } from "node:http";
+import { VsgiError, setErrorLogger, statusHasBody, type HandlerLike } from "../../vsgi/index.js";
 import { withServer, memoryExchange } from "./util.js";
 
 let logged: { message: string; error: unknown }[] = [];
@@ -61,6 +63,30 @@ describe("status classes", () => {
     expect(ClientError.tooManyRequests().code).toBe(429);
     expect(ServerError.notImplemented().code).toBe(501);
     expect(ServerError.serviceUnavailable().code).toBe(503);
+  });
+
+  it("every helper of the tables makes its class, with a standard code, and works detached", () => {
+    const classes = { Informational, Success, Redirection, ClientError, ServerError } as const;
+    let count = 0;
+    for (const [name, cls] of Object.entries(classes)) {
+      for (const helper of Object.getOwnPropertyNames(cls).filter((key) => typeof (cls as unknown as Record<string, unknown>)[key] === "function")) {
+        const make = (cls as unknown as Record<string, (a?: string) => Status>)[helper]!; // detached: no `this`
+        const status = helper === "switchingProtocols" ? make("h2c") : make();
+        expect(status).toBeInstanceOf(cls);
+        expect(status.name).toBe(name);
+        expect(STATUS_CODES[status.code]).toBeDefined();
+        count++;
+      }
+    }
+    expect(count).toBe(64);
+    expect(ClientError.tooManyRequests("slow down", 60).headers).toEqual({ "Retry-After": "60" });
+    expect(ServerError.serviceUnavailable().headers).toEqual({});
+    expect(Redirection.found("/x").headers).toEqual({ Location: "/x" });
+  });
+
+  it("the bodiless statuses are VSGI's, 205 included", () => {
+    for (let code = 100; code < 600; code++) expect(statusIsBodiless(code)).toBe(!statusHasBody("GET", code));
+    expect(statusIsBodiless(205)).toBe(true);
   });
 
   it("statusFromCode and toStatus pick the class and read VsgiError's status", () => {
@@ -162,8 +188,46 @@ describe("thrown statuses become responses", () => {
         expect(raw).toMatch(new RegExp(`^HTTP/1\\.1 ${status.code} `));
         expect(raw.endsWith("\r\n\r\n")).toBe(true);
         expect(raw).not.toMatch(/location|content-type/i);
+        // a 205 says it has no content, so that the connection can go on (RFC 9112 6.3)
+        if (status.code === 205) expect(raw).toMatch(/\r\ncontent-length: 0\r\n/i);
+        else expect(raw).not.toMatch(/content-length/i);
       });
     }
+  });
+
+  it("the router and the bare gateway answer an error the same way (one place builds the answer)", async () => {
+    const failing = (error: unknown) => (req: unknown, res: { headers: { set(n: string, v: string): void } }) => {
+      res.headers.set("X-Kept", "yes");
+      res.headers.set("ETag", '"stale"');
+      throw error;
+    };
+    for (const error of [new VsgiError("ERR_X", "body too large", { status: 413 }), new Error("secret detail")]) {
+      const answers: unknown[] = [];
+      const router = new Router();
+      router.get("/", failing(error));
+      for (const app of [router, failing(error) as unknown as HandlerLike]) {
+        logged = [];
+        await withServer(app, async (c) => {
+          const res = await c.send("GET", "/");
+          answers.push([res.status, res.headers["content-type"], res.headers["x-kept"], res.headers.etag, res.text]);
+          // the gateway also logs a coded error the application let through; a router answers it
+          const expected = error instanceof VsgiError && app === router ? [] : ["GET /: unhandled error"];
+          expect(logged.map((l) => l.message)).toEqual(expected);
+        });
+      }
+      expect(answers[1]).toEqual(answers[0]);
+    }
+    // and what they both answer
+    await withServer(failing(new VsgiError("ERR_X", "body too large", { status: 413 })) as unknown as HandlerLike, async (c) => {
+      const res = await c.send("GET", "/");
+      expect([res.status, res.headers["content-type"], res.headers["x-kept"], res.headers.etag, res.text]).toEqual([
+        413,
+        "text/plain; charset=UTF-8",
+        "yes",
+        undefined,
+        "body too large",
+      ]);
+    });
   });
 
   it("replaces the headers that described the abandoned body", async () => {
