@@ -6,8 +6,11 @@ import { STATUS_CODES } from "node:http";
 
 /** Extra options of a thrown status. */
 export interface StatusOptions {
-  /** Headers to add to the response (e.g. `Retry-After`). */
-  headers?: Record<string, string>;
+  /**
+   * Headers to add to the response (e.g. `Retry-After`); a list is one header line per value
+   * (several `WWW-Authenticate` challenges).
+   */
+  headers?: Record<string, string | readonly string[]>;
   /** The error that caused this status, kept for logs. */
   cause?: unknown;
 }
@@ -47,7 +50,7 @@ export class Status extends Error {
   /** The HTTP status code. */
   readonly code: number;
   /** Headers added to the response, including the one the message went into. */
-  readonly headers: Record<string, string>;
+  readonly headers: Record<string, string | readonly string[]>;
   /** True when the message went into a header (Location, Allow, ...) rather than the body. */
   readonly messageIsHeader: boolean;
 

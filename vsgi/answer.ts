@@ -14,8 +14,8 @@ export interface StatusAnswer {
   readonly code: number;
   /** The `text/plain` body, unless the message went into a header or the status has no body. */
   readonly message: string;
-  /** Headers to set (`Location`, `WWW-Authenticate`, `Retry-After`, ...). */
-  readonly headers?: Readonly<Record<string, string>>;
+  /** Headers to set (`Location`, `WWW-Authenticate`, `Retry-After`, ...); a list is one line per value. */
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   /** True when the message went into one of `headers`: the body is then empty. */
   readonly messageIsHeader?: boolean;
 }
@@ -49,7 +49,16 @@ export function answerStatus(res: Response, status: StatusAnswer): Promise<true>
   const headers = res.headers;
   for (const name of STALE) headers.delete(name);
   const extra = status.headers;
-  if (extra !== undefined) for (const name in extra) headers.set(name, extra[name]!);
+  if (extra !== undefined) {
+    for (const name in extra) {
+      const value = extra[name]!;
+      if (typeof value === "string") headers.set(name, value);
+      else {
+        headers.delete(name);
+        for (const line of value) headers.append(name, line);
+      }
+    }
+  }
   if (!statusHasBody("GET", code)) return res.end();
   if (status.messageIsHeader === true) return res.expand("");
   headers.set("Content-Type", "text/plain; charset=UTF-8");

@@ -140,6 +140,16 @@ describe("thrown statuses become responses", () => {
     });
   });
 
+  it("a header given as a list goes out as one line per value (several challenges)", async () => {
+    const challenges = ['Digest realm="app", algorithm=SHA-256', 'Digest realm="app", algorithm=MD5'];
+    await withServer(throwing(new ClientError(401, undefined, { headers: { "WWW-Authenticate": challenges } })), async (c) => {
+      // node's client joins them in `headers`: read the lines off the socket.
+      const text = await c.raw("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      expect(text).toMatch(/^HTTP\/1\.1 401 /);
+      expect(text.split("\r\n").filter((line) => /^www-authenticate:/i.test(line))).toEqual(challenges.map((value) => `WWW-Authenticate: ${value}`));
+    });
+  });
+
   it("405 puts the message in Allow", async () => {
     await withServer(throwing(ClientError.methodNotAllowed("GET, POST")), async (c) => {
       const res = await c.send("GET", "/");

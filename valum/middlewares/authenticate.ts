@@ -105,16 +105,13 @@ export function checkKnownOptions(middleware: string, options: object, known: re
 }
 
 /**
- * The 401 carrying `challenges`. A thrown status carries one value per header, so when there are
- * several (one Digest challenge per algorithm) they go on the response as separate
- * `WWW-Authenticate` lines, which the status leaves alone.
+ * The 401 carrying `challenges`, one `WWW-Authenticate` line each (one Digest challenge per
+ * algorithm). They travel in the thrown status, so a `status(401, ...)` handler that recovers
+ * leaves none of them on its own answer.
  */
-function unauthorized(res: Response, challenges: readonly string[]): ClientError {
+function unauthorized(challenges: readonly string[]): ClientError {
   if (challenges.length === 1) return ClientError.unauthorized(challenges[0]);
-  const headers = res.headers;
-  headers.delete("WWW-Authenticate");
-  for (const challenge of challenges) headers.append("WWW-Authenticate", challenge);
-  return new ClientError(401);
+  return new ClientError(401, undefined, { headers: { "WWW-Authenticate": challenges } });
 }
 
 function malformed(error: unknown): unknown {
@@ -134,12 +131,12 @@ class Authenticator<A extends Authorization> {
 
   handle(req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
     const values = req.headers.getAll("authorization");
-    if (values.length === 0) throw unauthorized(res, this.scheme.challenges(false));
+    if (values.length === 0) throw unauthorized(this.scheme.challenges(false));
     if (values.length > 1) throw ClientError.badRequest("several Authorization headers");
     let auth: A | null | Promise<A | null>;
     try {
       const credentials = parseCredentials(values[0]!);
-      if (credentials.scheme.toLowerCase() !== this.name) throw unauthorized(res, this.scheme.challenges(false));
+      if (credentials.scheme.toLowerCase() !== this.name) throw unauthorized(this.scheme.challenges(false));
       auth = this.scheme.authorize(req, credentials);
     } catch (error) {
       throw malformed(error);
@@ -149,16 +146,16 @@ class Authenticator<A extends Authorization> {
   }
 
   private verify(auth: A | null, req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
-    if (auth === null) throw unauthorized(res, this.scheme.challenges(false));
+    if (auth === null) throw unauthorized(this.scheme.challenges(false));
     const verdict = this.check(auth);
     if (typeof verdict === "boolean") return this.conclude(verdict, auth, req, res, next, ctx);
     return Promise.resolve(verdict).then((ok) => this.conclude(ok, auth, req, res, next, ctx));
   }
 
   private conclude(ok: unknown, auth: A, req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
-    if (ok !== true) throw unauthorized(res, this.scheme.challenges(false));
+    if (ok !== true) throw unauthorized(this.scheme.challenges(false));
     const decision = this.scheme.accept(auth);
-    if (decision !== "accept") throw unauthorized(res, this.scheme.challenges(decision === "stale"));
+    if (decision !== "accept") throw unauthorized(this.scheme.challenges(decision === "stale"));
     const context = ctx as AuthorizationContext<A>;
     context.authorization = auth;
     return this.forward(req, res, next, context, auth);

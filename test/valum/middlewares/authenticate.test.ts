@@ -567,4 +567,15 @@ describe("authenticate: options are checked at registration", () => {
     expect((error as VsgiError).code).toBe("ERR_VSGI_INVALID_OPTION");
     expect((error as VsgiError).message).toContain(`option ${option} must be`);
   });
+  it("a status(401) handler that recovers leaves none of the Digest challenges on its answer", async () => {
+    const router = new Router();
+    router.status(401, (req, res) => res.expandUtf8("please log in"));
+    router.get("/x", authenticate(new DigestAuthentication("api"), check, echo));
+    await withServer(router, async (c) => {
+      const res = await c.send("GET", "/x");
+      expect(res.status).toBe(200);
+      expect(res.text).toBe("please log in");
+      expect(res.headers["www-authenticate"]).toBeUndefined();
+    });
+  });
 });
