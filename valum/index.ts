@@ -5,7 +5,7 @@
  * @example
  * import { Router } from "valum";
  * const app = new Router();
- * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}`), "user");
+ * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user #${ctx.id}`), "user");
  */
 export {
   Router,

@@ -114,7 +114,7 @@ export interface Router<Types extends TypeMap = BuiltinTypes, Names extends Name
  *
  * @example
  * const app = new Router();
- * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}`), "user");
+ * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user #${ctx.id}`), "user");
  * await Server.new("http", { handler: app }).run(process.argv);
  */
 export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap = {}, Prefix extends string = ""> implements Handler {

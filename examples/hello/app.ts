@@ -12,7 +12,7 @@ app.get("/", (req, res) => {
   return res.expandUtf8("Hello world!\n");
 });
 
-app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id + 1}\n`), "user");
+app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user #${ctx.id}\n`), "user");
 
 app.get("/hello/<name>", (req, res, next, ctx) => {
   res.headers.set("Content-Type", "text/plain");
