@@ -63,8 +63,9 @@ class HeadWork implements HeadListener {
   threshold: number = NEGOTIATE_DEFAULTS.threshold;
 
   headWillBeSent(res: Response, length: number | null): void {
-    if (this.charset !== null) this.transcode(res);
+    // the filter added last sees the bytes first: the compressor goes in before the transcoder
     if (this.coding !== null) this.compress(res, length);
+    if (this.charset !== null) this.transcode(res);
   }
 
   private transcode(res: Response): void {
