@@ -198,6 +198,68 @@ describe("Response helpers", () => {
     expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
   });
 
+  it("onHead listeners run once, in order, just before the head, with the length of a whole body", async () => {
+    const seen: string[] = [];
+    const listener = (name: string) => ({
+      headWillBeSent(res: Response, length: number | null): void {
+        seen.push(`${name}:${res.status}:${length}:${res.headers.get("content-length")}`);
+        res.headers.set(`X-${name}`, "1");
+      },
+    });
+    const port = await with1(async (req, res) => {
+      const path = req.uri.pathname;
+      res.onHead(listener("a"));
+      res.onHead(listener("b"));
+      if (path === "/expand") {
+        res.status = 201;
+        return res.expandUtf8("four");
+      }
+      if (path === "/end") return res.end();
+      if (path === "/convert") {
+        res.onHead({
+          headWillBeSent(r: Response): void {
+            r.headers.set("Content-Encoding", "gzip");
+            r.convert(createGzip());
+          },
+        });
+        return res.expandUtf8("compressed ".repeat(100));
+      }
+      await res.append("ab");
+      res.body.write("cd"); // the head is already out: no second call
+      return res.end();
+    });
+    let res = await send(port, "GET", "/expand");
+    expect(res.headers["x-a"]).toBe("1");
+    expect(res.headers["x-b"]).toBe("1");
+    expect(seen).toEqual(["a:201:4:4", "b:201:4:4"]);
+    seen.length = 0;
+    await send(port, "GET", "/end");
+    expect(seen).toEqual(["a:200:0:null", "b:200:0:null"]);
+    seen.length = 0;
+    res = await send(port, "GET", "/stream");
+    expect(res.body.toString()).toBe("abcd");
+    expect(res.headers["x-b"]).toBe("1");
+    expect(seen).toEqual(["a:200:null:null", "b:200:null:null"]);
+    res = await send(port, "GET", "/convert");
+    expect(res.headers["content-length"]).toBeUndefined();
+    expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
+  });
+
+  it("onHead after the head is an error", async () => {
+    let message = "";
+    const port = await with1(async (req, res) => {
+      res.writeHead();
+      try {
+        res.onHead({ headWillBeSent() {} });
+      } catch (error) {
+        message = (error as { code: string }).code;
+      }
+      return res.end();
+    });
+    await send(port, "GET", "/");
+    expect(message).toBe(ERR_HEAD_WRITTEN);
+  });
+
   it("tee copies the body into another stream", async () => {
     const dir = await mkdtemp(join(tmpdir(), "vsgi-"));
     const copy = join(dir, "copy");

@@ -331,8 +331,9 @@ const ANYTHING: ClientEntry = { key: "*", params: [], q: 1000, index: 0 };
 /**
  * The offers a client accepts, best first: by the product of the client's q-value and the
  * server's (the most specific entry of the client's list giving an offer its q-value), then
- * by specificity, then in the client's order, except for content codings, which go br, gzip,
- * deflate, identity; then in the server's order. A q-value of 0 on either side excludes.
+ * by specificity, then in the client's order; content codings instead go br, gzip, deflate,
+ * identity before specificity and regardless of the client's order. Then in the server's
+ * order. A q-value of 0 on either side excludes.
  *
  * No header at all accepts everything, except for Accept-Encoding, which then accepts only
  * `identity` (as negotiator and the servers it serves do). A header that names nothing of its
@@ -372,7 +373,8 @@ export function rankExpectations(kind: NegotiationKind, header: string | null, o
     } else {
       for (const entry of entries) {
         const s = specificity(kind, entry, offer);
-        if (s > bestSpecificity || (s === bestSpecificity && s !== -1 && entry.q > best!.q)) {
+        // as negotiator: the most specific entry, then the highest q, then the later one
+        if (s > bestSpecificity || (s === bestSpecificity && s !== -1 && entry.q >= best!.q)) {
           best = entry;
           bestSpecificity = s;
         }
@@ -380,7 +382,7 @@ export function rankExpectations(kind: NegotiationKind, header: string | null, o
     }
     if (best === null || best.q === 0) continue;
     const preference = kind === "accept-encoding" ? encodingRank(offer.key) : 0;
-    ranked.push({ offer, score: best.q * offer.q, specificity: bestSpecificity, clientIndex: kind === "accept-encoding" ? 0 : best.index, serverIndex: i, preference });
+    ranked.push({ offer, score: best.q * offer.q, specificity: bestSpecificity, clientIndex: best.index, serverIndex: i, preference });
   }
   ranked.sort(compareRanked);
   return ranked.map((r) => r.offer);
@@ -392,7 +394,8 @@ function encodingRank(coding: string): number {
 }
 
 function compareRanked(a: Ranked, b: Ranked): number {
-  return b.score - a.score || b.specificity - a.specificity || a.preference - b.preference || a.clientIndex - b.clientIndex || a.serverIndex - b.serverIndex;
+  // preference is 0 but for codings, whose server order goes before specificity (as negotiator's `preferred`)
+  return b.score - a.score || a.preference - b.preference || b.specificity - a.specificity || a.clientIndex - b.clientIndex || a.serverIndex - b.serverIndex;
 }
 
 /**
