@@ -1,5 +1,9 @@
 import { describe, it, expect } from "@jest/globals";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
 import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
 import { brotliDecompressSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import {
   Router,
@@ -15,6 +19,7 @@ import {
 } from "../../../valum/index.js";
 import { VsgiError } from "../../../vsgi/index.js";
 import { withServer } from "../util.js";
+import { send } from "../../helpers/http.js";
 
 /** A body over the threshold, compressible, with non-ASCII text. */
 const BIG = "négociation de contenu — ".repeat(400);
@@ -516,5 +521,45 @@ describe("registration", () => {
     expect(accept("text/html", forward).name).toBe("accept");
     expect(acceptEncoding("gzip", forward).name).toBe("acceptEncoding");
     expect(negotiate("X-A", "a", forward).name).toBe("negotiate");
+  });
+});
+
+describe("the example of docs/middlewares/negotiate.md", () => {
+  it("runs as written", async () => {
+    const probe = createServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const app = fileURLToPath(new URL("../../../examples/negotiate/app.js", import.meta.url));
+    const proc = spawn(process.execPath, [app, "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    proc.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      let up = false;
+      for (let attempt = 0; attempt < 200 && !up && proc.exitCode === null; attempt++) {
+        up = await send(port, "GET", "/").then(
+          () => true,
+          () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50)),
+        );
+      }
+      expect({ up, stderr: up ? "" : stderr }).toEqual({ up: true, stderr: "" });
+      const html = await send(port, "GET", "/users/1", { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" });
+      expect(html.headers["content-type"]).toBe("text/html; charset=UTF-8");
+      expect(html.body.toString()).toBe("<h1>Ana</h1>");
+      const json = await send(port, "GET", "/users/1", { Accept: "application/json" });
+      expect(JSON.parse(json.body.toString())).toEqual({ id: 1, name: "Ana" });
+      expect((await send(port, "GET", "/users/1", { Accept: "image/png" })).status).toBe(406);
+      expect((await send(port, "GET", "/users/2")).status).toBe(404);
+      const french = await send(port, "GET", "/", { "Accept-Language": "fr-CA, en;q=0.5" });
+      expect([french.headers["content-language"], french.body.toString()]).toEqual(["fr", "Bonjour\n"]);
+      const report = await send(port, "GET", "/report", { "Accept-Encoding": "gzip, br" });
+      expect(report.headers["content-encoding"]).toBe("br");
+      const csv = brotliDecompressSync(report.body).toString();
+      expect(csv.startsWith("day,visits\n1,919\n")).toBe(true);
+      expect(csv.split("\n").length).toBe(367);
+    } finally {
+      proc.kill();
+      if (proc.exitCode === null) await once(proc, "exit");
+    }
   });
 });
