@@ -209,6 +209,11 @@ export function parseExpectations(kind: NegotiationKind, expectations: string): 
   const seen = new Set<string>();
   for (const element of elements(expectations)) {
     const written = expectations.slice(element.start, element.end).trim();
+    for (let i = 0; i < written.length; i++) {
+      const c = written.charCodeAt(i);
+      // what goes into a response header as is: visible ASCII, spaces and tabs
+      if ((c < 0x20 && c !== 0x09) || c >= 0x7f) throw new ExpectationError(`${JSON.stringify(written)}: only visible ASCII characters`);
+    }
     if (element.type.length === 0) {
       if (written.length === 0) continue; // an empty list element (RFC 9110 5.6.1)
       throw new ExpectationError(`${JSON.stringify(written)} names no value`);

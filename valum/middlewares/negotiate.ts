@@ -63,23 +63,33 @@ class HeadWork implements HeadListener {
   threshold: number = NEGOTIATE_DEFAULTS.threshold;
 
   headWillBeSent(res: Response, length: number | null): void {
-    // the filter added last sees the bytes first: the compressor goes in before the transcoder
+    // decided on the handler's headers, before compression adds its own
+    const transcoder = this.charset === null ? null : this.transcoder(res);
     if (this.coding !== null) this.compress(res, length);
-    if (this.charset !== null) this.transcode(res);
+    // the filter added last sees the bytes first: the transcoder goes in after the compressor
+    if (transcoder !== null) res.convert(transcoder);
   }
 
-  private transcode(res: Response): void {
+  /** Sets the charset on a text body; the transcoder its bytes need, if any. */
+  private transcoder(res: Response): Transcoder | null {
     const headers = res.headers;
     const type = headers.get("content-type");
-    if (type === null) return;
+    if (type === null) return null;
     const charset = this.charset!;
     if (type !== this.typeSet) {
       // the application chose another charset itself: its bytes are its business
       const written = contentTypeCharset(type);
-      if (written === null ? !isTextType(type) : canonicalCharset(written) !== "UTF-8") return;
+      if (written === null ? !isTextType(type) : canonicalCharset(written) !== "UTF-8") return null;
     }
-    headers.set("Content-Type", withCharset(type, charset));
-    if (charset !== "UTF-8" && res.hasBody) res.convert(new Transcoder(charset));
+    // coded bytes or a slice of the representation cannot be re-encoded as text
+    const encoding = headers.get("content-encoding");
+    if ((encoding !== null && encoding.trim().toLowerCase() !== "identity") || res.status === 206 || headers.has("content-range")) return null;
+    headers.setTrusted("Content-Type", withCharset(type, charset));
+    if (charset === "UTF-8") return null;
+    if (res.hasBody) return new Transcoder(charset);
+    // a HEAD answer shows the headers of GET's, which has no length once transcoded
+    headers.delete("content-length");
+    return null;
   }
 
   private compress(res: Response, length: number | null): void {
@@ -236,7 +246,7 @@ class Negotiation {
         this.applyCharset(res, chosen);
         break;
       case "language":
-        res.headers.set("Content-Language", value);
+        res.headers.setTrusted("Content-Language", value);
         break;
       case "encoding":
         if (value !== "identity") {
@@ -246,7 +256,7 @@ class Negotiation {
         }
         break;
       case "ranges":
-        res.headers.set("Accept-Ranges", value);
+        res.headers.setTrusted("Accept-Ranges", value);
         break;
     }
     const context = ctx as NegotiatedContext;
@@ -269,7 +279,7 @@ class Negotiation {
   }
 
   private applyType(res: Response, chosen: Expectation): void {
-    res.headers.set("Content-Type", chosen.value);
+    res.headers.setTrusted("Content-Type", chosen.value);
     const charset = this.charsets[this.offers.indexOf(chosen)] ?? null;
     // UTF-8 is what the application writes: the type as set is the whole story
     if (charset !== null && charset !== "UTF-8") {

@@ -44,6 +44,8 @@ describe("parseExpectations", () => {
       ["accept", "text/html; q=.5"],
       ["accept", "text/html; q="],
       ["accept", "text/html, text/HTML"],
+      ["accept", "text/html; a=\"\r\n\""],
+      ["accept-language", "fr, é"],
       ["accept-language", "*"],
       ["accept-language", "en_GB"],
       ["accept-language", "toolongtag"],

@@ -246,6 +246,18 @@ describe("acceptCharset", () => {
       await res.append(bytes.subarray(4));
       return res.end();
     }));
+    router.get("/encoded", acceptCharset(expectations, (req, res) => {
+      res.headers.set("Content-Type", "text/plain");
+      res.headers.set("Content-Encoding", "gzip");
+      return res.expand(gzipSync(text));
+    }));
+    router.get("/partial", acceptCharset(expectations, (req, res) => {
+      const bytes = Buffer.from(text, "utf8");
+      res.status = 206;
+      res.headers.set("Content-Type", "text/plain");
+      res.headers.set("Content-Range", `bytes 0-3/${bytes.length}`);
+      return res.expand(bytes.subarray(0, 4));
+    }));
     router.get("/binary", acceptCharset(expectations, (req, res) => {
       res.headers.set("Content-Type", "image/png");
       return res.expand(Buffer.from([0xc3, 0xa9]));
@@ -275,6 +287,17 @@ describe("acceptCharset", () => {
       const r = await c.send("GET", "/", { "Accept-Charset": "iso-8859-1;q=0.5, utf-8" });
       expect(r.headers["x-charset"]).toBe("UTF-8");
       expect(r.headers["vary"]).toBe("Accept-Charset");
+      // HEAD: the headers of GET, which has no length once transcoded
+      const head = await c.send("HEAD", "/", { "Accept-Charset": "iso-8859-1" });
+      expect(head.headers["content-type"]).toBe("text/plain; charset=ISO-8859-1");
+      expect(head.headers["content-length"]).toBeUndefined();
+      // coded bytes and byte ranges are not text to re-encode
+      const encoded = await c.send("GET", "/encoded", { "Accept-Charset": "iso-8859-1" });
+      expect(encoded.headers["content-type"]).toBe("text/plain");
+      expect(gunzipSync(encoded.body).toString("utf8")).toBe(text);
+      const partial = await c.send("GET", "/partial", { "Accept-Charset": "iso-8859-1" });
+      expect(partial.status).toBe(206);
+      expect(partial.body).toEqual(Buffer.from(text, "utf8").subarray(0, 4));
       // a body that is no text keeps its bytes and its type
       const binary = await c.send("GET", "/binary", { "Accept-Charset": "iso-8859-1" });
       expect(binary.headers["content-type"]).toBe("image/png");
