@@ -470,6 +470,11 @@ export abstract class Response {
     const below = this.bodyTarget;
     transform.pipe(below);
     transform.on("error", (err) => this.destroy(err));
+    // Below closing first (the client went away) leaves the transform without a reader: a
+    // writer waiting for it to drain would wait forever. Closing it fails that wait instead.
+    below.once("close", () => {
+      if (!transform.writableFinished) transform.destroy();
+    });
     this._top = transform;
     this._filtered = true;
     this.headers.delete("content-length");

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync, createGzip } from "node:zlib";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { serve, send, raw, type Served } from "../helpers/http.js";
 import { capturingErrors } from "../helpers/log.js";
 import { ERR_HEAD_WRITTEN, setErrorLogger, logError, type Request, type Response } from "../../vsgi/index.js";
@@ -243,6 +244,29 @@ describe("Response helpers", () => {
     res = await send(port, "GET", "/convert");
     expect(res.headers["content-length"]).toBeUndefined();
     expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
+  });
+
+  it("a converted body whose client goes away fails the writer instead of leaving it waiting", async () => {
+    let settle!: (outcome: string) => void;
+    const outcome = new Promise<string>((resolve) => (settle = resolve));
+    const port = await with1(async (req, res) => {
+      res.headers.set("Content-Encoding", "gzip");
+      res.convert(createGzip({ level: 0 }));
+      try {
+        for (let i = 0; i < 100_000; i++) await res.append(Buffer.alloc(65536, i));
+        settle("finished");
+      } catch (error) {
+        settle(`failed: ${(error as Error).message}`);
+      }
+      return true;
+    });
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 256 * 1024) socket.destroy();
+    });
+    expect(await outcome).toMatch(/^failed: /);
   });
 
   it("onHead after the head is an error", async () => {
