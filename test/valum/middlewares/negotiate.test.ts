@@ -485,6 +485,73 @@ describe("acceptEncoding", () => {
   });
 });
 
+describe("hostile input", () => {
+  it("random Accept-* values get 200 or 406 with a body that matches, never a 500", async () => {
+    const app = new Router();
+    app.get("/", acceptEncoding("br, gzip, deflate", acceptCharset("utf-8, iso-8859-1; q=0.5", acceptLanguage("en, fr-CA", accept("text/html, application/json; q=0.5", (req, res) => {
+      res.headers.set("Content-Type", "text/plain");
+      return res.expandUtf8(BIG);
+    }, { vary: true })))));
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 8) % n; // the low bits of this generator repeat with short periods
+    };
+    const junk = ' ,;=*/-+."\\\tqé';
+    const values: Record<string, string[]> = {
+      Accept: ["text/html", "application/json", "text/*", "*/*", "image/png", "application/*+json", "*"],
+      "Accept-Encoding": ["gzip", "br", "deflate", "identity", "*", "x-gzip", "zstd"],
+      "Accept-Charset": ["utf-8", "iso-8859-1", "latin1", "*", "koi8-r"],
+      "Accept-Language": ["en", "fr", "fr-CA", "fr-FR", "*", "de"],
+    };
+    const qs = ["", "", ";q=0", ";q=0.5", ";q=1", ";q=.3", ";q=abc", ";q=", ";level=1"];
+    const value = (name: string) => {
+      const parts: string[] = [];
+      for (let i = random(4); i >= 0; i--) {
+        let part = values[name]![random(values[name]!.length)]! + qs[random(qs.length)];
+        if (random(5) === 0) part += junk[random(junk.length)];
+        parts.push(part);
+      }
+      return parts.join(random(3) === 0 ? "," : ", ").trim();
+    };
+    const seen = new Set<string>();
+    await withServer(app, async (c) => {
+      for (let i = 0; i < 200; i++) {
+        const headers: Record<string, string> = {};
+        for (const name of ["Accept", "Accept-Encoding", "Accept-Charset", "Accept-Language"]) if (random(4) !== 0) headers[name] = value(name);
+        const r = await c.send("GET", "/", headers);
+        expect([headers, r.status === 200 || r.status === 406]).toEqual([headers, true]);
+        seen.add(String(r.status));
+        if (r.status !== 200) continue;
+        const coding = r.headers["content-encoding"];
+        seen.add(String(coding));
+        const body = coding === "gzip" ? gunzipSync(r.body) : coding === "br" ? brotliDecompressSync(r.body) : coding === "deflate" ? inflateSync(r.body) : r.body;
+        const latin = String(r.headers["content-type"]).endsWith("ISO-8859-1");
+        expect(body.toString(latin ? "latin1" : "utf8")).toBe(latin ? BIG.replace(/—/g, "?") : BIG);
+      }
+    });
+    // the random values reached every outcome
+    expect([...seen].sort()).toEqual(["200", "406", "br", "deflate", "gzip", "undefined"]);
+  });
+
+  it("a large streamed body goes through the compressor at the client's pace", async () => {
+    const chunk = Buffer.from("0123456789abcdef".repeat(4096)); // 64 KiB
+    const app = new Router();
+    app.get("/", acceptEncoding("gzip", async (req, res) => {
+      res.headers.set("Content-Type", "application/octet-stream");
+      for (let i = 0; i < 128; i++) await res.append(chunk);
+      return res.end();
+    }));
+    await withServer(app, async (c) => {
+      const r = await c.send("GET", "/", { "Accept-Encoding": "gzip" });
+      const body = gunzipSync(r.body);
+      expect(body.length).toBe(128 * chunk.length);
+      expect(body.subarray(0, chunk.length)).toEqual(chunk);
+      expect(body.subarray(body.length - chunk.length)).toEqual(chunk);
+    });
+  });
+});
+
 describe("acceptRanges and negotiate on any header", () => {
   it("acceptRanges sets Accept-Ranges; without the request header the server's first value", async () => {
     const app = new Router();
