@@ -204,7 +204,8 @@ class Negotiation {
   /** Choices by header value, bounded: clients send a handful of distinct values. */
   private readonly cache = new Map<string, Expectation | null>();
   private readonly charsets: readonly (string | null)[];
-  private threshold: number = NEGOTIATE_DEFAULTS.threshold;
+  /** The choice when the request has no such header, made once. */
+  private readonly absent: Expectation | null;
 
   constructor(
     private readonly headerName: string,
@@ -213,6 +214,7 @@ class Negotiation {
     private readonly forward: ForwardCallback<string, NegotiatedContext>,
     private readonly apply: Apply,
     vary: boolean,
+    private readonly threshold: number,
   ) {
     this.low = headerName.toLowerCase();
     this.varies = vary && offers.filter((offer) => offer.q > 0).length > 1;
@@ -222,10 +224,7 @@ class Negotiation {
     this.charsets = offers.map((offer) =>
       apply === "charset" ? canonicalCharset(offer.value) : apply === "type" ? (charsetParameter(offer) ?? null) : null,
     );
-  }
-
-  setThreshold(threshold: number): void {
-    this.threshold = threshold;
+    this.absent = this.choice(null);
   }
 
   handle(req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
@@ -265,7 +264,7 @@ class Negotiation {
   }
 
   private choose(header: string | null): Expectation | null {
-    if (header === null) return this.choice(null);
+    if (header === null) return this.absent;
     let chosen = this.cache.get(header);
     if (chosen === undefined) {
       chosen = this.choice(header);
@@ -364,8 +363,7 @@ function build(
     // identity is the fallback the client may always take, unless listed (e.g. identity;q=0)
     if (!offers.some((offer) => offer.key === "identity")) offers = [...offers, parseExpectations(kind, "identity")[0]!];
   }
-  const negotiation = new Negotiation(headerName, kind, offers, forward, apply, vary);
-  negotiation.setThreshold(threshold);
+  const negotiation = new Negotiation(headerName, kind, offers, forward, apply, vary, threshold);
   const handler = function negotiate(req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
     return negotiation.handle(req, res, next, ctx);
   };
