@@ -15,7 +15,7 @@ app.get(
   accept("application/json, text/html; q=0.9", (req, res, next, ctx, type) => {
     const user = users.get(ctx.id);
     if (user === undefined) throw ClientError.notFound(`no user ${ctx.id}`);
-    return res.expandUtf8(type === "text/html" ? `<h1>${user.name}</h1>` : JSON.stringify(user));
+    return type === "text/html" ? res.expandUtf8(`<h1>${user.name}</h1>`) : res.expandJson(user);
   }),
 );
 

@@ -7,7 +7,7 @@
  */
 import { Transform, type TransformCallback } from "node:stream";
 import { constants as zlib, createBrotliCompress, createDeflate, createGzip } from "node:zlib";
-import type { HeadListener, Request, Response } from "../../vsgi/index.js";
+import { mediaTypeEssence, type HeadListener, type Request, type Response } from "../../vsgi/index.js";
 import type { Context } from "../context.js";
 import type { ForwardCallback, HandlerCallback, NextCallback } from "../handler.js";
 import { ClientError } from "../status.js";
@@ -106,7 +106,7 @@ class HeadWork implements HeadListener {
     const encoding = headers.get("content-encoding");
     if (encoding !== null && encoding.trim().toLowerCase() !== "identity") return;
     const type = headers.get("content-type");
-    if (type !== null && isEventStream(type)) return;
+    if (mediaTypeEssence(type) === "text/event-stream") return;
     const known = length ?? declaredLength(headers.get("content-length"));
     if (known !== null && (known === 0 || known < this.threshold)) return;
     const coding = this.coding!;
@@ -138,11 +138,6 @@ function transformForbidden(cacheControl: string | null): boolean {
     if ((eq === -1 ? directive : directive.slice(0, eq)).trim().toLowerCase() === "no-transform") return true;
   }
   return false;
-}
-
-function isEventStream(type: string): boolean {
-  const semi = type.indexOf(";");
-  return (semi === -1 ? type : type.slice(0, semi)).trim().toLowerCase() === "text/event-stream";
 }
 
 function declaredLength(text: string | null): number | null {

@@ -637,6 +637,7 @@ describe("the example of docs/middlewares/negotiate.md", () => {
       expect(html.headers["content-type"]).toBe("text/html; charset=UTF-8");
       expect(html.body.toString()).toBe("<h1>Ana</h1>");
       const json = await send(port, "GET", "/users/1", { Accept: "application/json" });
+      expect(json.headers["content-type"]).toBe("application/json");
       expect(JSON.parse(json.body.toString())).toEqual({ id: 1, name: "Ana" });
       expect((await send(port, "GET", "/users/1", { Accept: "image/png" })).status).toBe(406);
       expect((await send(port, "GET", "/users/2")).status).toBe(404);
