@@ -7,6 +7,7 @@
 import Negotiator from "negotiator";
 import { parse as parseMediaTypeList } from "content-type";
 import { charsetKey } from "./charset.js";
+import { isToken } from "./tokens.js";
 
 /** The request headers `preferredValues` understands (lower case). */
 export type AcceptHeaderName = "accept" | "accept-charset" | "accept-encoding" | "accept-language";
@@ -94,17 +95,6 @@ export class ExpectationError extends Error {
   override name = "ExpectationError";
 }
 
-const TOKEN_CHARS = "!#$%&'*+-.^_`|~";
-
-function isTokenText(text: string): boolean {
-  if (text.length === 0) return false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || TOKEN_CHARS.includes(text[i]!))) return false;
-  }
-  return true;
-}
-
 function isLanguageTag(text: string): boolean {
   // 1*8ALPHA *("-" 1*8alphanum), the language-range of RFC 4647 without "*"
   const parts = text.split("-");
@@ -166,19 +156,19 @@ function keyOf(kind: NegotiationKind, value: string, wildcard: boolean): string 
   switch (kind) {
     case "accept": {
       const slash = low.indexOf("/");
-      if (slash <= 0 || !isTokenText(low.slice(0, slash)) || !isTokenText(low.slice(slash + 1))) return null;
+      if (slash <= 0 || !isToken(low.slice(0, slash)) || !isToken(low.slice(slash + 1))) return null;
       if (!wildcard && low.includes("*")) return null;
       return low;
     }
     case "accept-language":
       return isLanguageTag(low) ? low : null;
     case "accept-charset":
-      return isTokenText(low) ? charsetKey(low) : null;
+      return isToken(low) ? charsetKey(low) : null;
     case "accept-encoding":
-      if (!isTokenText(low)) return null;
+      if (!isToken(low)) return null;
       return low === "x-gzip" && wildcard ? "gzip" : low;
     default:
-      return isTokenText(low) ? low : null;
+      return isToken(low) ? low : null;
   }
 }
 
@@ -222,10 +212,10 @@ export function parseExpectations(kind: NegotiationKind, expectations: string): 
     if (key === null) throw new ExpectationError(`${JSON.stringify(element.type)} is not ${WHAT[kind]}`);
     const { params, q: qText } = splitParameters(element.parameters);
     if (kind !== "accept" && params.length > 0) throw new ExpectationError(`${JSON.stringify(written)}: only q may follow ${WHAT[kind]}`);
-    for (const [name] of params) if (!isTokenText(name)) throw new ExpectationError(`${JSON.stringify(written)}: bad parameter name`);
+    for (const [name] of params) if (!isToken(name)) throw new ExpectationError(`${JSON.stringify(written)}: bad parameter name`);
     const q = qText === null ? 1000 : parseQ(qText, true);
     if (q < 0) throw new ExpectationError(`${JSON.stringify(written)}: q must be a number from 0 to 1 with at most three decimals`);
-    const value = element.type + params.map(([name, v]) => `; ${name}=${isTokenText(v) ? v : JSON.stringify(v)}`).join("");
+    const value = element.type + params.map(([name, v]) => `; ${name}=${isToken(v) ? v : JSON.stringify(v)}`).join("");
     const identity = key + params.map(([name, v]) => `;${name}=${v.toLowerCase()}`).join("");
     if (seen.has(identity)) throw new ExpectationError(`${JSON.stringify(value)} is listed twice`);
     seen.add(identity);

@@ -7,7 +7,7 @@
  * (UTF-16BE is UTF-16LE with its bytes swapped); `TextEncoder` only UTF-8. Any other charset
  * (Shift_JIS, windows-1252, ...) would need a table per charset: valum does not offer them.
  */
-import { parse as parseMediaType } from "content-type";
+import { formatMediaType, MediaTypeError, parseMediaType, type MediaType } from "./media-type.js";
 
 /** The charsets valum can transcode a UTF-8 body into, by their IANA names. */
 export const TRANSCODABLE_CHARSETS: readonly string[] = Object.freeze(["UTF-8", "ISO-8859-1", "US-ASCII", "UTF-16LE", "UTF-16BE", "UTF-16"]);
@@ -68,60 +68,48 @@ export function charsetKey(name: string): string {
   return ALIASES.get(low)?.toLowerCase() ?? low;
 }
 
+function parsed(contentType: string): MediaType | null {
+  try {
+    return parseMediaType(contentType);
+  } catch (error) {
+    if (error instanceof MediaTypeError) return null;
+    throw error;
+  }
+}
+
 /**
- * The `charset` parameter of a Content-Type value, as written; `null` when there is none.
+ * The `charset` parameter of a Content-Type value, unquoted; `null` when there is none or the
+ * value is malformed.
  *
  * @example contentTypeCharset('text/html; charset="utf-8"'); // "utf-8"
  */
 export function contentTypeCharset(contentType: string): string | null {
-  return parseMediaType(contentType).parameters.charset ?? null;
+  return parsed(contentType)?.parameters.get("charset") ?? null;
 }
 
 /**
- * `contentType` with its `charset` parameter set to `charset` (replaced when there was one, the
- * other parameters kept as written).
+ * `contentType` with its `charset` parameter set to `charset` (in place when there was one, the
+ * other parameters kept); a malformed value is returned as it is.
  *
  * @example withCharset("text/html; charset=UTF-8", "ISO-8859-1"); // "text/html; charset=ISO-8859-1"
  */
 export function withCharset(contentType: string, charset: string): string {
-  // Rebuilt from the parameters' positions, so that the other parameters keep their spelling.
-  let out = "";
-  let i = 0;
-  const n = contentType.length;
-  let end = contentType.indexOf(";");
-  if (end === -1) return contentType.trimEnd() + "; charset=" + charset;
-  out = contentType.slice(0, end).trimEnd();
-  i = end;
-  while (i < n) {
-    // i is at a ';': find the end of this parameter (the next ';' outside quotes)
-    let j = i + 1;
-    let quoted = false;
-    for (; j < n; j++) {
-      const c = contentType.charCodeAt(j);
-      if (quoted) {
-        if (c === 0x5c) j++;
-        else if (c === 0x22) quoted = false;
-      } else if (c === 0x22) quoted = true;
-      else if (c === 0x3b) break;
-    }
-    const parameter = contentType.slice(i + 1, j).trim();
-    const eq = parameter.indexOf("=");
-    const name = (eq === -1 ? parameter : parameter.slice(0, eq)).trim().toLowerCase();
-    if (parameter.length > 0 && name !== "charset") out += "; " + parameter;
-    i = j;
-  }
-  return out + "; charset=" + charset;
+  const type = parsed(contentType);
+  if (type === null) return contentType;
+  const parameters = new Map(type.parameters);
+  parameters.set("charset", charset);
+  return formatMediaType({ type: type.type, subtype: type.subtype, parameters });
 }
 
 /**
  * Whether the bodies of a media type are text a charset applies to: `text/*`, or any type
- * written with a `charset` parameter.
+ * written with a `charset` parameter. A malformed value is not.
  *
  * @example isTextType("text/csv"); // true
  */
 export function isTextType(contentType: string): boolean {
-  const parsed = parseMediaType(contentType);
-  return parsed.type.startsWith("text/") || parsed.parameters.charset !== undefined;
+  const type = parsed(contentType);
+  return type !== null && (type.type === "text" || type.parameters.has("charset"));
 }
 
 // A surrogate pair is one character: one replacement, not two.

@@ -38,7 +38,10 @@ describe("the charset parameter", () => {
   it("sets or replaces it, the other parameters kept as written; round trips", () => {
     expect(withCharset("text/html", "UTF-8")).toBe("text/html; charset=UTF-8");
     expect(withCharset("text/html; charset=UTF-8", "ISO-8859-1")).toBe("text/html; charset=ISO-8859-1");
-    expect(withCharset('text/html;level=1; Charset="x;y"; a="b;c"', "US-ASCII")).toBe('text/html; level=1; a="b;c"; charset=US-ASCII');
+    expect(withCharset('text/html;level=1; Charset="x;y"; a="b;c"', "US-ASCII")).toBe('text/html; level=1; charset=US-ASCII; a="b;c"');
+    expect(withCharset("text/html; =broken", "US-ASCII")).toBe("text/html; =broken");
+    expect(contentTypeCharset("text/html; charset")).toBeNull();
+    expect(isTextType("text")).toBe(false);
     for (const type of ["text/plain", 'text/csv; header=present; q="a;b"', "application/xml; charset=utf-8"]) {
       for (const charset of TRANSCODABLE_CHARSETS) expect(contentTypeCharset(withCharset(type, charset))).toBe(charset);
     }
