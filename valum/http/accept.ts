@@ -57,8 +57,8 @@ export function chooseValue(name: AcceptHeaderName, header: string | null, avail
 // Weighted negotiation: the server's own q-values multiply the client's (RFC 9110 section
 // 12.1: a server may weigh its representations). negotiator ranks by the client's q-values
 // alone and does not tell them, so the ranking below reads the client's list itself, with the
-// parser negotiator uses (`content-type`, a linear scanner: no regular expression runs on a
-// header), and keeps negotiator's matching rules: the most specific entry of the client's list
+// parser negotiator uses (`content-type`, a linear scanner; the only regular expression is
+// tokens.ts's single character class, which cannot backtrack), and keeps negotiator's matching rules: the most specific entry of the client's list
 // gives a value its q-value, and q outranks specificity.
 
 /** What a header's values are compared as: the four Accept headers, or plain tokens (`"token"`). */
