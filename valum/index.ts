@@ -119,6 +119,18 @@ export {
   type MultipartOptions,
 } from "./middlewares/multipart.js";
 export { formatMediaType, isMultipartBoundary, MediaTypeError, parseMediaType, type MediaType } from "./http/media-type.js";
+export {
+  negotiate,
+  accept,
+  acceptCharset,
+  acceptEncoding,
+  acceptLanguage,
+  acceptRanges,
+  NEGOTIATE_DEFAULTS,
+  type NegotiateOptions,
+  type AcceptEncodingOptions,
+  type NegotiatedContext,
+} from "./middlewares/negotiate.js";
 export { serveFromPath, SERVE_FROM_PATH_DEFAULTS, type ServeFromPathOptions } from "./middlewares/serve-from-path.js";
 export {
   parseRange,
@@ -147,7 +159,29 @@ export {
   type EntityTag,
   type StatLike,
 } from "./http/etag.js";
-export { preferredValues, chooseValue, ENCODING_PREFERENCE, type AcceptHeaderName } from "./http/accept.js";
+export {
+  preferredValues,
+  chooseValue,
+  ENCODING_PREFERENCE,
+  negotiationKind,
+  parseExpectations,
+  rankExpectations,
+  chooseExpectation,
+  ExpectationError,
+  type AcceptHeaderName,
+  type Expectation,
+  type NegotiationKind,
+} from "./http/accept.js";
+export {
+  TRANSCODABLE_CHARSETS,
+  canonicalCharset,
+  charsetKey,
+  contentTypeCharset,
+  withCharset,
+  isTextType,
+  encodeText,
+  charsetPreamble,
+} from "./http/charset.js";
 export {
   evaluatePreconditions,
   ifRangeMatches,

@@ -202,6 +202,21 @@ class Tee extends Writable {
 }
 
 /**
+ * Something that must see a response just before its head is sent (see `Response.onHead`):
+ * a middleware that decides from the final status and headers, such as one that compresses the
+ * body. An object rather than a closure, so that a middleware can register a prototype method.
+ */
+export interface HeadListener {
+  /**
+   * Called once, just before the head is sent; may change the status and headers and call
+   * `convert` or `tee`. `length` is the body's length in bytes when the body is sent at once
+   * (`expand`, `end`), `null` when it streams (then only a Content-Length set by the
+   * application tells it).
+   */
+  headWillBeSent(res: Response, length: number | null): void;
+}
+
+/**
  * A response, the same on every backend: set `status` and `headers`, then send the body with
  * one of the helpers, all of which resolve to `true` so a handler can return them.
  *
@@ -229,6 +244,7 @@ export abstract class Response {
   private _body: ResponseBody | null = null;
   private _top: Writable | null = null;
   private _filtered = false;
+  private _headListeners: HeadListener[] | null = null;
 
   constructor(request: Request) {
     this.request = request;
@@ -300,6 +316,7 @@ export abstract class Response {
    * @example res.writeHead(); // e.g. before a long computation, to show the client progress
    */
   writeHead(): void {
+    if (this._headListeners !== null) this.headWillBeSent(null);
     const reason = this.claimHead();
     this.sendHead(this.status, reason, this.headers, this.hasBody);
   }
@@ -307,6 +324,25 @@ export abstract class Response {
   /** The bottom of a new filter chain, or the chain as it is. */
   private chainTarget(): Writable {
     return this._filtered ? this.bodyTarget : new ChainBottom(this, this.sink);
+  }
+
+  /**
+   * Has `listener` called just before the head is sent, once, after every other change the
+   * application makes: the place to decide from the final status and headers (compress or
+   * not, transcode or not). Listeners run in the order they were added.
+   *
+   * @example res.onHead({ headWillBeSent: (res) => res.headers.set("X-Status", res.status) });
+   */
+  onHead(listener: HeadListener): void {
+    if (this._headWritten) throw new VsgiError(ERR_HEAD_WRITTEN, "onHead() must be called before the head is written");
+    if (this._headListeners === null) this._headListeners = [listener];
+    else this._headListeners.push(listener);
+  }
+
+  private headWillBeSent(length: number | null): void {
+    const listeners = this._headListeners!;
+    this._headListeners = null;
+    for (const listener of listeners) listener.headWillBeSent(this, length);
   }
 
   /** @internal The top of the filter chain: where the public body writes. */
@@ -337,10 +373,12 @@ export abstract class Response {
     if (this._headWritten || this._body !== null) {
       return this.finish(bytes);
     }
-    const hasBody = this.hasBody;
+    const length = typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength;
     if (!this._filtered && statusAllowsContent(this.status) && !this.headers.hasLower("content-encoding")) {
-      this.headers.setTrusted("Content-Length", String(typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.byteLength));
+      this.headers.setTrusted("Content-Length", String(length));
     }
+    if (this._headListeners !== null) this.headWillBeSent(length);
+    const hasBody = this.hasBody;
     if (this._filtered) {
       this.writeHead();
       if (hasBody) this.bodyTarget.end(bytes);
@@ -447,6 +485,7 @@ export abstract class Response {
    * @example res.status = 204; return res.end();
    */
   end(): Promise<true> {
+    if (this._headListeners !== null && !this._headWritten && this._body === null) this.headWillBeSent(0);
     if (!this._headWritten && this._body === null && !this._filtered) {
       const reason = this.claimHead();
       this.sendWhole(this.status, reason, this.headers, null);
@@ -490,6 +529,11 @@ export abstract class Response {
     const below = this.chainTarget();
     transform.pipe(below);
     transform.on("error", (err) => this.destroy(err));
+    // Below closing first (the client went away) leaves the transform without a reader: a
+    // writer waiting for it to drain would wait forever. Closing it fails that wait instead.
+    below.once("close", () => {
+      if (!transform.writableFinished) transform.destroy();
+    });
     this._top = transform;
     this._filtered = true;
     this.headers.delete("content-length");

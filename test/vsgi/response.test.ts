@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gunzipSync, createGzip } from "node:zlib";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { serve, send, raw, type Served } from "../helpers/http.js";
 import { capturingErrors } from "../helpers/log.js";
 import { ERR_HEAD_WRITTEN, setErrorLogger, logError, type Request, type Response } from "../../vsgi/index.js";
@@ -196,6 +197,91 @@ describe("Response helpers", () => {
     expect(res.headers["content-encoding"]).toBe("gzip");
     expect(res.headers["content-length"]).toBeUndefined();
     expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
+  });
+
+  it("onHead listeners run once, in order, just before the head, with the length of a whole body", async () => {
+    const seen: string[] = [];
+    const listener = (name: string) => ({
+      headWillBeSent(res: Response, length: number | null): void {
+        seen.push(`${name}:${res.status}:${length}:${res.headers.get("content-length")}`);
+        res.headers.set(`X-${name}`, "1");
+      },
+    });
+    const port = await with1(async (req, res) => {
+      const path = req.uri.pathname;
+      res.onHead(listener("a"));
+      res.onHead(listener("b"));
+      if (path === "/expand") {
+        res.status = 201;
+        return res.expandUtf8("four");
+      }
+      if (path === "/end") return res.end();
+      if (path === "/convert") {
+        res.onHead({
+          headWillBeSent(r: Response): void {
+            r.headers.set("Content-Encoding", "gzip");
+            r.convert(createGzip());
+          },
+        });
+        return res.expandUtf8("compressed ".repeat(100));
+      }
+      await res.append("ab");
+      res.body.write("cd"); // the head is already out: no second call
+      return res.end();
+    });
+    let res = await send(port, "GET", "/expand");
+    expect(res.headers["x-a"]).toBe("1");
+    expect(res.headers["x-b"]).toBe("1");
+    expect(seen).toEqual(["a:201:4:4", "b:201:4:4"]);
+    seen.length = 0;
+    await send(port, "GET", "/end");
+    expect(seen).toEqual(["a:200:0:null", "b:200:0:null"]);
+    seen.length = 0;
+    res = await send(port, "GET", "/stream");
+    expect(res.body.toString()).toBe("abcd");
+    expect(res.headers["x-b"]).toBe("1");
+    expect(seen).toEqual(["a:200:null:null", "b:200:null:null"]);
+    res = await send(port, "GET", "/convert");
+    expect(res.headers["content-length"]).toBeUndefined();
+    expect(gunzipSync(res.body).toString()).toBe("compressed ".repeat(100));
+  });
+
+  it("a converted body whose client goes away fails the writer instead of leaving it waiting", async () => {
+    let settle!: (outcome: string) => void;
+    const outcome = new Promise<string>((resolve) => (settle = resolve));
+    const port = await with1(async (req, res) => {
+      res.headers.set("Content-Encoding", "gzip");
+      res.convert(createGzip({ level: 0 }));
+      try {
+        for (let i = 0; i < 100_000; i++) await res.append(Buffer.alloc(65536, i));
+        settle("finished");
+      } catch (error) {
+        settle(`failed: ${(error as Error).message}`);
+      }
+      return true;
+    });
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    let received = 0;
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > 256 * 1024) socket.destroy();
+    });
+    expect(await outcome).toMatch(/^failed: /);
+  });
+
+  it("onHead after the head is an error", async () => {
+    let message = "";
+    const port = await with1(async (req, res) => {
+      res.writeHead();
+      try {
+        res.onHead({ headWillBeSent() {} });
+      } catch (error) {
+        message = (error as { code: string }).code;
+      }
+      return res.end();
+    });
+    await send(port, "GET", "/");
+    expect(message).toBe(ERR_HEAD_WRITTEN);
   });
 
   it("tee copies the body into another stream", async () => {

@@ -5,6 +5,9 @@
  * negotiation middlewares share them.
  */
 import Negotiator from "negotiator";
+import { parse as parseMediaTypeList } from "content-type";
+import { charsetKey } from "./charset.js";
+import { isToken } from "./tokens.js";
 
 /** The request headers `preferredValues` understands (lower case). */
 export type AcceptHeaderName = "accept" | "accept-charset" | "accept-encoding" | "accept-language";
@@ -48,4 +51,353 @@ export function preferredValues(name: AcceptHeaderName, header: string | null, a
  */
 export function chooseValue(name: AcceptHeaderName, header: string | null, available: readonly string[]): string | null {
   return preferredValues(name, header, available)[0] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Weighted negotiation: the server's own q-values multiply the client's (RFC 9110 section
+// 12.1: a server may weigh its representations). negotiator ranks by the client's q-values
+// alone and does not tell them, so the ranking below reads the client's list itself, with the
+// parser negotiator uses (`content-type`, a linear scanner; the only regular expression is
+// tokens.ts's single character class, which cannot backtrack), and keeps negotiator's matching rules: the most specific entry of the client's list
+// gives a value its q-value, and q outranks specificity.
+
+/** What a header's values are compared as: the four Accept headers, or plain tokens (`"token"`). */
+export type NegotiationKind = AcceptHeaderName | "token";
+
+/** The kind of negotiation a request header gets: its own rules for the four Accept headers. */
+export function negotiationKind(headerName: string): NegotiationKind {
+  const low = headerName.toLowerCase();
+  return low === "accept" || low === "accept-charset" || low === "accept-encoding" || low === "accept-language" ? low : "token";
+}
+
+/** One value a server offers, with its q-value, as `parseExpectations` reads it. */
+export interface Expectation {
+  /** The value as written, without its `q` parameter: what the forward gets. */
+  readonly value: string;
+  /** The server's q-value in thousandths (1000 for q=1). */
+  readonly q: number;
+  /** @internal What it is compared by: lower case (a media type's `type/subtype`, a charset's IANA name). */
+  readonly key: string;
+  /** @internal A media type's parameters other than q, names in lower case. */
+  readonly params: readonly (readonly [string, string])[];
+}
+
+/** @internal One element of a client's list. */
+interface ClientEntry {
+  readonly key: string;
+  readonly params: readonly (readonly [string, string])[];
+  readonly q: number;
+  readonly index: number;
+}
+
+/** Thrown by `parseExpectations` for a malformed list: the message says which element and why. */
+export class ExpectationError extends Error {
+  override name = "ExpectationError";
+}
+
+function isLanguageTag(text: string): boolean {
+  // 1*8ALPHA *("-" 1*8alphanum), the language-range of RFC 4647 without "*"
+  const parts = text.split("-");
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p]!;
+    if (part.length === 0 || part.length > 8) return false;
+    for (let i = 0; i < part.length; i++) {
+      const c = part.charCodeAt(i) | 0x20;
+      const alpha = c >= 0x61 && c <= 0x7a;
+      if (!alpha && (p === 0 || !(c >= 0x30 && c <= 0x39))) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * A q-value in thousandths; -1 when malformed. `strict` is RFC 9110's `qvalue` (what a server
+ * writes); otherwise clients' common liberties are read too (`.5`, more than three decimals).
+ */
+function parseQ(text: string, strict: boolean): number {
+  const n = text.length;
+  let i = 0;
+  let whole = 0;
+  if (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) {
+    whole = text.charCodeAt(i) - 0x30;
+    i++;
+  } else if (strict) return -1;
+  let thousandths = 0;
+  if (i < n) {
+    if (text.charCodeAt(i) !== 0x2e) return -1;
+    i++;
+    let digits = 0;
+    for (; i < n; i++, digits++) {
+      const c = text.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return -1;
+      if (digits < 3) thousandths = thousandths * 10 + (c - 0x30);
+      else if (strict) return -1;
+    }
+    for (; digits < 3; digits++) thousandths *= 10;
+  } else if (n === 0) return -1;
+  const q = whole * 1000 + thousandths;
+  return whole > 1 || q > 1000 ? -1 : q;
+}
+
+/** The parameters before `q` (those after it are accept-ext) and the q-value text. */
+function splitParameters(parameters: Record<string, string>): { params: [string, string][]; q: string | null } {
+  const params: [string, string][] = [];
+  for (const name in parameters) {
+    if (name === "q") return { params, q: parameters[name]! };
+    params.push([name, parameters[name]!]);
+  }
+  return { params, q: null };
+}
+
+/** The comparison key of a value for a kind; `null` when the value is not one of that kind. */
+function keyOf(kind: NegotiationKind, value: string, wildcard: boolean): string | null {
+  const low = value.toLowerCase();
+  if (low === "*") return wildcard ? (kind === "accept" ? "*/*" : "*") : null;
+  switch (kind) {
+    case "accept": {
+      const slash = low.indexOf("/");
+      if (slash <= 0 || !isToken(low.slice(0, slash)) || !isToken(low.slice(slash + 1))) return null;
+      if (!wildcard && low.includes("*")) return null;
+      return low;
+    }
+    case "accept-language":
+      return isLanguageTag(low) ? low : null;
+    case "accept-charset":
+      return isToken(low) ? charsetKey(low) : null;
+    case "accept-encoding":
+      if (!isToken(low)) return null;
+      return low === "x-gzip" && wildcard ? "gzip" : low;
+    default:
+      return isToken(low) ? low : null;
+  }
+}
+
+/** Walks a comma-separated list with content-type's parser (as negotiator does). */
+function* elements(header: string): Generator<{ type: string; parameters: Record<string, string>; start: number; end: number }> {
+  let index = 0;
+  while (index < header.length) {
+    let start = index;
+    while (header.charCodeAt(start) === 0x20 || header.charCodeAt(start) === 0x09) start++;
+    const parsed = parseMediaTypeList(header, { comma: true, start });
+    yield { type: header.slice(start, start + parsed.type.length), parameters: parsed.parameters, start, end: parsed.index };
+    index = parsed.index + 1;
+  }
+}
+
+/**
+ * Reads a server's list of values with optional q-values, once, at registration: Valum's
+ * `expectations` (`"application/json, text/html; q=0.9"`). Each value must be of the kind
+ * (a concrete media type, a language tag, a token), q-values RFC 9110 `qvalue`s, no value
+ * listed twice; otherwise an `ExpectationError` says which.
+ *
+ * @example parseExpectations("accept", "application/json, text/html; q=0.9").map((e) => [e.value, e.q]);
+ * // [["application/json", 1000], ["text/html", 900]]
+ */
+export function parseExpectations(kind: NegotiationKind, expectations: string): Expectation[] {
+  if (typeof expectations !== "string") throw new ExpectationError("the expectations must be a string");
+  const out: Expectation[] = [];
+  const seen = new Set<string>();
+  for (const element of elements(expectations)) {
+    const written = expectations.slice(element.start, element.end).trim();
+    for (let i = 0; i < written.length; i++) {
+      const c = written.charCodeAt(i);
+      // what goes into a response header as is: visible ASCII, spaces and tabs
+      if ((c < 0x20 && c !== 0x09) || c >= 0x7f) throw new ExpectationError(`${JSON.stringify(written)}: only visible ASCII characters`);
+    }
+    if (element.type.length === 0) {
+      if (written.length === 0) continue; // an empty list element (RFC 9110 5.6.1)
+      throw new ExpectationError(`${JSON.stringify(written)} names no value`);
+    }
+    const key = keyOf(kind, element.type, false);
+    if (key === null) throw new ExpectationError(`${JSON.stringify(element.type)} is not ${WHAT[kind]}`);
+    const { params, q: qText } = splitParameters(element.parameters);
+    if (kind !== "accept" && params.length > 0) throw new ExpectationError(`${JSON.stringify(written)}: only q may follow ${WHAT[kind]}`);
+    for (const [name] of params) if (!isToken(name)) throw new ExpectationError(`${JSON.stringify(written)}: bad parameter name`);
+    const q = qText === null ? 1000 : parseQ(qText, true);
+    if (q < 0) throw new ExpectationError(`${JSON.stringify(written)}: q must be a number from 0 to 1 with at most three decimals`);
+    const value = element.type + params.map(([name, v]) => `; ${name}=${isToken(v) ? v : JSON.stringify(v)}`).join("");
+    const identity = key + params.map(([name, v]) => `;${name}=${v.toLowerCase()}`).join("");
+    if (seen.has(identity)) throw new ExpectationError(`${JSON.stringify(value)} is listed twice`);
+    seen.add(identity);
+    out.push({ value, q, key, params: params.map(([name, v]) => [name, v] as const) });
+  }
+  if (out.length === 0) throw new ExpectationError("the list names no value");
+  return out;
+}
+
+const WHAT: Readonly<Record<NegotiationKind, string>> = {
+  accept: "a media type (type/subtype, no wildcard)",
+  "accept-charset": "a charset name",
+  "accept-encoding": "a content coding name",
+  "accept-language": "a language tag",
+  token: "a token",
+};
+
+/**
+ * Reads a client's Accept-style header; elements that are not of the kind, or whose q-value is
+ * malformed, are left out (RFC 9110 12.5.1 lets a server disregard what it cannot read).
+ */
+function parseClientList(kind: NegotiationKind, header: string): ClientEntry[] {
+  const entries: ClientEntry[] = [];
+  let index = 0;
+  for (const element of elements(header)) {
+    if (element.type.length === 0) continue;
+    const key = keyOf(kind, element.type, true);
+    if (key === null) continue;
+    const { params, q: qText } = splitParameters(element.parameters);
+    const q = qText === null ? 1000 : parseQ(qText.trim(), false);
+    if (q < 0) continue;
+    entries.push({ key, params: kind === "accept" ? params.map(([name, v]) => [name, v.toLowerCase()] as const) : [], q, index: index++ });
+  }
+  return entries;
+}
+
+/** How specifically a client entry names a value; -1 when it does not cover it. */
+function specificity(kind: NegotiationKind, entry: ClientEntry, offer: Expectation): number {
+  const c = entry.key;
+  const s = offer.key;
+  switch (kind) {
+    case "accept": {
+      if (c === "*/*") return paramsMatch(entry, offer);
+      const cs = c.indexOf("/");
+      const ss = s.indexOf("/");
+      if (c.slice(0, cs) !== s.slice(0, ss)) {
+        if (c.slice(0, cs) !== "*") return -1;
+      }
+      let bits = c.charCodeAt(0) === 0x2a ? 0 : 8;
+      const csub = c.slice(cs + 1);
+      const ssub = s.slice(ss + 1);
+      if (csub === ssub) bits += 4;
+      else if (csub === "*") bits += 0;
+      else {
+        // structured syntax suffixes (RFC 6839): application/*+json covers application/ld+json,
+        // and a client of application/json can read any application/...+json
+        const plus = ssub.lastIndexOf("+");
+        if (plus === -1) return -1;
+        const suffix = ssub.slice(plus + 1);
+        if (!(csub === "*+" + suffix || csub === suffix) || (suffix !== "json" && suffix !== "xml" && csub === suffix)) return -1;
+        bits += 2;
+      }
+      const p = paramsMatch(entry, offer);
+      return p === -1 ? -1 : bits + p;
+    }
+    case "accept-language":
+      if (c === "*") return 0;
+      if (c === s) return 3;
+      if (c.startsWith(s) && c.charCodeAt(s.length) === 0x2d) return 2; // fr-CA accepts fr
+      if (s.startsWith(c) && s.charCodeAt(c.length) === 0x2d) return 1; // fr accepts fr-CA
+      return -1;
+    default:
+      if (c === "*") return 0;
+      return c === s ? 1 : -1;
+  }
+}
+
+/** 1 when the client's media type parameters all hold for the offer, 0 when it has none, -1 otherwise. */
+function paramsMatch(entry: ClientEntry, offer: Expectation): number {
+  if (entry.params.length === 0) return 0;
+  for (const [name, value] of entry.params) {
+    if (value === "*") continue;
+    let found = false;
+    for (const [n, v] of offer.params) {
+      if (n === name) {
+        found = (name === "charset" ? charsetKey(v) === charsetKey(value) : v.toLowerCase() === value);
+        break;
+      }
+    }
+    if (!found) return -1;
+  }
+  return 1;
+}
+
+/** An acceptable offer and what ranks it. */
+interface Ranked {
+  readonly offer: Expectation;
+  readonly score: number;
+  readonly specificity: number;
+  readonly clientIndex: number;
+  readonly serverIndex: number;
+  readonly preference: number;
+}
+
+/** What every offer matches when the client sent no header. */
+const ANYTHING: ClientEntry = { key: "*", params: [], q: 1000, index: 0 };
+
+/**
+ * The offers a client accepts, best first: by the product of the client's q-value and the
+ * server's (the most specific entry of the client's list giving an offer its q-value), then
+ * by specificity, then in the client's order; content codings instead go br, gzip, deflate,
+ * identity before specificity and regardless of the client's order. Then in the server's
+ * order. A q-value of 0 on either side excludes.
+ *
+ * No header at all accepts everything, except for Accept-Encoding, which then accepts only
+ * `identity` (as negotiator and the servers it serves do). A header that names nothing of its
+ * kind is disregarded (RFC 9110 12.5.1), except an empty Accept-Encoding, which asks for no
+ * coding (RFC 9110 12.5.3). `identity` stays acceptable unless refused by `identity;q=0` or by
+ * `*;q=0` without an entry of its own; its implied q-value is the lowest the client gives, so
+ * that it never outranks a coding the client names.
+ *
+ * @example
+ * const offers = parseExpectations("accept", "application/json, text/html; q=0.9");
+ * rankExpectations("accept", "text/html, application/json; q=0.8", offers).map((e) => e.value);
+ * // ["text/html", "application/json"]: 1 × 0.9 against 0.8 × 1
+ */
+export function rankExpectations(kind: NegotiationKind, header: string | null, offers: readonly Expectation[]): Expectation[] {
+  let entries: ClientEntry[] | null = header === null ? null : parseClientList(kind, header);
+  if (kind === "accept-encoding") {
+    if (entries === null) entries = [];
+    let covered = false;
+    let lowest = 1000;
+    for (const entry of entries) {
+      if (entry.key === "identity" || entry.key === "*") covered = true;
+      if (entry.q > 0 && entry.q < lowest) lowest = entry.q;
+    }
+    if (!covered) entries.push({ key: "identity", params: [], q: lowest, index: entries.length });
+  } else if (entries !== null && entries.length === 0) {
+    entries = null;
+  }
+  const ranked: Ranked[] = [];
+  for (let i = 0; i < offers.length; i++) {
+    const offer = offers[i]!;
+    if (offer.q === 0) continue;
+    let best: ClientEntry | null = null;
+    let bestSpecificity = -1;
+    if (entries === null) {
+      best = ANYTHING;
+      bestSpecificity = 0;
+    } else {
+      for (const entry of entries) {
+        const s = specificity(kind, entry, offer);
+        // as negotiator: the most specific entry, then the highest q, then the later one
+        if (s > bestSpecificity || (s === bestSpecificity && s !== -1 && entry.q >= best!.q)) {
+          best = entry;
+          bestSpecificity = s;
+        }
+      }
+    }
+    if (best === null || best.q === 0) continue;
+    const preference = kind === "accept-encoding" ? encodingRank(offer.key) : 0;
+    ranked.push({ offer, score: best.q * offer.q, specificity: bestSpecificity, clientIndex: best.index, serverIndex: i, preference });
+  }
+  ranked.sort(compareRanked);
+  return ranked.map((r) => r.offer);
+}
+
+function encodingRank(coding: string): number {
+  const i = ENCODING_PREFERENCE.indexOf(coding);
+  return i === -1 ? ENCODING_PREFERENCE.length : i;
+}
+
+function compareRanked(a: Ranked, b: Ranked): number {
+  // preference is 0 but for codings, whose server order goes before specificity (as negotiator's `preferred`)
+  return b.score - a.score || a.preference - b.preference || b.specificity - a.specificity || a.clientIndex - b.clientIndex || a.serverIndex - b.serverIndex;
+}
+
+/**
+ * The best offer for the client (see `rankExpectations`), or `null` when it accepts none.
+ *
+ * @example chooseExpectation("accept-language", "fr-CA, en;q=0.5", parseExpectations("accept-language", "en, fr"))?.value; // "fr"
+ */
+export function chooseExpectation(kind: NegotiationKind, header: string | null, offers: readonly Expectation[]): Expectation | null {
+  return rankExpectations(kind, header, offers)[0] ?? null;
 }
