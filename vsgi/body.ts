@@ -1,4 +1,5 @@
 import { VsgiError, ERR_BAD_REQUEST, ERR_BODY_TOO_LARGE, ERR_UNSUPPORTED_MEDIA_TYPE } from "./errors.js";
+import { parseMediaType, MediaTypeError } from "./media-type.js";
 
 /**
  * The default bound on a request body read into memory by `req.flatten()`, `req.flattenUtf8()`,
@@ -59,11 +60,17 @@ export function declaredOver(contentLength: string | null, limit: number): boole
 
 /**
  * The charset parameter of a Content-Type, lower-cased; `null` when absent. Only what
- * `req.json()` needs: JSON is UTF-8 (RFC 8259 8.1), anything else is refused.
+ * `req.json()` needs: JSON is UTF-8 (RFC 8259 8.1), anything else is refused. A Content-Type off
+ * the grammar has no charset to trust: `"invalid"`, which is refused like any other.
  */
 export function charsetOf(contentType: string): string | null {
-  const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType);
-  return m === null ? null : m[1]!.toLowerCase();
+  if (contentType.indexOf(";") === -1) return null;
+  try {
+    return parseMediaType(contentType).parameters.get("charset")?.toLowerCase() ?? null;
+  } catch (error) {
+    if (error instanceof MediaTypeError) return "invalid";
+    throw error;
+  }
 }
 
 // Keys that reach an object's prototype when the parsed value is later merged or assigned
