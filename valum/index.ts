@@ -201,3 +201,10 @@ export {
   MAX_PATH_LENGTH,
   MAX_SEGMENT_LENGTH,
 } from "./http/static-path.js";
+export {
+  serverSentEvents,
+  SERVER_SENT_EVENTS_DEFAULTS,
+  type SendEvent,
+  type ServerSentEventsOptions,
+} from "./middlewares/server-sent-events.js";
+export { encodeEvent, lastEventId, EventStreamError, EVENT_STREAM_TYPE, KEEP_ALIVE_COMMENT, type ServerSentEvent } from "./http/sse.js";

@@ -474,6 +474,16 @@ export abstract class Response {
     });
   }
 
+  /**
+   * Asks the backend to pass on, now, what the body has written so far, where the protocol
+   * lets a front server hold it: the ajp backend sends an empty SEND_BODY_CHUNK, on which Apache
+   * flushes to the client. The other backends write each chunk through at once and do nothing.
+   * Call it once a write went through (its callback, or `append`'s promise).
+   *
+   * @example await res.appendUtf8("data: tick\n\n"); res.flush();
+   */
+  flush(): void {}
+
   /** `append` for text, encoded in UTF-8. */
   appendUtf8(text: string): Promise<true> {
     return this.append(Buffer.from(text, "utf8"));

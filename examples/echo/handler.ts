@@ -4,6 +4,7 @@
 // it on every backend and behind every front server.
 import { createHash } from "node:crypto";
 import type { Request, Response } from "valum/vsgi";
+import { createContext, serverSentEvents } from "valum";
 
 /** The byte at offset `i` of a download: a pattern a client can check without storing it. */
 export function patternByte(i: number): number {
@@ -14,7 +15,7 @@ const BLOCK = Buffer.alloc(64 * 1024);
 for (let i = 0; i < BLOCK.length; i++) BLOCK[i] = patternByte(i);
 
 /** Counts what the app saw, for tests that run it in the same process. */
-export const seen = { aborted: 0, uploads: 0 };
+export const seen = { aborted: 0, uploads: 0, eventStreams: 0, eventStreamsLeft: 0 };
 
 function json(res: Response, value: unknown, status = 200): Promise<boolean> {
   res.status = status;
@@ -59,6 +60,52 @@ async function slow(req: Request, res: Response): Promise<boolean> {
     return true;
   }
   return res.end();
+}
+
+/** Permits to send the next event, per stream name: `/sse-next` gives them, `/sse` takes them. */
+interface Gate {
+  permits: number;
+  end: boolean;
+  wake: (() => void) | null;
+}
+const gates = new Map<string, Gate>();
+
+function gate(name: string): Gate {
+  let g = gates.get(name);
+  if (g === undefined) gates.set(name, (g = { permits: 0, end: false, wake: null }));
+  return g;
+}
+
+/**
+ * `/sse?stream=NAME`: Server-Sent Events, the first at once, each next one only when the client
+ * asks for it with `/sse-next?stream=NAME` (`&end=1` ends the stream): a client can tell events
+ * that arrive one by one from events held back by a buffer. Ids continue from Last-Event-ID.
+ */
+const events = serverSentEvents(async (req, _res, _next, _ctx, send) => {
+  seen.eventStreams++;
+  const name = req.lookupQuery("stream") ?? "";
+  const g = gate(name);
+  const wake = (): void => g.wake?.();
+  send.signal.addEventListener("abort", wake);
+  try {
+    let n = Number(send.lastEventId ?? 0) || 0;
+    for (;;) {
+      n++;
+      if (!(await send({ event: "tick", id: String(n), data: `event ${n}\nline two` }))) break;
+      while (g.permits === 0 && !g.end && !send.signal.aborted) await new Promise<void>((ok) => (g.wake = ok));
+      if (g.end || send.signal.aborted) break;
+      g.permits--;
+    }
+  } finally {
+    send.signal.removeEventListener("abort", wake);
+    gates.delete(name);
+    if (send.signal.aborted) seen.eventStreamsLeft++;
+  }
+  return true;
+});
+
+function notHandled(): boolean {
+  return false;
 }
 
 /**
@@ -108,5 +155,13 @@ export async function handler(req: Request, res: Response): Promise<boolean> {
   if (path === "/download") return download(req, res);
   if (path === "/slow") return slow(req, res);
   if (path === "/seen") return json(res, seen);
+  if (path === "/sse") return events(req, res, notHandled, createContext());
+  if (path === "/sse-next") {
+    const g = gate(req.lookupQuery("stream") ?? "");
+    if (req.lookupQuery("end") !== null) g.end = true;
+    else g.permits++;
+    g.wake?.();
+    return json(res, { permits: g.permits, end: g.end });
+  }
   return false;
 }

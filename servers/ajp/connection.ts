@@ -58,6 +58,8 @@ const FALLBACK_BODY = Buffer.from(FALLBACK_REASON);
 // Below this many bytes a body block is copied behind its packet headers (one buffer); above,
 // it is written as it is, between them.
 const COPY_BELOW = 4096;
+/** SEND_BODY_CHUNK with no data (and the trailing 0x00): "flush" to the front server. */
+const FLUSH_PACKET = Buffer.from([0x41, 0x42, 0x00, 0x04, 0x03, 0x00, 0x00, 0x00]);
 const FALLBACK_HEADERS: HeaderSource = {
   forEachValue(fn) {
     fn("Content-Type", "text/plain; charset=UTF-8");
@@ -284,6 +286,11 @@ class Exchange implements BodySource, ResponseTarget {
     const ok = total < COPY_BELOW ? this.conn.write(encodeBodyChunks(chunks, total, packetSize)) : this.conn.writePieces(bodyChunkPieces(chunks, total, packetSize));
     if (ok) callback();
     else this.drainCallback = callback;
+  }
+
+  flushBody(): void {
+    if (this.dropBody || this.done || this.conn.closed) return;
+    this.conn.write(FLUSH_PACKET);
   }
 
   /** The socket drained: the writer waiting for it goes on. */

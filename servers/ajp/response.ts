@@ -7,6 +7,8 @@ export interface ResponseTarget {
   sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void;
   /** Sends body bytes as SEND_BODY_CHUNK packets; `callback` once the socket takes more. */
   writeBody(chunks: readonly Uint8Array[], total: number, callback: (error?: Error | null) => void): void;
+  /** An empty SEND_BODY_CHUNK: the front server sends on what it holds (Apache flushes). */
+  flushBody(): void;
   /** The body is complete: END_RESPONSE (after the request body in flight is drained). */
   finish(): void;
   /** Drops the connection without END_RESPONSE: the front server sees the response fail. */
@@ -72,6 +74,11 @@ export class AjpResponse extends Response {
 
   protected override sendWhole(status: number, reason: string, headers: Headers, body: string | Uint8Array | null): void {
     this.target.sendWhole(status, reason, headers, body);
+  }
+
+  /** Sends an empty SEND_BODY_CHUNK, on which Apache's mod_proxy_ajp flushes to the client. */
+  override flush(): void {
+    if (this.headWritten) this.target.flushBody();
   }
 
   destroy(error?: Error): void {

@@ -10,6 +10,8 @@ function closedError(): VsgiError {
   return new VsgiError(ERR_REQUEST_ENDED, "the SCGI connection is closed");
 }
 
+function noop(): void {}
+
 function uncork(socket: Socket): void {
   socket.uncork();
 }
@@ -27,6 +29,10 @@ class ScgiSink extends Writable {
   constructor(socket: Socket) {
     super({ decodeStrings: false });
     this.socket = socket;
+    // A write released with an error (the connection closed under it) reaches the application
+    // through its own write callback; as an 'error' event with no listener it would crash the
+    // process.
+    this.on("error", noop);
   }
 
   /** The socket drained or closed: release the write that waited. */
