@@ -167,11 +167,16 @@ const RUN: Record<FrontName, { file: string; render(c: FrontConfig): string; arg
 /**
  * Writes the front server's config (from the examples/deploy templates) into `dir`, starts it in
  * the foreground, and waits until it accepts connections. `extra`: more of the config
- * (an `errorLog` file, lighttpd's `breakageLog`).
+ * (an `errorLog` file, lighttpd's `breakageLog`), or `edit` to change the rendered text.
  *
  * @example const front = await startFront("nginx", dir, [{ backend: "fastcgi", prefix: "", upstream: { host: "127.0.0.1", port } }]);
  */
-export async function startFront(name: FrontName, dir: string, mounts: Mount[], extra: Partial<Pick<FrontConfig, "breakageLog" | "errorLog">> = {}): Promise<Front> {
+export async function startFront(
+  name: FrontName,
+  dir: string,
+  mounts: Mount[],
+  extra: Partial<Pick<FrontConfig, "breakageLog" | "errorLog">> & { edit?: (config: string) => string } = {},
+): Promise<Front> {
   const port = await freePort();
   const runDir = join(dir, name);
   mkdirSync(runDir, { recursive: true, mode: 0o755 });
@@ -187,7 +192,9 @@ export async function startFront(name: FrontName, dir: string, mounts: Mount[], 
     user: process.getuid?.() === 0 && name === "nginx" ? "root" : process.getuid?.() === 0 && name === "apache" ? "www-data" : undefined,
   };
   const run = RUN[name];
-  const text = run.render(config);
+  const rendered = run.render(config);
+  // A variant of the template (a setting turned back to its default, to show what it does).
+  const text = extra.edit !== undefined ? extra.edit(rendered) : rendered;
   const conf = join(runDir, run.file);
   writeFileSync(conf, text);
   const env = { ...process.env };

@@ -16,6 +16,8 @@ export interface PairOptions {
   /** ajp: the secret, set on both sides. */
   secret?: string;
   exceptions?: Record<string, Exception>;
+  /** Changes the front server's rendered config (a variant of a documented setting). */
+  edit?: (config: string) => string;
 }
 
 /** Starts one pair: the app, then the front server in front of it. */
@@ -34,7 +36,7 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
       mount.upstream = { host: "127.0.0.1", port: app.port };
     }
     if (o.secret !== undefined) mount.secret = o.secret;
-    const server = await startFront(front, dir, [mount]);
+    const server = await startFront(front, dir, [mount], o.edit !== undefined ? { edit: o.edit } : {});
     return {
       port: server.port,
       log: () => server.log() + (app !== undefined ? `\n--- app ---\n${app.proc.log}` : ""),

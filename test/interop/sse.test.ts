@@ -9,10 +9,32 @@ import { HttpClient } from "./checks.js";
 import type { FrontName } from "./harness.js";
 import { frontServerAvailable, startPair, type PairOptions } from "./pairs.js";
 
+/** The template's text with `from` replaced: throws when it is not there (the variant would test nothing). */
+function replacing(from: RegExp, to: string): (config: string) => string {
+  return (config) => {
+    if (!from.test(config)) throw new Error(`the config has no ${from}:\n${config}`);
+    return config.replace(from, to);
+  };
+}
+
 const PAIRS: [FrontName, Backend, PairOptions, string][] = [
   ["nginx", "fastcgi", {}, "nginx + fastcgi"],
   ["lighttpd", "scgi", { spawn: true }, "lighttpd + scgi, spawned by bin-path"],
+  // The ajp backend's res.flush() (an empty SEND_BODY_CHUNK) makes Apache pass each event on.
   ["apache", "ajp", { secret: "s3cr3t-sse" }, "apache + ajp"],
+  // The settings docs/middlewares/sse.md gives, other than the templates' own:
+  // nginx buffering on (its default): the X-Accel-Buffering: no the middleware sends turns it off.
+  ["nginx", "scgi", { edit: replacing(/scgi_buffering off;/, "scgi_buffering on;") }, "nginx + scgi with scgi_buffering on"],
+  ["nginx", "fastcgi", { edit: replacing(/fastcgi_buffering off;/, "fastcgi_buffering on;") }, "nginx + fastcgi with fastcgi_buffering on"],
+  // lighttpd streams responses only with server.stream-response-body 1 or 2: here for the events' URL only.
+  [
+    "lighttpd",
+    "scgi",
+    { spawn: true, edit: replacing(/^server\.stream-response-body = 2$/m, '$HTTP["url"] =~ "^/sse" {\n  server.stream-response-body = 1\n}') },
+    "lighttpd + scgi with stream-response-body for the events' URL only",
+  ],
+  // Apache's mod_proxy_fcgi holds the response without flushpackets=on.
+  ["apache", "fastcgi", { edit: replacing(/ enablereuse=on$/m, " enablereuse=on flushpackets=on") }, "apache + fastcgi with flushpackets=on"],
 ];
 
 let streams = 0;
