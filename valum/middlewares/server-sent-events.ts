@@ -48,10 +48,13 @@ function setStreamHeaders(res: Response): void {
   headers.delete("Content-Length");
 }
 
-/** Writes a keep-alive comment when nothing was written since the last tick. */
+/**
+ * Writes a keep-alive comment when nothing was written since the last tick, and nothing waits
+ * to be written (a slow client gets no comments piled up behind its events).
+ */
 function tick(stream: EventStream): void {
   if (stream.wrote) stream.wrote = false;
-  else void stream.write(KEEP_ALIVE_COMMENT);
+  else if (stream.idle) void stream.write(KEEP_ALIVE_COMMENT);
 }
 
 /**
@@ -115,6 +118,11 @@ class EventStream {
         resolve(true);
       });
     });
+  }
+
+  /** Nothing of the body waits in its buffer. */
+  get idle(): boolean {
+    return !this.started || this.res.body.writableLength === 0;
   }
 
   /** The client went away (the signal's `abort`). */
