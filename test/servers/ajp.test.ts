@@ -531,6 +531,31 @@ describe("ajp backend over sockets", () => {
     expect(JSON.parse(res.body.toString()).uri).toBe("http://h/after");
   });
 
+  it("sends an empty SEND_BODY_CHUNK (flush) on res.flush() after the head, nothing before it or after the end", async () => {
+    const app = async (req: Request, res: Response): Promise<boolean> => {
+      res.flush(); // before the head: nothing to flush
+      await res.appendUtf8("event");
+      res.flush();
+      await res.end();
+      res.flush(); // after END_RESPONSE: nothing
+      return true;
+    };
+    const { port } = await start({}, app);
+    const s = await open(port);
+    s.write(forwardRequest({ method: "GET", uri: "/", headers: [["Host", "h"]] }));
+    const packets: Buffer[] = [];
+    for (let p = await s.next(); p !== null; p = await s.next()) {
+      packets.push(Buffer.from(p));
+      if (p[0] === 5) break; // END_RESPONSE
+    }
+    expect(packets.map((p) => p[0])).toEqual([4, 3, 3, 5]);
+    expect(parseBodyChunk(packets[1]!).toString()).toBe("event");
+    expect(packets[2]).toEqual(Buffer.from([3, 0, 0, 0]));
+    // The next packet on the connection answers the next thing sent: no late flush in between.
+    s.write(CPING);
+    expect(await s.next()).toEqual(Buffer.from([9]));
+  });
+
   it("drops the connection without END_RESPONSE when the response fails after its head", async () => {
     const { port } = await start();
     const s = await open(port);
