@@ -29,7 +29,8 @@ class ScgiSink extends Writable {
   constructor(socket: Socket) {
     super({ decodeStrings: false });
     this.socket = socket;
-    // A write released with an error (the connection closed under it) reaches the application
+    // A write released with an error (the connection closed under it, e.g. after an EPIPE left
+    // the socket errored but not yet closed) reaches the application
     // through its own write callback; as an 'error' event with no listener it would crash the
     // process.
     this.on("error", noop);

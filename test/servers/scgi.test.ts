@@ -409,6 +409,32 @@ describe("scgi backend", () => {
     expect((await scgiRequest(target, { method: "GET", target: "/" })).status).toBe(200);
   });
 
+  it("fails a write waiting for drain when the front server goes away, and serves the next request", async () => {
+    let seen: { aborted: boolean; failed: boolean } | null = null;
+    const done = deferred();
+    const target = await start(async (req, res) => {
+      if (req.path !== "/big") return res.expandUtf8("small");
+      let failed = false;
+      try {
+        // More than the socket takes at once: the last write waits for 'drain'.
+        for (let i = 0; i < 64 && !req.aborted; i++) await res.append(Buffer.alloc(1 << 20));
+      } catch {
+        failed = true;
+      }
+      seen = { aborted: req.aborted, failed };
+      done.resolve();
+      return true;
+    });
+    const socket = connect((target as { port: number }).port, "127.0.0.1");
+    socket.write(encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/big"]], 0));
+    await once(socket, "data");
+    socket.pause();
+    socket.destroy();
+    await done.promise;
+    expect(seen).toEqual({ aborted: true, failed: true });
+    expect((await scgiRequest(target, { method: "GET", target: "/" })).status).toBe(200);
+  });
+
   it("refuses a body longer than CONTENT_LENGTH (nginx with scgi_request_buffering off) before the application runs", async () => {
     let calls = 0;
     const target = await start((req, res) => {
