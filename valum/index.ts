@@ -201,3 +201,5 @@ export {
   MAX_PATH_LENGTH,
   MAX_SEGMENT_LENGTH,
 } from "./http/static-path.js";
+export { basepath, isOriginPath, type BasepathHandler } from "./middlewares/basepath.js";
+export { subdomain, hostLabels, SUBDOMAIN_DEFAULTS, type SubdomainOptions } from "./middlewares/subdomain.js";
