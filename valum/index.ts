@@ -54,7 +54,7 @@ export {
   type StatusHelpers,
   type StatusOptions,
 } from "./status.js";
-export { invalidOption } from "./middlewares/options.js";
+export { handlerOption, invalidOption } from "./middlewares/options.js";
 export {
   authenticate,
   AUTHENTICATE_DEFAULTS,
@@ -202,4 +202,4 @@ export {
   MAX_SEGMENT_LENGTH,
 } from "./http/static-path.js";
 export { basepath, isOriginPath, type BasepathHandler } from "./middlewares/basepath.js";
-export { subdomain, hostLabels, SUBDOMAIN_DEFAULTS, type SubdomainOptions } from "./middlewares/subdomain.js";
+export { subdomain, hostLabels, SUBDOMAIN_DEFAULTS, type SubdomainContext, type SubdomainOptions } from "./middlewares/subdomain.js";

@@ -8,7 +8,7 @@ import type { Context } from "../context.js";
 import type { HandlerCallback, NextCallback } from "../handler.js";
 import { encodeLiteral } from "../rule.js";
 import { Status } from "../status.js";
-import { invalidOption } from "./options.js";
+import { handlerOption, invalidOption } from "./options.js";
 
 /** What `basepath` mounts: a handler, or anything with `handle(req, res)` such as a Router. */
 export type BasepathHandler = HandlerCallback | Handler;
@@ -246,11 +246,7 @@ function moveStatus(status: Status, prefix: string): Status {
  */
 export function basepath(prefix: string, handler: BasepathHandler): HandlerCallback {
   const encoded = checkPrefix(prefix);
-  let callback: HandlerCallback;
-  if (typeof handler === "function") callback = handler;
-  else if (handler !== null && typeof handler === "object" && typeof handler.handle === "function") callback = handler.handle.bind(handler);
-  else throw invalidOption("basepath", "handler", "a handler (req, res, next, ctx) => boolean or a Router", handler);
-  const layer = new Layer(encoded, callback);
+  const layer = new Layer(encoded, handlerOption("basepath", "handler", handler));
   const n = encoded.length;
   return function basepath(req: Request, res: Response, next: NextCallback, ctx: Context): boolean | Promise<boolean> {
     const path = req.path;

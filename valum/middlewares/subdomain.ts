@@ -3,10 +3,10 @@
  * (`api` in `api.example.com`), as Valum's `subdomain`.
  */
 import { domainToASCII } from "node:url";
-import type { Request, Response } from "../../vsgi/index.js";
+import type { Handler, Request, Response } from "../../vsgi/index.js";
 import type { Context } from "../context.js";
 import type { HandlerCallback, NextCallback } from "../handler.js";
-import { invalidOption } from "./options.js";
+import { handlerOption, invalidOption } from "./options.js";
 
 /** The options of `subdomain`. */
 export interface SubdomainOptions {
@@ -19,6 +19,9 @@ export interface SubdomainOptions {
   /** How many labels on the right are the domain itself (`example.com`: 2, `example.co.uk`: 3). @default 2 */
   skip?: number;
 }
+
+/** The context `subdomain` gives its handler: `subdomains`, the host's labels left of the domain. */
+export type SubdomainContext = Context & { subdomains: string[] };
 
 /** The defaults of `subdomain`'s options. */
 export const SUBDOMAIN_DEFAULTS: Required<SubdomainOptions> = Object.freeze({ strict: false, skip: 2 });
@@ -77,15 +80,16 @@ function checkPattern(pattern: unknown): string[] {
  * The labels left of the `skip` rightmost ones (the domain) are the subdomains; `*` matches any
  * one label; labels compare case-insensitively, the port aside. The pattern is aligned on the
  * right: unless `strict`, more labels may stand on its left. The subdomains, in host order, go to
- * `ctx.subdomains`. A request without Host, or for an IP address, never matches.
+ * `ctx.subdomains`. A request without Host, or for an IP address, never matches. `handler` may be
+ * a Router (or anything with `handle`).
  *
  * @example
  * app.use(subdomain("api", api)); // api.example.com, v1.api.example.com
  * app.use(subdomain("*", (req, res, next, ctx) => res.expandUtf8(`tenant ${ctx.subdomains[0]}`), { strict: true }));
  */
-export function subdomain(pattern: string, handler: HandlerCallback<Context & { subdomains: string[] }>, options: SubdomainOptions = {}): HandlerCallback {
+export function subdomain(pattern: string, handler: HandlerCallback<SubdomainContext> | Handler, options: SubdomainOptions = {}): HandlerCallback {
   const labels = checkPattern(pattern);
-  if (typeof handler !== "function") throw invalidOption("subdomain", "handler", "a handler (req, res, next, ctx) => boolean", handler);
+  const forward = handlerOption("subdomain", "handler", handler);
   if (options === null || typeof options !== "object") throw invalidOption("subdomain", "options", "an object", options);
   const strict = options.strict ?? SUBDOMAIN_DEFAULTS.strict;
   const skip = options.skip ?? SUBDOMAIN_DEFAULTS.skip;
@@ -104,6 +108,6 @@ export function subdomain(pattern: string, handler: HandlerCallback<Context & { 
     }
     host.length = have;
     ctx.subdomains = host;
-    return handler(req, res, next, ctx as Context & { subdomains: string[] });
+    return forward(req, res, next, ctx as SubdomainContext);
   };
 }

@@ -275,8 +275,20 @@ describe("basepath: Location", () => {
         })(req, res, next, {});
       }),
     );
+    // the inner handler sets the very same text: it is still its own, under both prefixes
+    app.use(
+      basepath("/p", (req, res, next) => {
+        res.headers.set("Location", "/same");
+        return basepath("/q", (req2, res2) => {
+          res2.headers.set("Location", "/same");
+          res2.status = 302;
+          return res2.end();
+        })(req, res, next, {});
+      }),
+    );
     await withServer(app, async (c) => {
       expect((await c.send("GET", "/a/b/c")).headers.location).toBe("/a/from-a");
+      expect((await c.send("GET", "/p/q/c")).headers.location).toBe("/p/q/same");
     });
   });
 });

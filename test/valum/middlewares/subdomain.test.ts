@@ -82,6 +82,19 @@ describe("subdomain", () => {
     });
   });
 
+  it("hands the request to a Router, which answers all of it", async () => {
+    const api = new Router();
+    api.get("/users", (req, res) => res.expandUtf8("api users"));
+    const site = new Router();
+    site.use(subdomain("api", api));
+    site.get("/users", (req, res) => res.expandUtf8("site users"));
+    await withServer(site, async (c) => {
+      expect(await on(c, "api.example.com", "/users")).toBe("api users");
+      expect((await c.send("GET", "/other", { Host: "api.example.com" })).status).toBe(404);
+      expect(await on(c, "www.example.com", "/users")).toBe("site users");
+    });
+  });
+
   it("reads the host's labels (pure)", () => {
     expect(hostLabels("A.b.C:1")).toEqual(["a", "b", "c"]);
     expect(hostLabels("[::1]")).toBeNull();
