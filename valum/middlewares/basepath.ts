@@ -89,6 +89,8 @@ class Mount implements HeadListener {
   readonly parent: Mount | null;
   private readonly outerNext: NextCallback;
   inside = false;
+  /** The sub-handler has finished: a late `next` (from a timer) must not strip the path again. */
+  done = false;
   seen: string | null = null;
   /** Errors that came out of the outer `next`: thrown outside the mount, so not moved. */
   private outside: unknown[] | null = null;
@@ -133,6 +135,8 @@ class Mount implements HeadListener {
   }
 
   leave(): void {
+    // once out (in `next`), the path may already be another mount's: leave it to that one
+    if (!this.inside) return;
     this.claim();
     this.inside = false;
     const req = this.req;
@@ -140,6 +144,11 @@ class Mount implements HeadListener {
     req.scriptName = this.outerScript;
     if (this.parent !== null) innermost.set(req, this.parent);
     else innermost.delete(req);
+  }
+
+  finish(): void {
+    this.leave();
+    this.done = true;
   }
 
   /** Just before the head: every basepath the request is in, innermost first. */
@@ -155,35 +164,41 @@ class Mount implements HeadListener {
   }
 
   private callNext(): boolean | Promise<boolean> {
+    if (this.done) return this.outerNext();
     this.leave();
     let result: boolean | Promise<boolean>;
     try {
       result = this.outerNext();
     } catch (error) {
-      this.enter();
+      this.resume();
       (this.outside ??= []).push(error);
       throw error;
     }
     if (result === true || result === false) {
-      this.enter();
+      this.resume();
       return result;
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.enter();
+        this.resume();
         return value;
       },
       (error: unknown) => {
-        this.enter();
+        this.resume();
         (this.outside ??= []).push(error);
         throw error;
       },
     );
   }
 
+  /** Back from `next` into the sub-handler, unless it has finished meanwhile (it did not wait). */
+  private resume(): void {
+    if (!this.done) this.enter();
+  }
+
   /** Leaves the mount on the way out of the sub-handler; a thrown Location is moved as well. */
   exit(error: unknown): unknown {
-    this.leave();
+    this.finish();
     if (!(error instanceof Status) || (this.outside !== null && this.outside.includes(error))) return error;
     return moveStatus(error, this.layer.prefix);
   }
@@ -197,12 +212,12 @@ class Mount implements HeadListener {
       throw this.exit(error);
     }
     if (result === true || result === false) {
-      this.leave();
+      this.finish();
       return result;
     }
     return Promise.resolve(result).then(
       (value) => {
-        this.leave();
+        this.finish();
         return value;
       },
       (error: unknown) => {

@@ -108,6 +108,28 @@ describe("basepath: restoring the path", () => {
     expect(paths).toEqual(["|/sync/a"]);
   });
 
+  it("leaves the path alone once the sub-handler has finished, even if it did not wait for next", async () => {
+    let last: { req: { path: string; scriptName: string } } | null = null;
+    const app = new Router();
+    app.use(
+      basepath("/api", (req, res, next) => {
+        void next(); // not awaited: the sub-handler is done before the outer route is
+        return true;
+      }),
+    );
+    app.get("/api/x", async (req, res) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      last = { req };
+      return res.expandUtf8(`outer ${req.scriptName}|${req.path}`);
+    });
+    await withServer(app, async (c) => {
+      expect((await c.send("GET", "/api/x")).text).toBe("outer |/api/x");
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(last!.req.path).toBe("/api/x");
+    expect(last!.req.scriptName).toBe("");
+  });
+
   it("gives a nested Router the stripped path; its routes and 404 are its own", async () => {
     const api = new Router();
     api.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id} at ${req.scriptName}`));
