@@ -54,7 +54,7 @@ export {
   type StatusHelpers,
   type StatusOptions,
 } from "./status.js";
-export { invalidOption } from "./middlewares/options.js";
+export { handlerOption, invalidOption } from "./middlewares/options.js";
 export {
   authenticate,
   AUTHENTICATE_DEFAULTS,
@@ -208,3 +208,5 @@ export {
   type ServerSentEventsOptions,
 } from "./middlewares/server-sent-events.js";
 export { encodeEvent, lastEventId, EventStreamError, EVENT_STREAM_TYPE, KEEP_ALIVE_COMMENT, type ServerSentEvent } from "./http/sse.js";
+export { basepath, isOriginPath, type BasepathHandler } from "./middlewares/basepath.js";
+export { subdomain, hostLabels, SUBDOMAIN_DEFAULTS, type SubdomainContext, type SubdomainOptions } from "./middlewares/subdomain.js";
