@@ -71,6 +71,28 @@ export class TrackedConnection {
   }
 
   /**
+   * The time `ms` milliseconds from now on the list's clock (0 for 0, or before `track`): a
+   * deadline for `expireInBy`.
+   *
+   * @example this.headDeadline = this.deadlineIn(this.host.headTimeout); // when the connection opens
+   */
+  deadlineIn(ms: number): number {
+    const list = this.list;
+    return ms > 0 && list !== null ? list.now + ms : 0;
+  }
+
+  /**
+   * Arms the timeout as `expireIn(ms)`, but for no later than `by` (from `deadlineIn`; 0: no
+   * bound): a whole-head deadline, which bytes trickling in one at a time do not push back.
+   *
+   * @example this.expireInBy(this.host.readTimeout, this.headDeadline); // on each chunk of the head
+   */
+  expireInBy(ms: number, by: number): void {
+    this.expireIn(ms);
+    if (by !== 0 && (this.deadline === 0 || this.deadline > by)) this.deadline = by;
+  }
+
+  /**
    * Listens to the socket's `data`, `drain`, `error` and `close` (and `end`, `finish` when asked)
    * with listeners shared by every connection, which call the `on*` methods below.
    *

@@ -15,15 +15,49 @@ export interface HttpServerOptions extends SocketServerOptions {
   key?: string | Buffer;
   /** TLS certificate chain (PEM). */
   cert?: string | Buffer;
-  /** Milliseconds an idle kept-alive connection stays open (node's default: 5000). */
+  /** Milliseconds an idle kept-alive connection stays open, between requests (default 5000, node's). */
   keepAliveTimeout?: number;
-  /** Milliseconds allowed to receive a whole request (node's default: 300000). */
+  /**
+   * Milliseconds allowed to receive a whole request, head and body, from its first byte
+   * (default 300000, node's); 408 and a close past it. 0: no limit.
+   */
   requestTimeout?: number;
-  /** Milliseconds allowed to receive the head (node's default: 60000). */
+  /**
+   * Milliseconds allowed to receive a request head, from the connection's opening (or, on a
+   * kept-alive connection, the request's first byte) to its blank line, however the bytes
+   * trickle in (default 20000, at most `requestTimeout`); 408 and a close past it. 0: no limit.
+   */
   headersTimeout?: number;
-  /** Largest head accepted, in bytes (node's default: 16 KiB); larger ones get 431. */
+  /** Largest head accepted, in bytes (default 16 KiB, node's); a larger one gets 431. */
   maxHeaderSize?: number;
+  /**
+   * Most header fields a request head may have (default 100, Apache's LimitRequestFields and
+   * Tomcat's maxHeaderCount); one more gets 431 and never reaches the application.
+   */
+  maxHeaderFields?: number;
 }
+
+/** Defaults of the http backend's limits. */
+export const HTTP_LIMITS = {
+  /** @default 5000 (node's) */
+  keepAliveTimeout: 5000,
+  /** @default 300000 (node's) */
+  requestTimeout: 300000,
+  /** @default 20000 (node's 60000, checked every 30 s, held a trickled head for up to 90 s) */
+  headersTimeout: 20000,
+  /** @default 16384 (node's) */
+  maxHeaderSize: 16 * 1024,
+  /** @default 100 */
+  maxHeaderFields: 100,
+} as const;
+
+// node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
+// default): check at a quarter of the shortest, so that the cut comes close to the timeout.
+function checkingInterval(headersTimeout: number, requestTimeout: number): number {
+  const shortest = Math.min(headersTimeout || Infinity, requestTimeout || Infinity);
+  return shortest === Infinity ? 30000 : Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
+}
+
 
 /**
  * The http backend, on node:http (or node:https with `key` and `cert`): keep-alive, chunked
@@ -42,11 +76,14 @@ export default class HttpServer extends SocketServer {
     requestTimeout: true,
     headersTimeout: true,
     maxHeaderSize: true,
+    maxHeaderFields: true,
   });
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
   private readonly tls: boolean;
-  private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number };
+  private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number };
+  /** The most header fields a request may have. */
+  readonly maxHeaderFields: number;
 
   constructor(options: HttpServerOptions) {
     super(options);
@@ -54,13 +91,24 @@ export default class HttpServer extends SocketServer {
       throw new VsgiError(ERR_INVALID_OPTION, "options key and cert go together: give both for https, or neither");
     }
     this.tls = options.key !== undefined;
-    // node's own defaults where an option is absent; checked here, so that a bad one fails at once.
+    // Checked here, so that a bad option fails at once rather than in listen().
+    const requestTimeout = integerOption(options.requestTimeout, "requestTimeout", HTTP_LIMITS.requestTimeout, 0);
+    const headersFallback = requestTimeout > 0 ? Math.min(HTTP_LIMITS.headersTimeout, requestTimeout) : HTTP_LIMITS.headersTimeout;
+    const headersTimeout = integerOption(options.headersTimeout, "headersTimeout", headersFallback, 0);
+    if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+      throw new VsgiError(
+        ERR_INVALID_OPTION,
+        `option headersTimeout (${headersTimeout}) must be at most requestTimeout (${requestTimeout}): the head is part of the request`,
+      );
+    }
     this.limits = {
-      maxHeaderSize: integerOption(options.maxHeaderSize, "maxHeaderSize", 16 * 1024),
-      requestTimeout: integerOption(options.requestTimeout, "requestTimeout", 300000, 0),
-      headersTimeout: integerOption(options.headersTimeout, "headersTimeout", 60000, 0),
-      keepAliveTimeout: integerOption(options.keepAliveTimeout, "keepAliveTimeout", 5000, 0),
+      maxHeaderSize: integerOption(options.maxHeaderSize, "maxHeaderSize", HTTP_LIMITS.maxHeaderSize),
+      requestTimeout,
+      headersTimeout,
+      keepAliveTimeout: integerOption(options.keepAliveTimeout, "keepAliveTimeout", HTTP_LIMITS.keepAliveTimeout, 0),
+      connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
     };
+    this.maxHeaderFields = integerOption(options.maxHeaderFields, "maxHeaderFields", HTTP_LIMITS.maxHeaderFields);
     this.onRequest = this.onRequest.bind(this);
   }
 
@@ -77,6 +125,9 @@ export default class HttpServer extends SocketServer {
     const common = { ...this.limits, IncomingMessage: VsgiIncomingMessage };
     const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
     server.keepAliveTimeout = common.keepAliveTimeout;
+    // node keeps this many fields and drops the rest silently: one more than the limit shows
+    // that a request went past it (see tooManyFields).
+    server.maxHeadersCount = this.maxHeaderFields + 1;
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     if (o.allow !== undefined && o.allow.length > 0) {
       // node tracks the connections itself (closeIdleConnections): only the allow-list is ours.
@@ -87,6 +138,10 @@ export default class HttpServer extends SocketServer {
   }
 
   private onRequest(nodeReq: IncomingMessage, nodeRes: ServerResponse): void {
+    if (this.tooManyFields(nodeReq)) {
+      refuseTooManyFields(nodeRes, this.maxHeaderFields);
+      return;
+    }
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
   }
@@ -102,6 +157,15 @@ export default class HttpServer extends SocketServer {
     this.onRequest(nodeReq, nodeRes);
   }
 
+  /**
+   * Whether a request head had more fields than `maxHeaderFields` (node kept one more than the
+   * limit, and dropped the rest): such a request must not reach the application, which would
+   * see a request the client did not send. An upgrade handler checks it too.
+   */
+  tooManyFields(nodeReq: IncomingMessage): boolean {
+    return nodeReq.rawHeaders.length > 2 * this.maxHeaderFields;
+  }
+
   protected override closeIdleConnections(): void {
     for (const server of this.nodeServers) server.closeIdleConnections();
   }
@@ -109,4 +173,12 @@ export default class HttpServer extends SocketServer {
   protected override closeAllConnections(): void {
     for (const server of this.nodeServers) server.closeAllConnections();
   }
+}
+
+/** 431 (RFC 6585) for a head with too many fields, and the connection closed after it. */
+function refuseTooManyFields(nodeRes: ServerResponse, limit: number): void {
+  const body = `too many header fields: more than ${limit}\n`;
+  nodeRes.shouldKeepAlive = false;
+  nodeRes.writeHead(431, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(body), Connection: "close" });
+  nodeRes.end(body);
 }

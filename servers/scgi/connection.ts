@@ -25,6 +25,7 @@ export interface ScgiHost {
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;
   readonly readTimeout: number;
+  readonly headTimeout: number;
 }
 
 // How long a connection whose response is sent may wait for the front server to close it.
@@ -79,6 +80,9 @@ export class ScgiConnection extends TrackedConnection {
   private over = false;
   private overflowed = false;
   private declared = 0;
+  /** When the whole head must be in (0: no limit), and whether the timeout armed is that one. */
+  private headDeadline = 0;
+  private headCut = false;
 
   /** Starts reading the request on `socket`; the server `track`s it right after. */
   constructor(host: ScgiHost, socket: Socket) {
@@ -104,11 +108,25 @@ export class ScgiConnection extends TrackedConnection {
         return;
       }
       if (start !== -1) this.begin(parser.head!, chunk, start);
-      else this.expireIn(this.host.readTimeout);
+      else this.armHead();
     } else if (state === RESPONDING) {
       this.overflow();
     }
     // DONE: the response is out; whatever comes is dropped.
+  }
+
+  /**
+   * The connection is tracked: the head must come whole within headTimeout, and no read may
+   * wait past readTimeout. Bytes trickling in restart the latter only.
+   */
+  startHead(): void {
+    this.headDeadline = this.deadlineIn(this.host.headTimeout);
+    this.armHead();
+  }
+
+  private armHead(): void {
+    this.expireInBy(this.host.readTimeout, this.headDeadline);
+    this.headCut = this.headDeadline !== 0 && this.deadline === this.headDeadline;
   }
 
   private begin(head: ScgiHead, chunk: Buffer, start: number): void {
@@ -241,7 +259,8 @@ export class ScgiConnection extends TrackedConnection {
   override expired(): void {
     const state = this.state;
     if (state === HEAD) {
-      logError(`scgi: ${this.peer()} sent no complete request head within readTimeout (${this.host.readTimeout} ms)`);
+      const limit = this.headCut ? `headTimeout (${this.host.headTimeout} ms)` : `readTimeout (${this.host.readTimeout} ms)`;
+      logError(`scgi: ${this.peer()} sent no complete request head within ${limit}`);
     } else if (state === BODY) {
       const error = new VsgiError(
         ERR_BAD_REQUEST,

@@ -20,7 +20,17 @@ export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOp
    * application takes to read or to answer does not count.
    */
   readTimeout?: number;
+  /**
+   * Milliseconds the whole request head may take to arrive, from the connection's opening,
+   * however its bytes trickle in (20 s); past it the connection is closed and logged. 0: no
+   * limit. `readTimeout` alone would let a head coming one byte a second hold a connection
+   * for ever.
+   */
+  headTimeout?: number;
 }
+
+/** The default `headTimeout` of the scgi backend, in ms. */
+export const DEFAULT_HEAD_TIMEOUT = 20000;
 
 /**
  * The scgi backend: SCGI requests on TCP, on a UNIX socket, or on the listening socket a front
@@ -37,17 +47,20 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
     ...CGI_ENVIRONMENT_OPTIONS,
     maxHeaderSize: true,
     readTimeout: true,
+    headTimeout: true,
   });
   declare readonly options: ScgiServerOptions;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly maxHeaderSize: number;
   readonly readTimeout: number;
+  readonly headTimeout: number;
 
   constructor(options: ScgiServerOptions) {
     super(options);
     this.cgiOptions = checkCgiOptions(options);
     this.maxHeaderSize = integerOption(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
     this.readTimeout = integerOption(options.readTimeout, "readTimeout", 60000, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", DEFAULT_HEAD_TIMEOUT, 0);
     this.onConnection = this.onConnection.bind(this);
   }
 
@@ -67,7 +80,10 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
   }
 
   protected override shortestTimeout(): number {
-    return this.readTimeout > 0 ? Math.min(this.readTimeout, LINGER_MS) : LINGER_MS;
+    let shortest = LINGER_MS;
+    if (this.readTimeout > 0) shortest = Math.min(shortest, this.readTimeout);
+    if (this.headTimeout > 0) shortest = Math.min(shortest, this.headTimeout);
+    return shortest;
   }
 
   private onConnection(socket: Socket): void {
@@ -76,6 +92,6 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
     // lets it finish instead of closing it as idle.
     const connection = new ScgiConnection(this, socket);
     this.track(connection);
-    connection.expireIn(this.readTimeout);
+    connection.startHead();
   }
 }

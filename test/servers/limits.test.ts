@@ -1,0 +1,214 @@
+// Limits on request heads, on real sockets: a head trickling in (slowloris) is cut however its
+// bytes keep coming, and a head with too many fields or too many bytes never reaches the
+// application.
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
+import { connect, type Socket } from "node:net";
+import { serve, raw, send, type Served } from "../helpers/http.js";
+import { scgiRequest, type ScgiTarget } from "../helpers/scgi-client.js";
+import { Server, VsgiError, logError, setErrorLogger, type HandlerLike } from "../../vsgi/index.js";
+import { encodeHead } from "../../servers/scgi/index.js";
+import HttpServer from "../../servers/http/server.js";
+
+/** What a trickling client saw: the bytes it got back, how many it wrote, and whether it was still writing. */
+interface Trickled {
+  reply: string;
+  written: number;
+  total: number;
+}
+
+/**
+ * Opens a connection, writes `prefix` at once, then `head` one byte every `everyMs` (and starts
+ * over, if the head is all written, so that bytes never stop coming), until the server closes
+ * the connection. `started` runs once the connection is open.
+ */
+function trickle(port: number, head: string, everyMs = 20, prefix = "", started?: (socket: Socket) => void): Promise<Trickled> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    let written = 0;
+    let timer: NodeJS.Timeout | undefined;
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", () => undefined);
+    socket.on("connect", () => {
+      if (prefix !== "") socket.write(prefix);
+      timer = setInterval(() => {
+        if (socket.destroyed || !socket.writable) return;
+        socket.write(head[written % head.length]!);
+        written++;
+      }, everyMs);
+      started?.(socket);
+    });
+    socket.on("close", () => {
+      clearInterval(timer);
+      resolve({ reply: Buffer.concat(chunks).toString("latin1"), written, total: head.length });
+    });
+  });
+}
+
+/** `n` header fields: `Host` and `n - 1` others. */
+function fields(n: number): string {
+  let text = "Host: x\r\n";
+  for (let i = 1; i < n; i++) text += `X-Field-${i}: ${i}\r\n`;
+  return text;
+}
+
+describe("http backend: head limits", () => {
+  let served: Served | null = null;
+  afterEach(async () => {
+    await served?.close();
+    served = null;
+  });
+
+  it("answers 408 and closes a connection whose head trickles in past headersTimeout, and serves others meanwhile", async () => {
+    let calls = 0;
+    served = await serve(
+      (req, res) => {
+        calls++;
+        return res.expandUtf8("served");
+      },
+      { headersTimeout: 300 },
+    );
+    // A head long enough that it cannot be all written before the cut (one byte each 20 ms).
+    const head = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + "s".repeat(4000) + "\r\n\r\n";
+    let normal: Promise<{ status: number; body: Buffer }> | null = null;
+    const slow = await trickle(served.port, head, 20, "", () => {
+      normal = send(served!.port, "GET", "/");
+    });
+    expect(slow.reply).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(slow.written).toBeGreaterThan(0);
+    expect(slow.written).toBeLessThan(slow.total);
+    const answered = await normal!;
+    expect(answered.status).toBe(200);
+    expect(answered.body.toString()).toBe("served");
+    expect(calls).toBe(1);
+  }, 20000);
+
+  it("cuts a connection that opens and sends nothing past headersTimeout", async () => {
+    served = await serve((req, res) => res.expandUtf8("served"), { headersTimeout: 300 });
+    const silent = await trickle(served.port, "\r", 1000000);
+    expect(silent.reply).toMatch(/^HTTP\/1\.1 408 /);
+    expect(silent.written).toBe(0);
+  }, 20000);
+
+  it("cuts the second request of a kept-alive connection when its head trickles in", async () => {
+    served = await serve((req, res) => res.expandUtf8("first"), { headersTimeout: 300 });
+    const slow = await trickle(served.port, "GET /2 HTTP/1.1\r\nHost: x\r\nX-Slow: " + "s".repeat(4000) + "\r\n\r\n", 20, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(slow.reply).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nfirstHTTP\/1\.1 408 Request Timeout\r\n/);
+  }, 20000);
+
+  it("serves a head of maxHeaderFields fields, and answers one more with 431 without calling the application", async () => {
+    const seen: number[] = [];
+    served = await serve((req, res) => {
+      seen.push([...req.headers].length);
+      return res.expandUtf8("ok");
+    });
+    const full = await raw(served.port, `GET / HTTP/1.1\r\n${fields(99)}Connection: close\r\n\r\n`);
+    expect(full).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(seen).toEqual([100]);
+    const over = await raw(served.port, `GET / HTTP/1.1\r\n${fields(101)}\r\n`);
+    expect(over).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    expect(over).toMatch(/\r\nConnection: close\r\n/);
+    expect(over).toMatch(/\r\n\r\ntoo many header fields: more than 100\n$/);
+    const many = await raw(served.port, `GET / HTTP/1.1\r\n${fields(2000)}\r\n`);
+    expect(many).toMatch(/^HTTP\/1\.1 431 /);
+    expect(seen).toEqual([100]);
+  });
+
+  it("takes a maxHeaderFields option", async () => {
+    let calls = 0;
+    served = await serve(
+      (req, res) => {
+        calls++;
+        return res.expandUtf8("ok");
+      },
+      { maxHeaderFields: 5 },
+    );
+    expect(await raw(served.port, `GET / HTTP/1.1\r\n${fields(4)}Connection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await raw(served.port, `GET / HTTP/1.1\r\n${fields(6)}\r\n`)).toMatch(/^HTTP\/1\.1 431 [\s\S]*more than 5\n$/);
+    expect(calls).toBe(1);
+  });
+
+  it("answers a head larger than maxHeaderSize with 431 without calling the application", async () => {
+    let calls = 0;
+    served = await serve(
+      (req, res) => {
+        calls++;
+        return res.expandUtf8("ok");
+      },
+      { maxHeaderSize: 2048 },
+    );
+    expect(await raw(served.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(1500)}\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await raw(served.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(3000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(calls).toBe(1);
+  });
+
+  it("answers a head over the default 16 KiB with 431", async () => {
+    let calls = 0;
+    served = await serve((req, res) => {
+      calls++;
+      return res.expandUtf8("ok");
+    });
+    expect(await raw(served.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(17 * 1024)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(calls).toBe(0);
+  });
+
+  it("has its limits on by default, and refuses bad ones at construction", () => {
+    const handler: HandlerLike = (req, res) => res.end();
+    const server = new HttpServer({ handler });
+    expect(server.maxHeaderFields).toBe(100);
+    expect(() => new HttpServer({ handler, maxHeaderFields: 0 })).toThrow(/option maxHeaderFields must be a positive integer, got 0/);
+    expect(() => new HttpServer({ handler, headersTimeout: -1 })).toThrow(VsgiError);
+    expect(() => new HttpServer({ handler, requestTimeout: 1000, headersTimeout: 2000 })).toThrow(
+      /option headersTimeout \(2000\) must be at most requestTimeout \(1000\)/,
+    );
+    // A short requestTimeout alone lowers the default headersTimeout instead of failing.
+    expect(() => new HttpServer({ handler, requestTimeout: 1000 })).not.toThrow();
+    expect(() => new HttpServer({ handler, requestTimeout: 0, headersTimeout: 0 })).not.toThrow();
+  });
+});
+
+describe("scgi backend: head deadline", () => {
+  let server: Server | null = null;
+  let logged: string[] = [];
+  const originalLogger = logError;
+  beforeAll(() => setErrorLogger((message) => logged.push(message)));
+  afterAll(() => setErrorLogger(originalLogger));
+  afterEach(async () => {
+    await server?.stop();
+    server = null;
+    logged = [];
+  });
+
+  async function start(options: Record<string, unknown>): Promise<ScgiTarget & { port: number }> {
+    server = await Server.load("scgi", { handler: (req, res) => res.expandUtf8("served"), ...options });
+    await server.listen({ port: 0 });
+    return { port: Number(server.uris[0]!.port) };
+  }
+
+  it("closes a connection whose head trickles in past headTimeout, though no read waits readTimeout, and serves others meanwhile", async () => {
+    const target = await start({ headTimeout: 300, readTimeout: 60000 });
+    const head = encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/"], ["X_SLOW", "s".repeat(4000)]], 0).toString("latin1");
+    let normal: ReturnType<typeof scgiRequest> | null = null;
+    const slow = await trickle(target.port, head, 20, "", () => {
+      normal = scgiRequest(target, { method: "GET", target: "/" });
+    });
+    expect(slow.reply).toBe("");
+    expect(slow.written).toBeGreaterThan(0);
+    expect(slow.written).toBeLessThan(slow.total);
+    const answered = await normal!;
+    expect(answered.status).toBe(200);
+    expect(answered.body.toString()).toBe("served");
+    expect(logged.join("\n")).toMatch(/sent no complete request head within headTimeout \(300 ms\)/);
+  }, 20000);
+
+  it("still names readTimeout when the head stops coming before headTimeout", async () => {
+    const target = await start({ headTimeout: 60000, readTimeout: 100 });
+    const silent = await trickle(target.port, "7", 1000000, "70:CONTENT");
+    expect(silent.reply).toBe("");
+    expect(logged.join("\n")).toMatch(/sent no complete request head within readTimeout \(100 ms\)/);
+  }, 20000);
+
+  it("refuses a headTimeout that is no non-negative integer", async () => {
+    await expect(Server.load("scgi", { handler: (req, res) => res.end(), headTimeout: -5 })).rejects.toThrow(/option headTimeout must be a non-negative integer/);
+  });
+});
