@@ -17,8 +17,8 @@ assertType<Equal<ServerOptionsOf<string>, AnyServerOptions>>();
 // @ts-expect-error the checks above are real: a wrong expectation fails
 assertType<Equal<ServerOptionsOf<"scgi">, AnyServerOptions>>();
 
-Server.new("scgi", { handler, scriptName: "/app", readTimeout: 1000 });
-Server.new("http", { handler, keepAliveTimeout: 1000, allow: ["127.0.0.1"] });
+Server.new("scgi", { handler, scriptName: "/app", readTimeout: 1000, headTimeout: 5000 });
+Server.new("http", { handler, keepAliveTimeout: 1000, headersTimeout: 2000, maxHeaderFields: 50, allow: ["127.0.0.1"] });
 Server.new("fastcgi", { handler, multiplex: false, publicOrigin: "https://example.com" });
 Server.new("ajp", { handler, packetSize: 8192, bodyFraming: "spec" });
 Server.new("cgi", { handler, maxDiscard: 0 });

@@ -49,6 +49,7 @@ describe("unknown options", () => {
       requestTimeout: 10000,
       headersTimeout: 5000,
       maxHeaderSize: 8192,
+      maxHeaderFields: 50,
     });
     await server.listen({ port: 0, host: "127.0.0.1" });
     try {
