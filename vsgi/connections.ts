@@ -81,6 +81,11 @@ export class TrackedConnection {
     return ms > 0 && list !== null ? list.now + ms : 0;
   }
 
+  /** Now on the list's coarse clock (ms; 0 before `track`): in `expired`, the sweep's time. */
+  protected get now(): number {
+    return this.list?.now ?? 0;
+  }
+
   /**
    * Arms the timeout as `expireIn(ms)`, but for no later than `by` (from `deadlineIn`; 0: no
    * bound): a whole-head deadline, which bytes trickling in one at a time do not push back.

@@ -56,6 +56,8 @@ export interface ConnectionHost {
   readonly isStopping: boolean;
   /** Milliseconds of silence after which a connection is closed, unless its application works; 0: never. */
   readonly idleTimeout: number;
+  /** Milliseconds from BEGIN_REQUEST to the end of PARAMS, however they trickle in; 0: no limit. */
+  readonly headTimeout: number;
 }
 
 // Below this size a chunk is copied behind its record header (one buffer); above, the header
@@ -76,6 +78,8 @@ export class Exchange implements ResponseChannel, BodySource {
   readonly id: number;
   readonly keepConn: boolean;
   params: ParamsCollector | null;
+  /** When PARAMS must be over (on the connection's clock; 0: no limit). */
+  headDeadline = 0;
   /** The request as read from PARAMS; `request` is built from it when the handler starts. */
   init: CgiRequestInit | null = null;
   request: Request | null = null;
@@ -270,6 +274,12 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   private congested = 0;
   private closeWhenIdle = false;
   private closed = false;
+  /**
+   * The PARAMS deadline of the oldest request still sending them (0: none), which the idle
+   * timeout, restarted by every byte, must not pass. Multiplexed requests that overlap keep the
+   * first one's, and `expired` looks for the next.
+   */
+  private headDeadline = 0;
 
   /** Starts reading records on `socket`; the server `track`s it right after. */
   constructor(host: ConnectionHost, socket: Socket) {
@@ -330,6 +340,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
     if (this.ready !== null) this.dispatchReady();
     this.keepParams();
+    if (this.headDeadline !== 0 && !this.closed) this.expireInBy(idle, this.headDeadline);
   }
 
   /** PARAMS that go on in the next read: copied out of this one. */
@@ -426,6 +437,17 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     }
     this.active = active + 1;
     this.requestStarted();
+    const deadline = this.deadlineIn(this.host.headTimeout);
+    exchange.headDeadline = deadline;
+    if (this.headDeadline === 0) this.headDeadline = deadline;
+  }
+
+  /** PARAMS of `exchange` are over: alone on the connection, its deadline goes (and the idle timeout, from these bytes, is back). */
+  private paramsDone(): void {
+    if (this.headDeadline !== 0 && this.many === null) {
+      this.headDeadline = 0;
+      this.expireIn(this.host.idleTimeout);
+    }
   }
 
   private onParams(exchange: Exchange, content: Buffer): void {
@@ -434,12 +456,14 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     if (content.length > 0) {
       if (!params.add(content)) {
         exchange.params = null;
+        this.paramsDone();
         logError(`fastcgi: request id ${exchange.id} from ${this.peer()}: parameters larger than ${this.host.maxParamsSize} bytes (option maxParamsSize): answered 431`);
         this.refuse(exchange, 431, "the request parameters are larger than this server accepts");
       }
       return;
     }
     exchange.params = null;
+    this.paramsDone();
     const env = decodeVariables(params.take());
     let init;
     try {
@@ -656,6 +680,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       exchange.dropBody(error ?? undefined);
     }
     this.requestFinished();
+    if (this.active === 0) this.headDeadline = 0;
     if (this.active === 0 && !this.closed) {
       // Idle from now: the front server's turn to send a request or close.
       const idle = this.host.idleTimeout;
@@ -760,6 +785,28 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   }
 
   /**
+   * The PARAMS deadline passed: the connection is cut if a request is late with its PARAMS (a
+   * front server trickling them); else (multiplexed requests that overlapped) the next
+   * deadline is armed.
+   */
+  private headExpired(): void {
+    const now = this.now;
+    let next = 0;
+    for (const exchange of this.exchangesNow()) {
+      if (exchange.params === null || exchange.headDeadline === 0) continue;
+      if (exchange.headDeadline <= now) {
+        logError(`fastcgi: closing the connection from ${this.peer()}: request id ${exchange.id} sent no complete PARAMS within headTimeout (${this.host.headTimeout} ms)`);
+        this.destroy();
+        return;
+      }
+      if (next === 0 || exchange.headDeadline < next) next = exchange.headDeadline;
+    }
+    this.headDeadline = next;
+    // The idle timeout may have been due too; counting it from now only makes it longer once.
+    this.expireInBy(this.host.idleTimeout, next);
+  }
+
+  /**
    * The idle timeout passed: no bytes from the front server for that long, and none of its
    * requests ended since. Keep the connection only while the application works on a request it
    * has all the input of (a long computation, a slow stream), or that is paused because the
@@ -767,6 +814,10 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
    * request is dropped.
    */
   override expired(): void {
+    if (this.headDeadline !== 0 && this.headDeadline <= this.now) {
+      this.headExpired();
+      return;
+    }
     for (const exchange of this.exchangesNow()) {
       if (exchange.request !== null && (exchange.stdinEnded || exchange.congested)) {
         this.expireIn(this.host.idleTimeout);

@@ -20,6 +20,12 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
    * 60 s) so that the front server closes first. Default 75000; 0 disables it.
    */
   idleTimeout?: number;
+  /**
+   * Milliseconds a request's PARAMS may take, from its BEGIN_REQUEST to their end, however
+   * their bytes trickle in; past it the connection is closed and logged. `idleTimeout` counts
+   * from the last bytes only. Default 20000; 0 disables it.
+   */
+  headTimeout?: number;
   /** Connections accepted at once per listener (FCGI_MAX_CONNS). Default 65535. */
   maxConnections?: number;
   /**
@@ -60,6 +66,7 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     ...CGI_ENVIRONMENT_OPTIONS,
     maxParamsSize: true,
     idleTimeout: true,
+    headTimeout: true,
     maxConnections: true,
     maxRequests: true,
     multiplex: true,
@@ -82,6 +89,8 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   readonly bodyHighWaterMark: number;
   /** @internal */
   readonly idleTimeout: number;
+  /** @internal */
+  readonly headTimeout: number;
 
   constructor(options: FastcgiServerOptions) {
     const allow = options?.allow ?? allowFromEnvironment(process.env);
@@ -92,6 +101,7 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     this.maxConnections = integerOption(options.maxConnections, "maxConnections", 65535);
     this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", 64 * 1024);
     this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 75000, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
     if (options.multiplex !== undefined && typeof options.multiplex !== "boolean") {
       throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
     }
@@ -117,7 +127,8 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   }
 
   protected override shortestTimeout(): number {
-    return this.idleTimeout > 0 ? this.idleTimeout : super.shortestTimeout();
+    const timeouts = [this.idleTimeout, this.headTimeout].filter((t) => t > 0);
+    return timeouts.length > 0 ? Math.min(...timeouts) : super.shortestTimeout();
   }
 
   private onConnection(socket: Socket): void {

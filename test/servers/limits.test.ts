@@ -7,6 +7,7 @@ import { serve, raw, send, type Served } from "../helpers/http.js";
 import { scgiRequest, type ScgiTarget } from "../helpers/scgi-client.js";
 import { Server, VsgiError, logError, setErrorLogger, type HandlerLike } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/index.js";
+import { beginRequestRecord, encodePairs, encodeRecord, KEEP_CONN, PARAMS, RESPONDER, STDIN } from "../../servers/fastcgi/records.js";
 import HttpServer from "../../servers/http/server.js";
 
 /** What a trickling client saw: the bytes it got back, how many it wrote, and whether it was still writing. */
@@ -21,7 +22,8 @@ interface Trickled {
  * over, if the head is all written, so that bytes never stop coming), until the server closes
  * the connection. `started` runs once the connection is open.
  */
-function trickle(port: number, head: string, everyMs = 20, prefix = "", started?: (socket: Socket) => void): Promise<Trickled> {
+function trickle(port: number, text: string | Buffer, everyMs = 20, prefix: string | Buffer = "", started?: (socket: Socket) => void): Promise<Trickled> {
+  const head = typeof text === "string" ? Buffer.from(text, "latin1") : text;
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     const chunks: Buffer[] = [];
@@ -30,10 +32,11 @@ function trickle(port: number, head: string, everyMs = 20, prefix = "", started?
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", () => undefined);
     socket.on("connect", () => {
-      if (prefix !== "") socket.write(prefix);
+      if (prefix.length > 0) socket.write(prefix);
       timer = setInterval(() => {
         if (socket.destroyed || !socket.writable) return;
-        socket.write(head[written % head.length]!);
+        const at = written % head.length;
+        socket.write(head.subarray(at, at + 1));
         written++;
       }, everyMs);
       started?.(socket);
@@ -211,4 +214,97 @@ describe("scgi backend: head deadline", () => {
   it("refuses a headTimeout that is no non-negative integer", async () => {
     await expect(Server.load("scgi", { handler: (req, res) => res.end(), headTimeout: -5 })).rejects.toThrow(/option headTimeout must be a non-negative integer/);
   });
+});
+
+describe("fastcgi backend: PARAMS deadline", () => {
+  let server: Server | null = null;
+  let logged: string[] = [];
+  const originalLogger = logError;
+  beforeAll(() => setErrorLogger((message) => logged.push(message)));
+  afterAll(() => setErrorLogger(originalLogger));
+  afterEach(async () => {
+    await server?.stop();
+    server = null;
+    logged = [];
+  });
+
+  async function start(options: Record<string, unknown>): Promise<number> {
+    server = await Server.load("fastcgi", { handler: (req, res) => res.expandUtf8(`served ${req.path}`), ...options });
+    await server.listen({ port: 0 });
+    return Number(server.uris[0]!.port);
+  }
+
+  const params = (path: string, extra = ""): Buffer =>
+    encodePairs([
+      ["REQUEST_METHOD", "GET"],
+      ["REQUEST_URI", path],
+      ["SCRIPT_NAME", path],
+      ["QUERY_STRING", ""],
+      ["CONTENT_LENGTH", "0"],
+      ["HTTP_X_SLOW", extra],
+    ]);
+
+  /** A whole request: PARAMS and their end, the end of STDIN. */
+  const whole = (id: number, path: string, flags = 0): Buffer =>
+    Buffer.concat([beginRequestRecord(id, RESPONDER, flags), encodeRecord(PARAMS, id, params(path)), encodeRecord(PARAMS, id), encodeRecord(STDIN, id)]);
+
+  /** Sends `bytes`, resolves with what comes back until the close. */
+  function once(port: number, bytes: Buffer): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      const chunks: Buffer[] = [];
+      socket.on("data", (c: Buffer) => chunks.push(c));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      socket.write(bytes);
+    });
+  }
+
+  it("closes a connection whose PARAMS trickle in past headTimeout, though no read waits idleTimeout, and serves others meanwhile", async () => {
+    const port = await start({ headTimeout: 300, idleTimeout: 60000 });
+    const slowParams = encodeRecord(PARAMS, 1, params("/slow", "s".repeat(4000)));
+    let normal: Promise<string> | null = null;
+    const slow = await trickle(port, slowParams, 20, beginRequestRecord(1, RESPONDER, KEEP_CONN), () => {
+      normal = once(port, whole(1, "/normal"));
+    });
+    expect(slow.reply).toBe("");
+    expect(slow.written).toBeGreaterThan(0);
+    expect(slow.written).toBeLessThan(slow.total);
+    expect(await normal!).toContain("served /normal");
+    expect(logged.join("\n")).toMatch(/request id 1 sent no complete PARAMS within headTimeout \(300 ms\)/);
+  }, 20000);
+
+  it("on a multiplexed connection, cuts a request late with its PARAMS after serving the one whose PARAMS came whole", async () => {
+    const port = await start({ headTimeout: 300, idleTimeout: 60000 });
+    // Request 2 begins first and trickles; request 1 comes whole meanwhile and is answered.
+    const slowParams = encodeRecord(PARAMS, 2, params("/slow", "s".repeat(4000)));
+    const prefix = Buffer.concat([beginRequestRecord(2, RESPONDER, KEEP_CONN), whole(1, "/quick", KEEP_CONN)]);
+    const slow = await trickle(port, slowParams, 20, prefix);
+    expect(slow.reply).toContain("served /quick");
+    expect(slow.written).toBeLessThan(slow.total);
+    expect(logged.join("\n")).toMatch(/request id 2 sent no complete PARAMS within headTimeout/);
+  }, 20000);
+
+  it("keeps a kept-alive connection open past headTimeout once PARAMS came whole", async () => {
+    const port = await start({ headTimeout: 100, idleTimeout: 60000 });
+    const socket = connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.write(whole(1, "/first", KEEP_CONN));
+    await new Promise((r) => setTimeout(r, 400)); // past several headTimeouts, idle meanwhile
+    const answered = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (socket.destroyed || Buffer.concat(chunks).includes("served /second")) resolve();
+      };
+      socket.on("data", check);
+      socket.on("close", check);
+    });
+    socket.write(whole(1, "/second", KEEP_CONN));
+    await answered;
+    const text = Buffer.concat(chunks).toString("latin1");
+    socket.destroy();
+    expect(text).toContain("served /first");
+    expect(text).toContain("served /second");
+    expect(logged).toEqual([]);
+  }, 20000);
 });
