@@ -19,7 +19,7 @@ assertType<Equal<ServerOptionsOf<"scgi">, AnyServerOptions>>();
 
 Server.new("scgi", { handler, scriptName: "/app", readTimeout: 1000, headTimeout: 5000 });
 Server.new("http", { handler, keepAliveTimeout: 1000, headersTimeout: 2000, maxHeaderFields: 50, allow: ["127.0.0.1"] });
-Server.new("fastcgi", { handler, multiplex: false, publicOrigin: "https://example.com" });
+Server.new("fastcgi", { handler, multiplex: false, headTimeout: 5000, publicOrigin: "https://example.com" });
 Server.new("ajp", { handler, packetSize: 8192, bodyFraming: "spec" });
 Server.new("cgi", { handler, maxDiscard: 0 });
 void Server.load("ajp", { handler, secret: "s" });
