@@ -58,7 +58,6 @@ function checkingInterval(headersTimeout: number, requestTimeout: number): numbe
   return shortest === Infinity ? 30000 : Math.min(1000, Math.max(10, Math.floor(shortest / 4)));
 }
 
-
 /**
  * The http backend, on node:http (or node:https with `key` and `cert`): keep-alive, chunked
  * bodies both ways, `Expect: 100-continue` answered as the body is needed.

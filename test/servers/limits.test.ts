@@ -8,7 +8,7 @@ import { scgiRequest, type ScgiTarget } from "../helpers/scgi-client.js";
 import { Server, VsgiError, logError, setErrorLogger, type HandlerLike } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/index.js";
 import { beginRequestRecord, encodePairs, encodeRecord, KEEP_CONN, PARAMS, RESPONDER, STDIN } from "../../servers/fastcgi/records.js";
-import HttpServer from "../../servers/http/server.js";
+import HttpServer, { HTTP_LIMITS } from "../../servers/http/index.js";
 
 /** What a trickling client saw: the bytes it got back, how many it wrote, and whether it was still writing. */
 interface Trickled {
@@ -158,7 +158,8 @@ describe("http backend: head limits", () => {
   it("has its limits on by default, and refuses bad ones at construction", () => {
     const handler: HandlerLike = (req, res) => res.end();
     const server = new HttpServer({ handler });
-    expect(server.maxHeaderFields).toBe(100);
+    expect(server.maxHeaderFields).toBe(HTTP_LIMITS.maxHeaderFields);
+    expect(HTTP_LIMITS.maxHeaderFields).toBe(100);
     expect(() => new HttpServer({ handler, maxHeaderFields: 0 })).toThrow(/option maxHeaderFields must be a positive integer, got 0/);
     expect(() => new HttpServer({ handler, headersTimeout: -1 })).toThrow(VsgiError);
     expect(() => new HttpServer({ handler, requestTimeout: 1000, headersTimeout: 2000 })).toThrow(
