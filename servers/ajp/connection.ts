@@ -28,6 +28,7 @@ import {
   bodyChunkPieces,
   encodeSendHeaders,
   getBodyChunk,
+  isBodyEnd,
   isSpecBodyPacket,
   parseForwardRequest,
   type BodyFraming,
@@ -38,6 +39,19 @@ import { AjpResponse, type ResponseTarget } from "./response.js";
 
 /** How the body packets of the front server frame their data (see docs/servers/ajp.md). */
 export type BodyFramingOption = "auto" | BodyFraming;
+
+/**
+ * How a request body arrives. `reference` (Apache, mod_jk: they send AJP_REMOTE_PORT; or
+ * `bodyFraming: "spec"`): the first packet unasked when there is a Content-Length, then exactly
+ * one packet per GET_BODY_CHUNK. `credit` (lighttpd, or `bodyFraming: "raw"`): a GET_BODY_CHUNK
+ * adds to the bytes the front server may send, in as many packets as it likes, whenever it has
+ * them; the first packet may come unasked or not at all (`server.stream-request-body`). `probe`
+ * (any other front server): read safely for both until the client shows credit delivery (raw
+ * packets, or more packets than asked for), then `credit`. The reference lets a front server
+ * omit AJP_REMOTE_PORT, so its absence proves nothing: never wait for a second packet per ask
+ * before seeing one.
+ */
+type Delivery = "reference" | "probe" | "credit";
 
 /** What a connection needs from its server: settings and the request bookkeeping. */
 export interface ConnectionHost {
@@ -107,20 +121,18 @@ class Exchange implements BodySource, ResponseTarget {
   response: AjpResponse | null = null;
   private contentLength: number | null = null;
   private received = 0;
-  /**
-   * How the body arrives. `reference` (Apache, mod_jk: they send AJP_REMOTE_PORT): the first
-   * packet unasked when there is a Content-Length, then exactly one packet per GET_BODY_CHUNK.
-   * `credit` (lighttpd): a GET_BODY_CHUNK adds to the bytes the front server may send, in as many
-   * packets as it likes, whenever it has them; the first packet may come unasked or not at all
-   * (with `server.stream-request-body`, when the body has not arrived yet).
-   */
-  private readonly credit: boolean;
-  /** Reference mode: the unasked first body packet is on its way. */
+  /** How the body arrives (see {@link Delivery}); `probe` turns into `credit` on evidence. */
+  private delivery: Delivery;
+  /** Reference mode (and bodies of unknown length): the unasked first body packet is on its way. */
   private firstPending = false;
-  /** Reference mode: a GET_BODY_CHUNK is outstanding. */
+  /** Reference mode (and bodies of unknown length): a GET_BODY_CHUNK is outstanding. */
   private asked = false;
-  /** Credit mode: bytes asked for and not received yet. */
+  /** Probe and credit modes: bytes asked for and not received yet (a credit client's credit). */
   private outstanding = 0;
+  /** Probe mode: GET_BODY_CHUNKs sent, body packets received, asks no packet has answered yet. */
+  private asks = 0;
+  private packets = 0;
+  private open = 0;
   private bodyEnded = false;
   private framing: BodyFraming | null;
   private framingGuessed = false;
@@ -129,10 +141,10 @@ class Exchange implements BodySource, ResponseTarget {
   private done = false;
   private drainCallback: ((error?: Error | null) => void) | null = null;
 
-  constructor(conn: AjpConnection, framing: BodyFraming | null, credit: boolean) {
+  constructor(conn: AjpConnection, framing: BodyFraming | null, delivery: Delivery) {
     this.conn = conn;
     this.framing = framing;
-    this.credit = credit;
+    this.delivery = delivery;
     this.body = new AjpBody(this);
   }
 
@@ -140,21 +152,37 @@ class Exchange implements BodySource, ResponseTarget {
   expectBody(contentLength: number | null, chunked: boolean): void {
     this.contentLength = chunked ? null : contentLength;
     if (this.contentLength === 0) this.endBody();
-    else if (this.contentLength !== null && !this.credit) this.firstPending = true;
+    else if (this.contentLength !== null && this.delivery === "reference") this.firstPending = true;
     // Unknown length (Apache, chunked upload): nothing comes unasked; ask when read.
   }
 
   /** Whether a packet arriving now is request body. */
   get expectingBody(): boolean {
-    if (this.credit && this.contentLength !== null) return !this.bodyEnded;
-    return this.firstPending || this.asked;
+    if (this.contentLength === null || this.delivery === "reference") return this.firstPending || this.asked;
+    // Probe and credit: body packets until the declared length is in. An answer to an ask still
+    // open after that can only be an end-of-body packet, ignored wherever it lands.
+    return !this.bodyEnded;
   }
 
   // ---- request body ----
 
   wantBody(): void {
     if (this.bodyEnded || this.firstPending || this.done || this.conn.closed) return;
-    if (this.credit && this.contentLength !== null) {
+    if (this.contentLength !== null && this.delivery === "probe") {
+      // Not known to send more than one packet per GET_BODY_CHUNK: ask whenever no ask is left
+      // unanswered, for one packet's worth, even before a first packet (lighttpd streaming sends
+      // none unasked). A reference front server sending that first packet unasked answers the
+      // extra ask at the end with an empty packet; a credit one gains credit, bounded by the body.
+      if (this.open > 0) return;
+      const n = Math.min(this.conn.host.packetSize - 6, this.contentLength - this.received);
+      if (n <= 0) return;
+      this.open++;
+      this.asks++;
+      this.outstanding += n;
+      this.conn.write(getBodyChunk(n));
+      return;
+    }
+    if (this.contentLength !== null && this.delivery === "credit") {
       // lighttpd writes each packet's header and data separately without TCP_NODELAY: asking
       // for one packet at a time costs a delayed ACK (~40 ms) per packet. Keep a window of bytes
       // asked for, topped up as the reader takes data, so that lighttpd always may send.
@@ -178,7 +206,7 @@ class Exchange implements BodySource, ResponseTarget {
    * once instead of the ~40 ms delayed one. Bounded by what the reader has not taken yet.
    */
   partial(): void {
-    if (!this.credit || this.bodyEnded || this.done || this.contentLength === null || this.conn.closed) return;
+    if (this.delivery !== "credit" || this.bodyEnded || this.done || this.contentLength === null || this.conn.closed) return;
     const left = this.contentLength - this.received - this.outstanding;
     if (left <= 0 || this.outstanding + this.body.readableLength >= 2 * RAW_WINDOW) return;
     const n = Math.min(RAW_PACKET, left);
@@ -193,8 +221,15 @@ class Exchange implements BodySource, ResponseTarget {
     let data: Buffer;
     try {
       data = bodyData(payload, this.framingOf(payload));
-      if (this.credit) this.outstanding = data.length >= this.outstanding ? 0 : this.outstanding - data.length;
-      else this.asked = false;
+      if (this.contentLength === null || this.delivery === "reference") this.asked = false;
+      else this.outstanding = data.length >= this.outstanding ? 0 : this.outstanding - data.length;
+      if (this.delivery === "probe" && this.contentLength !== null) {
+        this.packets++;
+        if (this.open > 0) this.open--;
+        // Evidence of credit delivery: lighttpd's raw packets, or more packets than asks plus
+        // the one a reference front server may send unasked.
+        if (this.framing === "raw" || this.packets > this.asks + 1) this.delivery = "credit";
+      }
     } catch (error) {
       if (!this.framingGuessed && !guessed) throw error;
       throw new AjpWireError(
@@ -265,7 +300,7 @@ class Exchange implements BodySource, ResponseTarget {
       if (data.length > 0) bytes = Buffer.concat([head, encodeBodyChunks([data], data.length, this.conn.host.packetSize)]);
     }
     this.done = true;
-    if (this.credit && this.expectingBody) {
+    if (this.delivery !== "reference" && this.expectingBody) {
       // packets may still come, unasked: close rather than guess (lighttpd never reuses anyway)
       this.conn.endResponse(this, bytes, true);
     } else if (this.expectingBody) {
@@ -305,7 +340,7 @@ class Exchange implements BodySource, ResponseTarget {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    if (this.credit && this.expectingBody) this.conn.endResponse(this, undefined, true);
+    if (this.delivery !== "reference" && this.expectingBody) this.conn.endResponse(this, undefined, true);
     else if (!this.expectingBody) this.conn.endResponse(this);
     // else: END_RESPONSE once the body packet in flight is read (bodyPacket), so that no body
     // packet is left on the connection to be read as the next request.
@@ -407,7 +442,7 @@ export class AjpConnection extends TrackedConnection {
     const exchange = this.exchange;
     if (exchange !== null) {
       if (exchange.expectingBody) exchange.bodyPacket(payload);
-      else if (payload.length > 0) {
+      else if (!isBodyEnd(payload)) {
         // lighttpd follows each bodiless request with an empty packet: ignored above. Anything
         // else waits for the request under way to finish.
         this.parked = payload;
@@ -415,7 +450,9 @@ export class AjpConnection extends TrackedConnection {
       }
       return;
     }
-    if (payload.length === 0) return; // lighttpd's empty packet after a bodiless request
+    // lighttpd's empty packet after a bodiless request; the end-of-body answer to an ask sent
+    // ahead (probe mode) that came after the body was complete
+    if (isBodyEnd(payload)) return;
     switch (payload[0]) {
       case FORWARD_REQUEST:
         if (this.socket.writableEnded) {
@@ -448,8 +485,8 @@ export class AjpConnection extends TrackedConnection {
     const { env, chunked } = environmentOf(forward);
     let framing: BodyFraming | null = host.bodyFraming === "auto" ? null : host.bodyFraming;
     if (framing === null && forward.attributes.some((a) => a[0] === "AJP_REMOTE_PORT")) framing = "spec";
-    // Apache and mod_jk (AJP_REMOTE_PORT) follow the reference; the others are read like lighttpd
-    const exchange = new Exchange(this, framing, framing !== "spec");
+    // Apache and mod_jk (AJP_REMOTE_PORT) follow the reference; the others are probed (Exchange)
+    const exchange = new Exchange(this, framing, framing === "spec" ? "reference" : framing === "raw" ? "credit" : "probe");
     let request: Request;
     try {
       const init = requestFromEnvironment(env, exchange.body, host.cgiOptions);

@@ -501,6 +501,17 @@ export function isSpecBodyPacket(payload: Buffer): boolean {
   return payload.length === 0 || (payload.length >= 2 && payload.readUInt16BE(0) === payload.length - 2);
 }
 
+/**
+ * Whether a packet is an end of body: empty (the reference, lighttpd) or a zero chunk length
+ * (Apache's chunked end). Neither starts with a packet type, so between requests it can only be
+ * the late answer to a GET_BODY_CHUNK sent ahead.
+ *
+ * @example isBodyEnd(Buffer.from([0, 0])); // true
+ */
+export function isBodyEnd(payload: Buffer): boolean {
+  return payload.length === 0 || (payload.length === 2 && payload[0] === 0 && payload[1] === 0);
+}
+
 function packet(type: number, bodyLength: number): Buffer {
   const out = Buffer.allocUnsafe(5 + bodyLength);
   out[0] = 0x41;

@@ -337,6 +337,8 @@ export interface AjpResult extends ConformanceResponse {
   chunkSizes: number[];
   /** GET_BODY_CHUNK packets received, with the size each asked for. */
   asked: number[];
+  /** Data sizes of the body packets sent, in order (the first one unasked with a Content-Length). */
+  sent: number[];
   headNames: (string | number)[];
 }
 
@@ -348,6 +350,15 @@ export interface ExchangeOptions {
   endForm?: "zero-chunk" | "empty";
   /** Close the connection after this many body bytes of the response. */
   abortAfter?: number;
+  /**
+   * Play a strict AJP13 reference front server instead of Apache: exactly one packet per
+   * GET_BODY_CHUNK, of at most the size asked for, and an empty packet for an ask past the end
+   * of the body (the reference's answer) where Apache fails the request. Send no AJP_REMOTE_PORT
+   * with it (`attributes: []`): the reference does not require one.
+   */
+  reference?: boolean;
+  /** Milliseconds to wait before answering each GET_BODY_CHUNK: a front server whose client uploads slowly. */
+  answerDelay?: number;
 }
 
 /**
@@ -369,9 +380,13 @@ export async function exchange(
   const hasLength = (spec.headers ?? []).some(([n]) => n.toLowerCase() === "content-length");
   socket.write(forwardRequest(spec));
   let bodyEnded = false;
+  const sent: number[] = [];
   if (hasLength) {
     const first = await reader.take(max);
-    if (first.length > 0) socket.write(bodyPacket(first));
+    if (first.length > 0) {
+      socket.write(bodyPacket(first));
+      sent.push(first.length);
+    }
   }
   const result: AjpResult = {
     status: 0,
@@ -381,6 +396,7 @@ export async function exchange(
     reuse: null,
     chunkSizes: [],
     asked: [],
+    sent,
     headNames: [],
   };
   const chunks: Buffer[] = [];
@@ -405,9 +421,17 @@ export async function exchange(
         break;
       }
     } else if (type === 6) {
-      result.asked.push(p.readUInt16BE(1));
+      const size = p.readUInt16BE(1);
+      result.asked.push(size);
+      if (options.answerDelay !== undefined) await new Promise((resolve) => setTimeout(resolve, options.answerDelay));
+      if (bodyEnded && options.reference === true) {
+        socket.write(bodyPacket(Buffer.alloc(0), "empty"));
+        sent.push(0);
+        continue;
+      }
       if (bodyEnded) throw new Error("GET_BODY_CHUNK after the end of the body (Apache fails the request)");
-      const data = await reader.take(Math.min(max, p.readUInt16BE(1) || max));
+      const data = await reader.take(options.reference === true ? Math.min(max, size) : Math.min(max, size || max));
+      sent.push(data.length);
       if (data.length === 0) {
         bodyEnded = true;
         socket.write(options.endForm === "empty" ? bodyPacket(data, "empty") : bodyPacket(data));

@@ -12,6 +12,7 @@ import {
   parseSendHeaders,
   startAjp,
 } from "../helpers/ajp-client.js";
+import { bytes, random } from "../helpers/random.js";
 import {
   AjpWireError,
   MAGIC_IN,
@@ -763,6 +764,79 @@ describe("ajp backend over sockets", () => {
     // lighttpd sends each packet in two writes without TCP_NODELAY: the backend asks for many
     // packets at once instead of paying a delayed ACK per packet
     expect(asked[0]).toBeGreaterThan(8188);
+  });
+
+  // A strict reference front server: no AJP_REMOTE_PORT (the reference does not require it), the
+  // first packet unasked, then exactly one packet per GET_BODY_CHUNK of at most the size asked.
+  async function referenceUpload(size: number, answerDelay?: number): Promise<void> {
+    const { port } = await start();
+    const s = await open(port);
+    const body = bytes(random(size), size);
+    const spec = { method: "POST", uri: "/echo-body", headers: [["Content-Length", String(size)]] as [string, string][], attributes: [] };
+    const res = await exchange(s, spec, body, { reference: true, endForm: "empty", ...(answerDelay !== undefined ? { answerDelay } : {}) });
+    expect(res.status).toBe(200);
+    expect(sha256(res.body)).toBe(sha256(body));
+    // one packet per ask (plus the unasked first), none larger than its ask
+    expect(res.sent.length).toBe(res.asked.length + 1);
+    for (let i = 0; i < res.asked.length; i++) expect(res.sent[i + 1]).toBeLessThanOrEqual(res.asked[i]!);
+    expect(res.reuse).toBe(true);
+    // the connection is still in step: the next request on it is served
+    const next = await exchange(s, { method: "GET", uri: "/", headers: [["Host", "h"]], attributes: [] });
+    expect(next.status).toBe(200);
+    expect(next.reuse).toBe(true);
+  }
+
+  it("reads a 50 kB upload from a strict reference front server without AJP_REMOTE_PORT", async () => {
+    await referenceUpload(50_000);
+  });
+
+  it("reads a 1 MiB upload from a strict reference front server without AJP_REMOTE_PORT", async () => {
+    await referenceUpload(1 << 20);
+  });
+
+  it("reads an upload from a reference front server that answers each GET_BODY_CHUNK late", async () => {
+    await referenceUpload(50_000, 5);
+  });
+
+  it("switches to credit reading for a front server that answers one ask with several spec packets", async () => {
+    const { port } = await start();
+    const s = await open(port);
+    const body = bytes(random(7), 100_000);
+    s.write(forwardRequest({ method: "POST", uri: "/echo-body", headers: [["Content-Length", "100000"]], attributes: [] }));
+    let sent = 0;
+    const chunks: Buffer[] = [];
+    const asked: number[] = [];
+    let reuse = -1;
+    for (let p = await s.next(); p !== null; p = await s.next()) {
+      if (p[0] === 6) {
+        // credit delivery in the reference framing: what was asked for, in packets of 3000 bytes
+        asked.push(p.readUInt16BE(1));
+        const end = Math.min(sent + p.readUInt16BE(1), body.length);
+        for (; sent < end; sent = Math.min(sent + 3000, end)) s.write(bodyPacket(body.subarray(sent, Math.min(sent + 3000, end))));
+      } else if (p[0] === 3) chunks.push(Buffer.from(parseBodyChunk(p)));
+      else if (p[0] === 5) {
+        reuse = p[1]!;
+        break;
+      }
+    }
+    expect(sha256(Buffer.concat(chunks))).toBe(sha256(body));
+    expect(reuse).toBe(1);
+    // once it sent more packets than asked for, the backend asks for a window of bytes at once
+    expect(Math.max(...asked)).toBeGreaterThan(8186);
+  });
+
+  it("reads a chunked upload from a reference front server without AJP_REMOTE_PORT", async () => {
+    const { port } = await start();
+    const s = await open(port);
+    async function* parts(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 4; i++) yield Buffer.alloc(9000, 0x41 + i);
+    }
+    const spec = { method: "POST", uri: "/echo-body", headers: [["Host", "h"], ["Transfer-Encoding", "chunked"]] as [string, string][], attributes: [] };
+    const res = await exchange(s, spec, parts(), { reference: true, endForm: "empty" });
+    expect(res.body.length).toBe(36000);
+    expect(res.body[35999]).toBe(0x44);
+    expect(res.sent.length).toBe(res.asked.length); // nothing unasked without a length
+    expect(res.reuse).toBe(true);
   });
 
   it("sends body chunks of at most packet size - 8 bytes", async () => {
