@@ -28,8 +28,9 @@ export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOpt
    * chunk length, the first one unasked, then one per GET_BODY_CHUNK. `raw` (lighttpd 1.4
    * mod_ajp13): the data alone, sent on credit whenever the front server has it. `auto`
    * (default): `spec` for requests carrying Apache's AJP_REMOTE_PORT attribute; for the others,
-   * lighttpd's delivery, with the framing told from the first body packet (see
-   * docs/servers/ajp.md).
+   * the framing told from the first body packet, and one GET_BODY_CHUNK outstanding at a time
+   * until the front server shows it sends more packets than asked for (lighttpd), so that a
+   * reference front server without that optional attribute is read too (see docs/servers/ajp.md).
    */
   bodyFraming?: BodyFramingOption;
 }
