@@ -225,5 +225,4 @@ export {
   normalizeOrigin,
   parseProtocols,
   serializeProtocols,
-  splitList,
 } from "./http/websocket.js";

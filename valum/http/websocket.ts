@@ -4,7 +4,7 @@
  * subprotocol choice, the key's shape and origins. No request, no response, no socket: what the
  * `websocket` middleware glues. The frames themselves are `ws`'s.
  */
-import { isToken } from "./authorization.js";
+import { isToken, splitList } from "./tokens.js";
 
 /** A handshake header value that does not follow its grammar. */
 export class WebSocketSyntaxError extends Error {
@@ -17,30 +17,16 @@ export class WebSocketSyntaxError extends Error {
 const OWS = /^[ \t]+|[ \t]+$/g;
 
 /**
- * The elements of a comma-separated list (`1#element`, RFC 9110 §5.6.1), whitespace around
- * them removed; empty elements are skipped, as the RFC asks of recipients.
- *
- * @example splitList(" a, ,b "); // ["a", "b"]
- */
-export function splitList(value: string): string[] {
-  const out: string[] = [];
-  for (const part of value.split(",")) {
-    const element = part.replace(OWS, "");
-    if (element.length > 0) out.push(element);
-  }
-  return out;
-}
-
-/**
  * Whether a comma-separated header value (`Connection`, `Upgrade`) lists `token`, compared
  * case-insensitively; for `Upgrade`, `websocket/13` does not count as `websocket`.
  *
  * @example listHasToken("keep-alive, Upgrade", "upgrade"); // true
  */
 export function listHasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
+  const elements = value === null ? null : splitList(value);
+  if (elements === null) return false;
   const wanted = token.toLowerCase();
-  for (const element of splitList(value)) if (element.toLowerCase() === wanted) return true;
+  for (const element of elements) if (element.toLowerCase() === wanted) return true;
   return false;
 }
 
@@ -52,6 +38,7 @@ export function listHasToken(value: string | null, token: string): boolean {
  * @example parseProtocols("chat.v2, chat"); // ["chat.v2", "chat"]
  */
 export function parseProtocols(value: string): string[] {
+  // Not splitList: an empty element must be refused here, as ws would refuse it after the upgrade.
   const parts = value.split(",");
   const out: string[] = [];
   for (const part of parts) {

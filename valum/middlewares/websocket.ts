@@ -10,7 +10,7 @@ import type { Request, Response } from "../../vsgi/index.js";
 import type { Context } from "../context.js";
 import type { ForwardCallback, HandlerCallback, NextCallback } from "../handler.js";
 import { chooseProtocol, isWebSocketKey, listHasToken, normalizeOrigin, parseProtocols, WebSocketSyntaxError } from "../http/websocket.js";
-import { isToken } from "../http/authorization.js";
+import { isToken } from "../http/tokens.js";
 import { ClientError, ServerError } from "../status.js";
 import { checkKnownOptions } from "./authenticate.js";
 import { invalidOption } from "./options.js";
