@@ -210,3 +210,19 @@ export {
 export { encodeEvent, lastEventId, EventStreamError, EVENT_STREAM_TYPE, KEEP_ALIVE_COMMENT, type ServerSentEvent } from "./http/sse.js";
 export { basepath, isOriginPath, type BasepathHandler } from "./middlewares/basepath.js";
 export { subdomain, hostLabels, SUBDOMAIN_DEFAULTS, type SubdomainContext, type SubdomainOptions } from "./middlewares/subdomain.js";
+export {
+  websocket,
+  WEBSOCKET_DEFAULTS,
+  type OriginCheck,
+  type WebSocketContext,
+  type WebSocketOptions,
+} from "./middlewares/websocket.js";
+export {
+  WebSocketSyntaxError,
+  chooseProtocol,
+  isWebSocketKey,
+  listHasToken,
+  normalizeOrigin,
+  parseProtocols,
+  serializeProtocols,
+} from "./http/websocket.js";

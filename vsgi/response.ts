@@ -1,5 +1,5 @@
 import { createReadStream, promises as fs } from "node:fs";
-import { Readable, Writable, type Transform } from "node:stream";
+import { Readable, Writable, type Duplex, type Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Headers } from "./headers.js";
 import { serializeCookie, type CookieOptions } from "./cookies.js";
@@ -217,6 +217,22 @@ export interface HeadListener {
 }
 
 /**
+ * A connection a response gave away (`Response.takeConnection`), for another protocol to speak
+ * on it: what is written on it from then on is the taker's business, closing it too.
+ */
+export interface TakenConnection {
+  /** The connection, now the taker's to read, write and close. */
+  readonly socket: Duplex;
+  /** Bytes the client sent after the request's head, already read off the socket: the new protocol's first. */
+  readonly head: Buffer;
+  /**
+   * The backend's own request object, for a library that needs it: node:http's
+   * `IncomingMessage` on the http backend (what `ws` takes).
+   */
+  readonly nativeRequest: unknown;
+}
+
+/**
  * A response, the same on every backend: set `status` and `headers`, then send the body with
  * one of the helpers, all of which resolve to `true` so a handler can return them.
  *
@@ -276,6 +292,28 @@ export abstract class Response {
 
   /** Drops the connection: the way out when a response cannot be completed. */
   abstract destroy(error?: Error): void;
+
+  /**
+   * Gives the connection away, for another protocol to speak on it (the websocket middleware
+   * does): this response then counts as written, writes nothing, and `destroy` closes the
+   * connection. `null` when the backend cannot (only the http backend can, for a request that
+   * asks to upgrade and has no body) or the head is already written.
+   *
+   * @example
+   * const taken = res.takeConnection();
+   * if (taken === null) throw ServerError.notImplemented("this backend cannot switch protocols");
+   */
+  takeConnection(): TakenConnection | null {
+    if (this._headWritten) return null;
+    const taken = this.detachConnection();
+    if (taken !== null) this._headWritten = true;
+    return taken;
+  }
+
+  /** The backend's part of `takeConnection`: `null` unless it can hand this request's connection over. */
+  protected detachConnection(): TakenConnection | null {
+    return null;
+  }
 
   /** True once the status line and headers are sent. */
   get headWritten(): boolean {

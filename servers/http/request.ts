@@ -1,4 +1,5 @@
 import { IncomingMessage, type ServerResponse } from "node:http";
+import type { Readable } from "node:stream";
 import { Request, Headers, abortedError } from "../../vsgi/index.js";
 
 /**
@@ -31,8 +32,9 @@ export class HttpRequest extends Request {
   private readonly nodeResponse: ServerResponse;
   private listening = false;
 
-  constructor(node: IncomingMessage, nodeResponse: ServerResponse, scheme: string) {
-    super({ method: node.method!, target: node.url!, scheme, httpVersion: node.httpVersion, body: node });
+  /** `body`: where the body comes from when it is not `node` (an upgrade request's, left on the socket). */
+  constructor(node: IncomingMessage, nodeResponse: ServerResponse, scheme: string, body: Readable | null = null) {
+    super({ method: node.method!, target: node.url!, scheme, httpVersion: node.httpVersion, body: body ?? node });
     this.node = node;
     this.nodeResponse = nodeResponse;
     if (node instanceof VsgiIncomingMessage) node.vsgiRequest = this;

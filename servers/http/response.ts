@@ -1,6 +1,7 @@
-import { STATUS_CODES, type ServerResponse } from "node:http";
-import type { Writable } from "node:stream";
-import { Response, type Headers } from "../../vsgi/index.js";
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex, Writable } from "node:stream";
+import { Response, type Headers, type TakenConnection } from "../../vsgi/index.js";
 import type { HttpRequest } from "./request.js";
 
 function flatten(headers: Headers): string[] {
@@ -13,13 +14,35 @@ function custom(status: number, reason: string): string | undefined {
   return STATUS_CODES[status] === reason ? undefined : reason;
 }
 
-/** A response written through node:http, which frames it (length or chunked) and drops HEAD bodies. */
+/** What node:http's 'upgrade' event gives besides the request: the connection and the bytes read past the head. */
+export interface HttpUpgrade {
+  socket: Duplex;
+  head: Buffer;
+  request: IncomingMessage;
+}
+
+/**
+ * A response written through node:http, which frames it (length or chunked) and drops HEAD
+ * bodies. For a request that asks to upgrade, `takeConnection()` gives the socket away.
+ */
 export class HttpResponse extends Response {
   private readonly node: ServerResponse;
+  private upgrade: HttpUpgrade | null;
+  private taken: Duplex | null = null;
 
-  constructor(request: HttpRequest, node: ServerResponse) {
+  constructor(request: HttpRequest, node: ServerResponse, upgrade: HttpUpgrade | null = null) {
     super(request);
     this.node = node;
+    this.upgrade = upgrade;
+  }
+
+  protected override detachConnection(): TakenConnection | null {
+    const upgrade = this.upgrade;
+    if (upgrade === null) return null;
+    this.upgrade = null;
+    this.taken = upgrade.socket;
+    this.node.detachSocket(upgrade.socket as Socket);
+    return { socket: upgrade.socket, head: upgrade.head, nativeRequest: upgrade.request };
   }
 
   protected sendHead(status: number, reason: string, headers: Headers): void {
@@ -37,6 +60,7 @@ export class HttpResponse extends Response {
   }
 
   destroy(error?: Error): void {
-    this.node.destroy(error);
+    if (this.taken !== null) this.taken.destroy(error);
+    else this.node.destroy(error);
   }
 }

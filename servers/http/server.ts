@@ -8,6 +8,7 @@ import { optionNames } from "../../vsgi/options.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
+import { upgradeBody, upgradeBodyOf } from "./upgrade.js";
 
 /** Options of the http backend. */
 export interface HttpServerOptions extends SocketServerOptions {
@@ -79,6 +80,8 @@ export default class HttpServer extends SocketServer {
   });
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
+  /** The connections of upgrade requests, which node no longer tracks: a stop that times out closes them. */
+  private readonly upgraded = new Set<Duplex>();
   private readonly tls: boolean;
   private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number };
   /** The most header fields a request may have. */
@@ -128,6 +131,7 @@ export default class HttpServer extends SocketServer {
     // that a request went past it (see tooManyFields).
     server.maxHeadersCount = this.maxHeaderFields + 1;
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
+    server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     if (o.allow !== undefined && o.allow.length > 0) {
       // node tracks the connections itself (closeIdleConnections): only the allow-list is ours.
       server.on("connection", (socket: Socket) => void this.admit(socket));
@@ -165,12 +169,41 @@ export default class HttpServer extends SocketServer {
     return nodeReq.rawHeaders.length > 2 * this.maxHeaderFields;
   }
 
+  // node:http hands a request with `Connection: upgrade` to its own event, with the socket and the
+  // bytes read past the head: route it like any request, so that routes and middlewares (auth,
+  // subdomain) run first, with a response on the socket that a handler may take over
+  // (`res.takeConnection()`, the websocket middleware). Answered instead, the connection ends.
+  private onUpgrade(nodeReq: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const nodeRes = new ServerResponse(nodeReq);
+    nodeRes.shouldKeepAlive = false;
+    nodeRes.assignSocket(socket as Socket);
+    nodeRes.once("finish", () => socket.end());
+    socket.on("error", () => socket.destroy());
+    this.upgraded.add(socket);
+    socket.once("close", () => this.upgraded.delete(socket));
+    if (this.tooManyFields(nodeReq)) {
+      refuseTooManyFields(nodeRes, this.maxHeaderFields);
+      return;
+    }
+    const framing = upgradeBodyOf(nodeReq);
+    if (framing.kind === "unsupported") {
+      nodeRes.writeHead(411, { "Content-Type": "text/plain; charset=UTF-8" });
+      nodeRes.end("a request asking to upgrade must give its body a Content-Length");
+      return;
+    }
+    const body = framing.kind === "length" ? upgradeBody(framing.length, head, socket) : null;
+    const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http", body);
+    const upgrade = body === null ? { socket, head, request: nodeReq } : null;
+    void dispatch(this.handler, req, new HttpResponse(req, nodeRes, upgrade));
+  }
+
   protected override closeIdleConnections(): void {
     for (const server of this.nodeServers) server.closeIdleConnections();
   }
 
   protected override closeAllConnections(): void {
     for (const server of this.nodeServers) server.closeAllConnections();
+    for (const socket of this.upgraded) socket.destroy();
   }
 }
 
