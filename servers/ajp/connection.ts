@@ -62,6 +62,12 @@ export interface ConnectionHost {
   readonly secretDigest: Buffer | null;
   readonly cgiOptions: CgiEnvironmentOptions;
   readonly isStopping: boolean;
+  /** Milliseconds a packet begun between requests (a FORWARD_REQUEST) may take to arrive whole. */
+  readonly headTimeout: number;
+  /** Milliseconds the backend waits for bytes it is owed (the rest of a packet, a body packet asked for). */
+  readonly readTimeout: number;
+  /** Milliseconds a connection may stay without a request. */
+  readonly idleTimeout: number;
 }
 
 // The 500 sent when the application's headers do not fit a packet: its phrase from the one
@@ -164,9 +170,23 @@ class Exchange implements BodySource, ResponseTarget {
     return !this.bodyEnded;
   }
 
+  /**
+   * Whether the front server owes body bytes: the unasked first packet, an answer to
+   * GET_BODY_CHUNK, credit not used up. Only then may the connection time out during a request.
+   */
+  get awaitingBody(): boolean {
+    return !this.bodyEnded && (this.firstPending || this.asked || this.open > 0 || this.outstanding > 0);
+  }
+
   // ---- request body ----
 
+  /** The application reads: ask the front server for more, and wait for it at most readTimeout. */
   wantBody(): void {
+    this.ask();
+    this.conn.armTimeout();
+  }
+
+  private ask(): void {
     if (this.bodyEnded || this.firstPending || this.done || this.conn.closed) return;
     if (this.contentLength !== null && this.delivery === "probe") {
       // Not known to send more than one packet per GET_BODY_CHUNK: ask whenever no ask is left
@@ -351,8 +371,7 @@ class Exchange implements BodySource, ResponseTarget {
   }
 
   /** The connection is gone: the application sees an aborted request, writers are released. */
-  abort(): void {
-    const reason = abortedError("the front server closed the connection");
+  abort(reason: Error = abortedError("the front server closed the connection")): void {
     this.request?.abort(reason);
     if (!this.bodyEnded && !this.body.destroyed) {
       // Readers get the error; a body nobody listens to is closed quietly (no crash).
@@ -384,6 +403,13 @@ export class AjpConnection extends TrackedConnection {
   /** A packet that came while a request was under way (pipelining): taken after it. */
   private parked: Buffer | null = null;
   private pumping = false;
+  /** When the connection, without a request, is closed (0: never): from its start or its last response. */
+  private idleDeadline = 0;
+  /** A packet has begun between requests: it must be whole by `headDeadline` (0: no limit). */
+  private inHead = false;
+  private headDeadline = 0;
+  /** Why the connection is being destroyed, for the request under way. */
+  private abortReason: Error | undefined = undefined;
 
   constructor(socket: Socket, host: ConnectionHost) {
     super(socket);
@@ -435,6 +461,59 @@ export class AjpConnection extends TrackedConnection {
       this.fail(error);
     } finally {
       this.pumping = false;
+    }
+    this.armTimeout();
+  }
+
+  /** The connection is tracked, with no request yet: idleTimeout runs from now. */
+  startIdle(): void {
+    this.idleDeadline = this.deadlineIn(this.host.idleTimeout);
+    this.deadline = this.idleDeadline;
+  }
+
+  /**
+   * Arms the timeout of the phase the connection is in. Between requests: idleTimeout from the
+   * last response (CPINGs do not push it back), or, once a packet has begun, headTimeout for the
+   * whole packet and readTimeout between its bytes. During a request: readTimeout while the front
+   * server owes body bytes, else none (the handler's time is not the front server's).
+   */
+  armTimeout(): void {
+    if (this.closed) return;
+    const exchange = this.exchange;
+    const host = this.host;
+    if (exchange !== null) {
+      this.inHead = false;
+      this.expireIn(exchange.awaitingBody ? host.readTimeout : 0);
+    } else if (this.parser.buffered > 0) {
+      if (!this.inHead) {
+        this.inHead = true;
+        this.headDeadline = this.deadlineIn(host.headTimeout);
+      }
+      this.expireInBy(host.readTimeout, this.headDeadline);
+    } else {
+      this.inHead = false;
+      this.deadline = this.idleDeadline;
+    }
+  }
+
+  /** The timeout of the current phase passed (see `armTimeout`). */
+  override expired(): void {
+    if (this.closed) return;
+    const exchange = this.exchange;
+    const host = this.host;
+    if (exchange !== null) {
+      if (!exchange.awaitingBody) return; // the handler's turn: never cut
+      const error = abortedError(`the front server sent no request body for readTimeout (${host.readTimeout} ms)`);
+      logError(`ajp: ${this.peer()}: ${error.message}; closing the connection`);
+      this.destroy(error);
+    } else if (this.inHead) {
+      const cut = this.headDeadline !== 0 && this.now >= this.headDeadline;
+      const limit = cut ? `headTimeout (${host.headTimeout} ms)` : `readTimeout (${host.readTimeout} ms)`;
+      logError(`ajp: ${this.peer()} sent no complete packet within ${limit}; closing the connection`);
+      this.destroy();
+    } else {
+      // idle: closing is legitimate, a pooling front server reconnects
+      this.destroy();
     }
   }
 
@@ -520,6 +599,8 @@ export class AjpConnection extends TrackedConnection {
     this.exchange = null;
     exchange.close();
     this.requestFinished();
+    this.idleDeadline = this.deadlineIn(this.host.idleTimeout);
+    this.armTimeout();
     if (!reuse) {
       // Ending twice makes node build (and drop) an error with its stack.
       if (!this.socket.writableEnded) this.socket.end();
@@ -549,8 +630,10 @@ export class AjpConnection extends TrackedConnection {
     this.destroy();
   }
 
-  destroy(): void {
+  /** Closes the connection at once; the request under way is aborted with `reason`. */
+  destroy(reason?: Error): void {
     if (this.closed) return;
+    this.abortReason = reason;
     this.socket.destroy();
     this.onClose();
   }
@@ -568,7 +651,7 @@ export class AjpConnection extends TrackedConnection {
     const exchange = this.exchange;
     if (exchange !== null) {
       this.exchange = null;
-      exchange.abort();
+      exchange.abort(this.abortReason);
       this.requestFinished();
     }
     this.untrack();

@@ -33,6 +33,27 @@ export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOpt
    * reference front server without that optional attribute is read too (see docs/servers/ajp.md).
    */
   bodyFraming?: BodyFramingOption;
+  /**
+   * Milliseconds a FORWARD_REQUEST packet may take to arrive, from its first byte to its last,
+   * however its bytes trickle in; past it the connection is closed and logged. Default 20000;
+   * 0 disables it.
+   */
+  headTimeout?: number;
+  /**
+   * Milliseconds the backend waits for bytes it is owed: the rest of a packet begun, or a body
+   * packet asked for with GET_BODY_CHUNK (or sent unasked by the reference). Past it the
+   * connection is closed and the request aborted. Keep it above the front server's own read
+   * timeout on its client (Apache `Timeout`, lighttpd `server.max-read-idle`: 60 s). Default
+   * 75000; 0 disables it.
+   */
+  readTimeout?: number;
+  /**
+   * Milliseconds a connection may stay without a request (after it opens, or after its last
+   * response), CPINGs included; then it is closed: a pooling front server reconnects. Set
+   * Apache's `ProxyPass ... ttl=` below it so that Apache drops the connection first. Default
+   * 300000; 0 disables it.
+   */
+  idleTimeout?: number;
 }
 
 /**
@@ -51,12 +72,18 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
     packetSize: true,
     secret: true,
     bodyFraming: true,
+    headTimeout: true,
+    readTimeout: true,
+    idleTimeout: true,
   });
   declare readonly options: AjpServerOptions;
   readonly packetSize: number;
   readonly bodyFraming: BodyFramingOption;
   readonly secretDigest: Buffer | null;
   readonly cgiOptions: CgiEnvironmentOptions;
+  readonly headTimeout: number;
+  readonly readTimeout: number;
+  readonly idleTimeout: number;
 
   constructor(options: AjpServerOptions) {
     super(options);
@@ -72,6 +99,9 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
       throw new VsgiError(ERR_INVALID_OPTION, `option bodyFraming must be "auto", "spec" or "raw", got ${JSON.stringify(framing)}`);
     }
     this.bodyFraming = framing;
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
+    this.readTimeout = integerOption(options.readTimeout, "readTimeout", 75000, 0);
+    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 300000, 0);
     this.onConnection = this.onConnection.bind(this);
   }
 
@@ -88,8 +118,15 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
     return createServer({ noDelay: true }, this.onConnection);
   }
 
+  protected override shortestTimeout(): number {
+    const timeouts = [this.headTimeout, this.readTimeout, this.idleTimeout].filter((t) => t > 0);
+    return timeouts.length > 0 ? Math.min(...timeouts) : super.shortestTimeout();
+  }
+
   private onConnection(socket: Socket): void {
     if (!this.admit(socket)) return;
-    this.track(new AjpConnection(socket, this));
+    const connection = new AjpConnection(socket, this);
+    this.track(connection);
+    connection.startIdle();
   }
 }

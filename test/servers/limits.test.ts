@@ -1,4 +1,4 @@
-// Limits on request heads, on real sockets: a head trickling in (slowloris) is cut however its
+// Limits on request heads (and the ajp backend's reads), on real sockets: a head trickling in (slowloris) is cut however its
 // bytes keep coming, and a head with too many fields or too many bytes never reaches the
 // application.
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
@@ -9,6 +9,7 @@ import { Server, VsgiError, logError, setErrorLogger, type HandlerLike } from ".
 import { encodeHead } from "../../servers/scgi/index.js";
 import { beginRequestRecord, encodePairs, encodeRecord, KEEP_CONN, PARAMS, RESPONDER, STDIN } from "../../servers/fastcgi/records.js";
 import HttpServer, { HTTP_LIMITS } from "../../servers/http/index.js";
+import { AjpSocket, CPING, bodyPacket, exchange, forwardRequest } from "../helpers/ajp-client.js";
 
 /** What a trickling client saw: the bytes it got back, how many it wrote, and whether it was still writing. */
 interface Trickled {
@@ -308,4 +309,136 @@ describe("fastcgi backend: PARAMS deadline", () => {
     expect(text).toContain("served /second");
     expect(logged).toEqual([]);
   }, 20000);
+});
+
+describe("ajp backend: head, read and idle timeouts", () => {
+  let server: Server | null = null;
+  let logged: string[] = [];
+  const originalLogger = logError;
+  beforeAll(() => setErrorLogger((message) => logged.push(message)));
+  afterAll(() => setErrorLogger(originalLogger));
+  afterEach(async () => {
+    await server?.stop();
+    server = null;
+    logged = [];
+  });
+
+  async function start(options: Record<string, unknown>, handler: HandlerLike = (req, res) => res.expandUtf8(`served ${req.path}`)): Promise<number> {
+    server = await Server.load("ajp", { handler, ...options });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    return Number(server.uris[0]!.port);
+  }
+
+  const get = (uri: string) => ({ method: "GET", uri, headers: [["Host", "x"]] as [string, string][] });
+  const CPONG = 9;
+
+  it("closes a connection whose FORWARD_REQUEST trickles in past headTimeout, though no read waits readTimeout, and serves others meanwhile", async () => {
+    const port = await start({ headTimeout: 300, readTimeout: 60000, idleTimeout: 60000 });
+    const slowRequest = forwardRequest({ method: "GET", uri: "/slow", headers: [["Host", "x"], ["X-Slow", "s".repeat(4000)]] });
+    let normal: Promise<string> | null = null;
+    const slow = await trickle(port, slowRequest, 20, "", () => {
+      normal = (async () => {
+        const socket = await AjpSocket.connect(port);
+        const answered = await exchange(socket, get("/normal"));
+        socket.destroy();
+        return answered.body.toString();
+      })();
+    });
+    expect(slow.reply).toBe("");
+    expect(slow.written).toBeGreaterThan(0);
+    expect(slow.written).toBeLessThan(slow.total);
+    expect(await normal!).toBe("served /normal");
+    expect(logged.join("\n")).toMatch(/sent no complete packet within headTimeout \(300 ms\)/);
+  }, 20000);
+
+  it("names readTimeout when a packet stops coming before headTimeout", async () => {
+    const port = await start({ headTimeout: 60000, readTimeout: 100, idleTimeout: 60000 });
+    const silent = await trickle(port, Buffer.from([0x12]), 1000000, forwardRequest(get("/cut")).subarray(0, 10));
+    expect(silent.reply).toBe("");
+    expect(logged.join("\n")).toMatch(/sent no complete packet within readTimeout \(100 ms\)/);
+  }, 20000);
+
+  it("aborts a request whose body stops coming for readTimeout, and closes the connection", async () => {
+    let seen: unknown = null;
+    const port = await start({ headTimeout: 60000, readTimeout: 200, idleTimeout: 60000 }, async (req, res) => {
+      try {
+        await req.flattenUtf8();
+      } catch (error) {
+        seen = error;
+      }
+      return res.end();
+    });
+    const socket = await AjpSocket.connect(port);
+    // As Apache: the first 10 bytes unasked, then never an answer to GET_BODY_CHUNK.
+    socket.write(forwardRequest({ method: "POST", uri: "/upload", headers: [["Host", "x"], ["Content-Length", "100"]] }));
+    socket.write(bodyPacket(Buffer.alloc(10, 0x61)));
+    const asked = await socket.next();
+    expect(asked?.[0]).toBe(6); // GET_BODY_CHUNK
+    await socket.closed;
+    expect((seen as VsgiError | null)?.code).toBe("ERR_VSGI_ABORTED");
+    expect((seen as Error).message).toMatch(/no request body for readTimeout \(200 ms\)/);
+    expect(logged.join("\n")).toMatch(/no request body for readTimeout \(200 ms\); closing the connection/);
+  }, 20000);
+
+  it("never cuts a request while its handler runs, and keeps a pooled connection past headTimeout and readTimeout", async () => {
+    const port = await start({ headTimeout: 50, readTimeout: 50, idleTimeout: 60000 }, async (req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // several timeouts long
+      return res.expandUtf8(`served ${req.path}`);
+    });
+    const socket = await AjpSocket.connect(port);
+    const first = await exchange(socket, get("/first"));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // idle, pooled, past headTimeout
+    const second = await exchange(socket, get("/second"));
+    expect(first.body.toString()).toBe("served /first");
+    expect(second.body.toString()).toBe("served /second");
+    expect(second.reuse).toBe(true);
+    expect(socket.isClosed).toBe(false);
+    socket.destroy();
+    expect(logged).toEqual([]);
+  }, 20000);
+
+  it("closes a connection idle for idleTimeout after its last response, silently; a new one is served", async () => {
+    const port = await start({ headTimeout: 60000, readTimeout: 60000, idleTimeout: 200 });
+    const socket = await AjpSocket.connect(port);
+    expect((await exchange(socket, get("/pooled"))).reuse).toBe(true);
+    await socket.closed;
+    const again = await AjpSocket.connect(port);
+    expect((await exchange(again, get("/again"))).body.toString()).toBe("served /again");
+    again.destroy();
+    expect(logged).toEqual([]);
+  }, 20000);
+
+  it("answers every CPING, which does not keep an idle connection open past idleTimeout", async () => {
+    const port = await start({ headTimeout: 60000, readTimeout: 60000, idleTimeout: 300 });
+    const socket = await AjpSocket.connect(port);
+    let pongs = 0;
+    for (;;) {
+      socket.write(CPING);
+      const packet = await socket.next();
+      if (packet === null) break;
+      expect(packet[0]).toBe(CPONG);
+      pongs++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(pongs).toBeGreaterThan(0);
+    expect(socket.isClosed).toBe(true);
+  }, 20000);
+
+  it("answers CPING then serves the request on a connection that waited past headTimeout", async () => {
+    const port = await start({ headTimeout: 50, readTimeout: 50, idleTimeout: 60000 });
+    const socket = await AjpSocket.connect(port);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.write(CPING);
+    expect((await socket.next())?.[0]).toBe(CPONG);
+    expect((await exchange(socket, get("/after-ping"))).body.toString()).toBe("served /after-ping");
+    socket.destroy();
+    expect(logged).toEqual([]);
+  }, 20000);
+
+  it("takes its timeouts as options, and refuses bad ones at construction", async () => {
+    await expect(Server.load("ajp", { handler: (req, res) => res.end(), readTimeout: -1 })).rejects.toThrow(/option readTimeout must be a non-negative integer/);
+    await expect(Server.load("ajp", { handler: (req, res) => res.end(), idleTimeout: 1.5 })).rejects.toThrow(/option idleTimeout/);
+    await expect(Server.load("ajp", { handler: (req, res) => res.end(), headTimeout: "20" as unknown as number })).rejects.toThrow(/option headTimeout/);
+    await expect(Server.load("ajp", { handler: (req, res) => res.end(), headTimeout: 0, readTimeout: 0, idleTimeout: 0 })).resolves.toBeDefined();
+  });
 });
