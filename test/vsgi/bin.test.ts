@@ -1,8 +1,13 @@
-import { describe, it, expect, afterEach } from "@jest/globals";
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
+import { mkdtemp, writeFile, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { start, distPath, type Program } from "../helpers/process.js";
 import { send } from "../helpers/http.js";
 
 const BIN = distPath("bin/vsgi.js");
+const ROUTER_APP = distPath("test/fixtures/router-app.js");
 let running: Program[] = [];
 afterEach(() => {
   for (const p of running) p.kill("SIGKILL");
@@ -14,31 +19,80 @@ function vsgi(args: string[]): Program {
   return p;
 }
 
+// Modules as a deployment writes them, in a folder of their own.
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "vsgi-bin-"));
+  await writeFile(join(dir, "named.mjs"), "export const site = (req, res) => res.expandUtf8(`site ${req.path}`);\nexport const answer = 42;\n");
+  await writeFile(join(dir, "object.mjs"), "export default { handle: (req, res) => res.expandUtf8('object') };\n");
+  await writeFile(join(dir, "nothing.mjs"), "export const unrelated = 1;\n");
+  await writeFile(join(dir, "broken.mjs"), "export default (;\n");
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true });
+});
+
+/** Serves with `args`, asks for `path`, stops the command and checks it left cleanly. */
+async function serve(args: string[], path: string): Promise<string> {
+  const p = vsgi(args);
+  const [, port] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/);
+  const body = (await send(Number(port), "GET", path)).body.toString();
+  p.kill("SIGTERM");
+  expect(await p.exited).toBe(0);
+  return body;
+}
+
+/** Runs a command that must fail; returns its standard error after checking the exit code. */
+async function fails(args: string[], code: number): Promise<string> {
+  const p = vsgi(args);
+  expect(await p.exited).toBe(code);
+  expect(p.stdout()).toBe("");
+  // one line naming what is wrong, no stack, no usage text
+  expect(p.stderr()).toMatch(/^vsgi: [^\n]+\n$/);
+  return p.stderr();
+}
+
 describe("the vsgi command", () => {
-  it("runs a module's default export on the named backend", async () => {
-    const p = vsgi(["http", distPath("test/fixtures/router-app.js"), "-p", "0"]);
-    const [, port] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/);
-    expect((await send(Number(port), "GET", "/users/41")).body.toString()).toBe("user 42");
-    p.kill("SIGTERM");
-    expect(await p.exited).toBe(0);
+  it("serves a module's default export on http, passing the arguments after -- to the backend", async () => {
+    expect(await serve([ROUTER_APP, "--", "-p", "0"], "/users/41")).toBe("user 42");
   });
 
-  it("prints its usage with --help", async () => {
-    const p = vsgi(["--help"]);
-    expect(await p.exited).toBe(0);
-    expect(p.stdout()).toMatch(/Usage: vsgi SERVER MODULE/);
-    expect(p.stdout()).toMatch(/--forks N/);
+  it("serves the named EXPORT of a module resolved against --directory", async () => {
+    expect(await serve(["--server", "http", "--directory", dir, "named.mjs:site", "--", "-p", "0"], "/x")).toBe("site /x");
+    expect(await serve(["--server=http", `--directory=${dir}`, "object.mjs", "--", "--port=0"], "/")).toBe("object");
   });
 
-  it("names what is missing or wrong", async () => {
-    const noModule = vsgi(["http"]);
-    expect(await noModule.exited).toBe(2);
-    expect(noModule.stderr()).toMatch(/missing MODULE after http/);
-    const badModule = vsgi(["http", "/nonexistent/app.js"]);
-    expect(await badModule.exited).toBe(1);
-    expect(badModule.stderr()).toMatch(/cannot load \/nonexistent\/app\.js/);
-    const badServer = vsgi(["nosuch", distPath("test/fixtures/router-app.js")]);
-    expect(await badServer.exited).toBe(1);
-    expect(badServer.stderr()).toMatch(/unknown server "nosuch": looked in/);
+  it("keeps the shorthand SERVER MODULE [OPTION...]", async () => {
+    expect(await serve(["http", ROUTER_APP, "-p", "0"], "/users/41")).toBe("user 42");
+  });
+
+  it("prints its usage with --help and the package's version with --version, without a MODULE", async () => {
+    const help = vsgi(["--help"]);
+    expect(await help.exited).toBe(0);
+    expect(help.stdout()).toMatch(/Usage: vsgi \[--server NAME\] \[--directory DIR\] MODULE\[:EXPORT\]/);
+    expect(help.stdout()).toMatch(/--forks N/);
+    const version = vsgi(["--version"]);
+    expect(await version.exited).toBe(0);
+    const pkg = JSON.parse(readFileSync(distPath("../package.json"), "utf8")) as { version: string };
+    expect(version.stdout()).toBe(`${pkg.version}\n`);
+  });
+
+  it("refuses a bad command line with one line and exit 2", async () => {
+    expect(await fails([], 2)).toMatch(/missing MODULE/);
+    expect(await fails(["--bogus", ROUTER_APP], 2)).toMatch(/unknown option --bogus/);
+    expect(await fails(["--server"], 2)).toMatch(/--server needs a value/);
+    expect(await fails([ROUTER_APP, "-p", "0"], 2)).toMatch(/unexpected -p after MODULE: the backend's arguments go after --/);
+    expect(await fails(["--live-reload", ROUTER_APP], 2)).toMatch(/--live-reload is not supported yet/);
+    expect(await fails(["http"], 2)).toMatch(/missing MODULE after http/);
+  });
+
+  it("names a module that cannot serve with one line and exit 1", async () => {
+    expect(await fails(["/nonexistent/app.js"], 1)).toMatch(/no such module \/nonexistent\/app\.js/);
+    expect(await fails(["--directory", dir, "absent.mjs"], 1)).toMatch(`no such module absent.mjs (looked for ${join(dir, "absent.mjs")})`);
+    expect(await fails(["--directory", dir, "named.mjs:nope"], 1)).toMatch(/named\.mjs has no export "nope" \(it exports answer, site\)/);
+    expect(await fails(["--directory", dir, "nothing.mjs"], 1)).toMatch(/nothing\.mjs has no default export/);
+    expect(await fails(["--directory", dir, "named.mjs:answer"], 1)).toMatch(/export "answer" of named\.mjs is not a handler \(a number\)/);
+    expect(await fails(["--directory", dir, "broken.mjs"], 1)).toMatch(/cannot load broken\.mjs: /);
+    expect(await fails(["--server", "nosuch", ROUTER_APP], 1)).toMatch(/unknown server "nosuch": looked in/);
   });
 });
