@@ -9,11 +9,12 @@
 // operator gets in the front server's log.
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { superviseReloading } from "./live-reload.js";
 import { Server, OPTIONS_HELP, toHandlerFunction, ERR_INVALID_HANDLER, VsgiError, type HandlerLike } from "../vsgi/index.js";
 
-const HELP = `Usage: vsgi [--server NAME] [--directory DIR] MODULE[:EXPORT] [-- SERVER-ARGUMENT...]
+const HELP = `Usage: vsgi [--server NAME] [--directory DIR] [--live-reload] MODULE[:EXPORT] [-- SERVER-ARGUMENT...]
        vsgi SERVER MODULE[:EXPORT] [SERVER-ARGUMENT...]
        vsgi --help | --version
 
@@ -25,6 +26,8 @@ a function (req, res) => boolean.
   -s, --server NAME     the backend: http (default), cgi, scgi, fastcgi, ajp, or a module in a
                         folder of VSGI_SERVER_PATH
   -C, --directory DIR   the folder MODULE is resolved against
+      --live-reload     restart the application when a file under MODULE's folder changes
+                        (node_modules ignored)
   -h, --help            show this help and exit
       --version         show the version and exit
 
@@ -43,6 +46,7 @@ interface Invocation {
   module: string;
   exportName: string | undefined;
   serverArguments: string[];
+  liveReload: boolean;
 }
 
 /** A mistake on the command line: one line, exit 2. */
@@ -62,6 +66,7 @@ function version(): string {
 function parse(argv: readonly string[]): Invocation | "help" | "version" {
   let server: string | undefined;
   let directory = ".";
+  let liveReload = false;
   const positionals: string[] = [];
   let i = 0;
   const value = (flag: string, inline: string | undefined): string => {
@@ -106,7 +111,9 @@ function parse(argv: readonly string[]): Invocation | "help" | "version" {
         directory = value(flag, inline);
         break;
       case "--live-reload":
-        throw new UsageError("--live-reload is not supported yet");
+        if (inline !== undefined) throw new UsageError("--live-reload takes no value");
+        liveReload = true;
+        break;
       default:
         throw new UsageError(`unknown option ${flag} (see vsgi --help)`);
     }
@@ -133,6 +140,7 @@ function parse(argv: readonly string[]): Invocation | "help" | "version" {
     module: named ? target.slice(0, colon) : target,
     exportName: named ? target.slice(colon + 1) : undefined,
     serverArguments: rest,
+    liveReload,
   };
 }
 
@@ -199,6 +207,16 @@ async function main(argv: readonly string[]): Promise<number> {
   if (call === "version") {
     process.stdout.write(`${version()}\n`);
     return 0;
+  }
+  if (call.liveReload) {
+    const path = resolve(call.directory, call.module);
+    if (!(await stat(path).then((s) => s.isFile(), () => false))) {
+      process.stderr.write(`vsgi: no such module ${call.module} (looked for ${path})\n`);
+      return 1;
+    }
+    // The child is this command without --live-reload, in canonical form.
+    const target = call.exportName === undefined ? path : `${path}:${call.exportName}`;
+    return superviseReloading(dirname(path), fileURLToPath(import.meta.url), ["--server", call.server, target, "--", ...call.serverArguments]);
   }
   let handler: HandlerLike;
   try {

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
-import { mkdtemp, writeFile, rm } from "node:fs/promises";
+import { mkdtemp, mkdir, writeFile, rm } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,7 +69,7 @@ describe("the vsgi command", () => {
   it("prints its usage with --help and the package's version with --version, without a MODULE", async () => {
     const help = vsgi(["--help"]);
     expect(await help.exited).toBe(0);
-    expect(help.stdout()).toMatch(/Usage: vsgi \[--server NAME\] \[--directory DIR\] MODULE\[:EXPORT\]/);
+    expect(help.stdout()).toMatch(/Usage: vsgi \[--server NAME\] \[--directory DIR\] \[--live-reload\] MODULE\[:EXPORT\]/);
     expect(help.stdout()).toMatch(/--forks N/);
     const version = vsgi(["--version"]);
     expect(await version.exited).toBe(0);
@@ -82,8 +82,35 @@ describe("the vsgi command", () => {
     expect(await fails(["--bogus", ROUTER_APP], 2)).toMatch(/unknown option --bogus/);
     expect(await fails(["--server"], 2)).toMatch(/--server needs a value/);
     expect(await fails([ROUTER_APP, "-p", "0"], 2)).toMatch(/unexpected -p after MODULE: the backend's arguments go after --/);
-    expect(await fails(["--live-reload", ROUTER_APP], 2)).toMatch(/--live-reload is not supported yet/);
+    expect(await fails(["--live-reload=yes", ROUTER_APP], 2)).toMatch(/--live-reload takes no value/);
     expect(await fails(["http"], 2)).toMatch(/missing MODULE after http/);
+  });
+
+  it("with --live-reload, serves a fresh copy of the module when a file of its folder changes, node_modules ignored", async () => {
+    const folder = join(dir, "live");
+    await mkdir(join(folder, "node_modules"), { recursive: true });
+    const version = (v: string) => `export default (req, res) => res.expandUtf8("${v}");\n`;
+    await writeFile(join(folder, "app.mjs"), version("v1"));
+    const p = vsgi(["--live-reload", "--directory", folder, "app.mjs", "--", "-p", "0"]);
+    const listening = /Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/g;
+    const [, first] = await p.waitFor(listening);
+    expect((await send(Number(first), "GET", "/")).body.toString()).toBe("v1");
+    await writeFile(join(folder, "node_modules", "dep.js"), "export {};\n");
+    await writeFile(join(folder, "app.mjs"), version("v2"));
+    // the restart names what changed: never the file under node_modules
+    const [restart] = await p.waitFor(/vsgi: [^\n]* changed, restarting\n/);
+    expect(restart).toBe("vsgi: app.mjs changed, restarting\n");
+    // the second listening line, after the restart's
+    const [, second] = await p.waitFor(/restarting\n(?:[^\n]*\n)*?Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/);
+    expect((await send(Number(second), "GET", "/")).body.toString()).toBe("v2");
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(p.stderr().match(/restarting/g)).toHaveLength(1);
+  });
+
+  it("with --live-reload, a module that cannot serve at the start is the command failing", async () => {
+    expect(await fails(["--live-reload", "--directory", dir, "absent.mjs"], 1)).toMatch(/no such module absent\.mjs/);
+    expect(await fails(["--live-reload", "--directory", dir, "nothing.mjs"], 1)).toMatch(/nothing\.mjs has no default export/);
   });
 
   it("names a module that cannot serve with one line and exit 1", async () => {
