@@ -1,10 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
 import { mkdtemp, mkdir, writeFile, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { start, distPath, type Program } from "../helpers/process.js";
 import { send } from "../helpers/http.js";
+import { scgiRequest } from "../helpers/scgi-client.js";
+import { freePort } from "../helpers/ports.js";
+import { FastcgiClient, nginxParams, parseCgiResponse } from "../helpers/fastcgi-client.js";
 
 const BIN = distPath("bin/vsgi.js");
 const ROUTER_APP = distPath("test/fixtures/router-app.js");
@@ -31,6 +37,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true });
 });
+
+/** Resolves once the collected text of `stream` contains `text` (the line may trail the answer). */
+function printed(stream: NodeJS.ReadableStream, seen: () => string, text: string): Promise<void> {
+  return new Promise((ok) => {
+    const check = (): void => {
+      if (!seen().includes(text)) return;
+      stream.off("data", check);
+      ok();
+    };
+    stream.on("data", check);
+    check();
+  });
+}
 
 /** Serves with `args`, asks for `path`, stops the command and checks it left cleanly. */
 async function serve(args: string[], path: string): Promise<string> {
@@ -111,6 +130,63 @@ describe("the vsgi command", () => {
   it("with --live-reload, a module that cannot serve at the start is the command failing", async () => {
     expect(await fails(["--live-reload", "--directory", dir, "absent.mjs"], 1)).toMatch(/no such module absent\.mjs/);
     expect(await fails(["--live-reload", "--directory", dir, "nothing.mjs"], 1)).toMatch(/nothing\.mjs has no default export/);
+  });
+
+  it("is the program spawn-fcgi starts: fastcgi on the socket it hands over as fd 0", async () => {
+    const socket = join(dir, "fcgi.sock");
+    const child = spawn("spawn-fcgi", ["-n", "-s", socket, "--", process.execPath, BIN, "--server", "fastcgi", "--directory", dir, "named.mjs:site"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const closed = once(child, "close");
+    try {
+      // spawn-fcgi binds the socket, then execs the program on it: polled, as nothing announces it
+      for (let i = 0; i < 500 && !existsSync(socket) && child.exitCode === null; i++) await sleep(10);
+      let client: FastcgiClient | null = null;
+      for (let i = 0; i < 200 && client === null && child.exitCode === null; i++) {
+        client = await FastcgiClient.connect({ path: socket }).catch(() => null);
+        if (client === null) await sleep(20);
+      }
+      expect(client).not.toBeNull();
+      try {
+        const result = await client!.request({ params: nginxParams("GET", "/spawned"), keepConn: false });
+        expect(parseCgiResponse(result.stdout).body.toString()).toBe("site /spawned");
+      } finally {
+        await client!.close();
+      }
+      // vsgi took the socket spawn-fcgi handed over as fd 0 (else the test times out here)
+      await printed(child.stderr, () => stderr, "Listening on 'fastcgi+fd://0/'");
+    } finally {
+      child.kill("SIGTERM");
+      await closed;
+    }
+  });
+
+  it("runs under systemd socket activation: scgi on the LISTEN_FDS socket", async () => {
+    const port = await freePort();
+    const child = spawn("systemd-socket-activate", ["-l", `127.0.0.1:${port}`, process.execPath, BIN, "--server", "scgi", "--directory", dir, "named.mjs:site"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    const closed = once(child, "close");
+    try {
+      // systemd-socket-activate says when it listens, and starts vsgi at the first connection
+      await new Promise<void>((ok, fail) => {
+        child.stderr.setEncoding("utf8").on("data", (c: string) => {
+          stderr += c;
+          if (/Listening on/.test(stderr)) ok();
+        });
+        child.once("exit", (code) => fail(new Error(`systemd-socket-activate exited (${code}): ${stderr}`)));
+      });
+      const res = await scgiRequest({ port }, { method: "GET", target: "/activated" });
+      expect(res.body.toString()).toBe("site /activated");
+      // vsgi took systemd's socket, fd 3 (else the test times out here)
+      await printed(child.stderr, () => stderr, "Listening on 'scgi+fd://3/'");
+    } finally {
+      child.kill("SIGTERM");
+      await closed;
+    }
   });
 
   it("names a module that cannot serve with one line and exit 1", async () => {
