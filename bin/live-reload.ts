@@ -45,7 +45,7 @@ export async function superviseReloading(folder: string, script: string, args: r
   const watcher = watch(folder, { recursive: true }, (_event, name) => {
     if (name === null) return;
     const file = name.toString();
-    if (file === "node_modules" || file.startsWith(`node_modules${sep}`) || file.includes(`${sep}node_modules${sep}`)) return;
+    if (file.split(sep).includes("node_modules")) return;
     changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
