@@ -39,6 +39,8 @@ export const FILE_SIZE = 1024 * 1024;
 export const USERS: ReadonlyMap<string, string> = new Map(
   (process.env.BOARD_USERS ?? "ana:open sesame").split(",").map((entry) => {
     const colon = entry.indexOf(":");
+    // a user-id cannot hold a colon (RFC 7617): the first one ends the name
+    if (colon < 1) throw new Error(`BOARD_USERS: each entry is name:password, separated by commas; got ${JSON.stringify(entry)}`);
     return [entry.slice(0, colon), entry.slice(colon + 1)] as [string, string];
   }),
 );
