@@ -22,6 +22,7 @@ import {
   websocket,
   type AuthorizationContext,
   type BasicAuthorization,
+  type HandlerCallback,
 } from "valum";
 import { Server } from "valum/vsgi";
 import { Board, view, type Attachment, type Message } from "./messages.js";
@@ -64,12 +65,34 @@ function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=${encodeExtValue(name)}`;
 }
 
+/** Whether `origin` (an Origin header) names this server as the client reached it (`host`). */
+function ownOrigin(origin: string, host: string | null): boolean {
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Posts from the board's own page only. A form on another site can post here (a multipart form
+ * is a "simple" request: no preflight), and the browser would add the Basic credentials it
+ * remembers from its own login dialog, had the user opened `api/me` directly. Browsers say
+ * where a request comes from (Sec-Fetch-Site, else Origin); other clients send neither.
+ */
+const fromThisSite: HandlerCallback = (req, res, next) => {
+  const site = req.header("sec-fetch-site");
+  const origin = req.header("origin");
+  if (site === "same-origin" || site === "none" || (site === null && (origin === null || ownOrigin(origin, req.header("host"))))) return next();
+  throw ClientError.forbidden("messages are posted from the board's own page");
+};
+
 const app = new Router();
 
 app.scope("/api", (api) => {
-  // Any page may read the board and post to it: a post needs the credentials in a header,
-  // which a browser never adds by itself, so a cross-origin page gains nothing it was not given.
-  api.use(cors({ origin: "*", exposeHeaders: ["Location"], maxAge: 600 }));
+  // Any page may read the board (the board is public, and no cookie is involved): GET only,
+  // posts are for the board's own page (fromThisSite).
+  api.use(cors({ origin: "*", methods: ["GET", "HEAD"], maxAge: 600 }));
   api.use(cacheControl("no-store"));
 
   api.get("/me", authenticate(login, check, (req, res, next, ctx, auth) => res.expandJson({ user: auth.username })));
@@ -82,7 +105,7 @@ app.scope("/api", (api) => {
 
   api.post(
     "/messages",
-    authenticate(
+    sequence(fromThisSite, authenticate(
       login,
       check,
       multipart<AuthorizationContext<BasicAuthorization>>(
@@ -109,7 +132,7 @@ app.scope("/api", (api) => {
         },
         { limits: { parts: 4, fields: 2, files: 1, fileSize: FILE_SIZE, fieldSize: 4096 } },
       ),
-    ),
+    )),
   );
 
   api.get("/messages/<int:id>", (req, res, next, ctx) => {
@@ -162,7 +185,7 @@ app.get(
       ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
       return true;
     },
-    { origin: (origin, req) => origin === null || origin === `http://${req.header("host")}` || origin === `https://${req.header("host")}` },
+    { origin: (origin, req) => origin === null || ownOrigin(origin, req.header("host")) },
   ),
 );
 

@@ -3,7 +3,7 @@
 // Page B watches the board, page A logs in and posts a message with a file, page B sees it
 // arrive through its EventSource and downloads the file back; the websocket echo answers where
 // the backend can carry one. In CI (CI=true) a missing chromium or nginx fails the run.
-import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { afterAll, beforeAll, describe, expect, it, jest } from "@jest/globals";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +14,9 @@ import { serve } from "../helpers/http.js";
 import { DIST, Managed, freePort, frontServerAvailable, removeFolder, startFront, tempFolder, waitForPort, type Front } from "../interop/harness.js";
 
 const CHROMIUM = "/usr/bin/chromium";
+// Bounds on a hang, not on speed: a browser, nginx and the app share two cores with other tests.
+const WAIT = 20_000;
+jest.setTimeout(3 * WAIT);
 const BOARD_APP = join(DIST, "examples/board/app.js");
 const USER = "ana";
 const PASSWORD = "open sesame";
@@ -43,7 +46,7 @@ async function launch(): Promise<{ context: BrowserContext; close(): Promise<voi
     ],
   });
   // a failed wait names what it waited for well before jest's own timeout
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(WAIT);
   return {
     context,
     async close() {
@@ -161,7 +164,7 @@ function scenario(setup: () => Promise<Board>): void {
     expect(bytes.equals(file)).toBe(true);
   });
 
-  it("the JSON API answers another origin (CORS preflight for the Authorization header)", async () => {
+  it("the JSON API answers another origin (CORS, with a preflight for Authorization), which cannot post", async () => {
     // the page is on 127.0.0.1, the API called on localhost: a cross-origin request, with a
     // preflight since it carries Authorization
     const answer = await poster.evaluate(
@@ -173,6 +176,17 @@ function scenario(setup: () => Promise<Board>): void {
     );
     expect(answer.status).toBe(200);
     expect(answer.messages.map((m) => m.text)).toContain(text);
+
+    // posting is for the board's own page: the browser says the request is cross-site
+    const status = await poster.evaluate(
+      async ({ url, authorization }) => {
+        const body = new FormData();
+        body.append("text", "from another site");
+        return (await fetch(url, { method: "POST", headers: { Authorization: authorization }, body })).status;
+      },
+      { url: `${other}api/messages`, authorization: "Basic " + Buffer.from(`${USER}:${PASSWORD}`).toString("base64") },
+    );
+    expect(status).toBe(403);
   });
 
   it("the websocket echo answers on the http backend, and says it is unavailable elsewhere", async () => {

@@ -60,7 +60,7 @@ describe("examples/board", () => {
     });
   });
 
-  it("refuses a post without credentials, with a wrong password, without text, with a file over the limit", async () => {
+  it("refuses a post without credentials, with a wrong password, from another site, without text, with a file over the limit", async () => {
     await withServer(app, async (c) => {
       const post = (headers: Record<string, string>, body: FormData) => fetch(`${c.url}/api/messages`, { method: "POST", headers, body });
       const anonymous = await post({}, form({ text: "hi" }));
@@ -72,6 +72,11 @@ describe("examples/board", () => {
       expect(empty.status).toBe(400);
       const big = await post({ Authorization: ANA }, form({ text: "hi", file: new Blob([new Uint8Array(FILE_SIZE + 1)]) }));
       expect(big.status).toBe(413);
+      // a form of another site, which a browser would send with the Basic credentials it cached
+      const crossSite = await post({ Authorization: ANA, "Sec-Fetch-Site": "cross-site", Origin: "https://elsewhere.example" }, form({ text: "hi" }));
+      expect(crossSite.status).toBe(403);
+      const otherOrigin = await post({ Authorization: ANA, Origin: "https://elsewhere.example" }, form({ text: "hi" }));
+      expect(otherOrigin.status).toBe(403);
       const json = await fetch(`${c.url}/api/messages`, { method: "POST", headers: { Authorization: ANA, "Content-Type": "application/json" }, body: "{}" });
       expect(json.status).toBe(415);
       // nothing was added
@@ -105,16 +110,17 @@ describe("examples/board", () => {
     });
   });
 
-  it("answers a preflight from another origin for the Authorization header", async () => {
+  it("answers a preflight from another origin for reading with the Authorization header", async () => {
     await withServer(app, async (c) => {
       const preflight = await c.send("OPTIONS", "/api/messages", {
         Origin: "https://elsewhere.example",
-        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Method": "GET",
         "Access-Control-Request-Headers": "authorization",
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers["access-control-allow-origin"]).toBe("*");
       expect(preflight.headers["access-control-allow-headers"]).toBe("authorization");
+      expect(preflight.headers["access-control-allow-methods"]).toBe("GET, HEAD");
     });
   });
 
