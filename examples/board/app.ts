@@ -100,7 +100,7 @@ app.scope("/api", (api) => {
   api.get("/messages", (req, res) => {
     const since = Number(req.lookupQuery("since") ?? 0);
     if (!Number.isSafeInteger(since) || since < 0) throw ClientError.badRequest("since: a message id");
-    return res.expandJson(board.since(since).map(view));
+    return res.expandJson(board.since(since).map((m) => view(m, req.scriptName)));
   });
 
   api.post(
@@ -128,7 +128,7 @@ app.scope("/api", (api) => {
           const message = board.add(ctx.authorization.username, text, file);
           res.status = 201;
           res.headers.set("Location", `messages/${message.id}`);
-          return res.expandJson(view(message));
+          return res.expandJson(view(message, req.scriptName));
         },
         { limits: { parts: 4, fields: 2, files: 1, fileSize: FILE_SIZE, fieldSize: 4096 } },
       ),
@@ -138,7 +138,7 @@ app.scope("/api", (api) => {
   api.get("/messages/<int:id>", (req, res, next, ctx) => {
     const message = board.get(ctx.id);
     if (message === undefined) throw ClientError.notFound(`no message ${ctx.id}`);
-    return res.expandJson(view(message));
+    return res.expandJson(view(message, req.scriptName));
   });
 
   api.get("/messages/<int:id>/file", (req, res, next, ctx) => {
@@ -162,7 +162,7 @@ app.get(
     const after = Number(send.lastEventId ?? 0);
     const publish = (message: Message): void => {
       // Not awaited: send queues the events in order; it resolves false once the client is gone.
-      void send({ id: String(message.id), data: JSON.stringify(view(message)) });
+      void send({ id: String(message.id), data: JSON.stringify(view(message, req.scriptName)) });
     };
     // The backlog and the subscription in the same turn: no message falls between them.
     // The retry field writes the head even on an empty board, which opens the EventSource.

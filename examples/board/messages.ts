@@ -19,7 +19,7 @@ export interface Message {
   file: Attachment | null;
 }
 
-/** What clients see of a message: the file as a link relative to the page. */
+/** What clients see of a message: the file as a link. */
 export interface MessageView {
   id: number;
   user: string;
@@ -68,13 +68,19 @@ export class Board {
   }
 }
 
-/** A message as the JSON API and the event stream show it. */
-export function view(m: Message): MessageView {
+/**
+ * A message as the JSON API and the event stream show it. `root` is where the app is mounted
+ * (`req.scriptName`: `""`, or `/board` behind nginx), so that the file's URL is right for the
+ * page and for any client of the API alike.
+ *
+ * @example view(message, req.scriptName).file?.url; // "/board/api/messages/1/file"
+ */
+export function view(m: Message, root: string): MessageView {
   return {
     id: m.id,
     user: m.user,
     text: m.text,
     time: m.time,
-    file: m.file === null ? null : { name: m.file.name, type: m.file.type, size: m.file.bytes.length, url: `api/messages/${m.id}/file` },
+    file: m.file === null ? null : { name: m.file.name, type: m.file.type, size: m.file.bytes.length, url: `${root}/api/messages/${m.id}/file` },
   };
 }

@@ -95,9 +95,9 @@ describe("examples/board", () => {
       expect(created.status).toBe(201);
       const message = (await created.json()) as { id: number; user: string; text: string; file: { name: string; type: string; size: number; url: string } };
       expect(created.headers.get("location")).toBe(`messages/${message.id}`);
-      expect(message).toMatchObject({ user: "ana", text: "with a file", file: { name: "evil.svg", type: "image/svg+xml", size: bytes.length, url: `api/messages/${message.id}/file` } });
+      expect(message).toMatchObject({ user: "ana", text: "with a file", file: { name: "evil.svg", type: "image/svg+xml", size: bytes.length, url: `/api/messages/${message.id}/file` } });
 
-      const file = await fetch(`${c.url}/${message.file.url}`);
+      const file = await fetch(`${c.url}${message.file.url}`);
       expect(file.status).toBe(200);
       expect(file.headers.get("content-type")).toBe("application/octet-stream");
       expect(file.headers.get("content-disposition")).toBe(`attachment; filename="evil.svg"; filename*=UTF-8''evil.svg`);

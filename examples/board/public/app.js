@@ -1,4 +1,5 @@
-// The board's page. Every URL is relative to the page, which may be served under a prefix.
+// The board's page. Every URL it makes is relative to the page, which may be served under a
+// prefix; the files' links come from the server, which knows its prefix (req.scriptName).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
