@@ -9,6 +9,7 @@ import {
   Router,
   BasicAuthentication,
   ClientError,
+  acceptEncoding,
   authenticate,
   cacheControl,
   cors,
@@ -97,11 +98,15 @@ app.scope("/api", (api) => {
 
   api.get("/me", authenticate(login, check, (req, res, next, ctx, auth) => res.expandJson({ user: auth.username })));
 
-  api.get("/messages", (req, res) => {
-    const since = Number(req.lookupQuery("since") ?? 0);
-    if (!Number.isSafeInteger(since) || since < 0) throw ClientError.badRequest("since: a message id");
-    return res.expandJson(board.since(since).map((m) => view(m, req.scriptName)));
-  });
+  // The whole board can be long: compressed for clients that take it (over the threshold).
+  api.get(
+    "/messages",
+    acceptEncoding("br, gzip", (req, res) => {
+      const since = Number(req.lookupQuery("since") ?? 0);
+      if (!Number.isSafeInteger(since) || since < 0) throw ClientError.badRequest("since: a message id");
+      return res.expandJson(board.since(since).map((m) => view(m, req.scriptName)));
+    }),
+  );
 
   api.post(
     "/messages",

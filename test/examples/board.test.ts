@@ -110,6 +110,24 @@ describe("examples/board", () => {
     });
   });
 
+  it("compresses a long list for a client that takes gzip", async () => {
+    await withServer(app, async (c) => {
+      for (let i = 0; i < 10; i++) {
+        const posted = await fetch(`${c.url}/api/messages`, { method: "POST", headers: { Authorization: ANA }, body: form({ text: `message ${i} `.repeat(20) }) });
+        expect(posted.status).toBe(201);
+      }
+      const list = await c.send("GET", "/api/messages", { "Accept-Encoding": "gzip" });
+      expect(list.status).toBe(200);
+      expect(list.headers["content-encoding"]).toBe("gzip");
+      expect(list.headers["vary"]).toBe("Accept-Encoding");
+      const messages = JSON.parse(gunzipSync(list.body).toString("utf8")) as { text: string }[];
+      expect(messages.filter((m) => m.text.startsWith("message "))).toHaveLength(10);
+      const plain = await c.send("GET", "/api/messages");
+      expect(plain.headers["content-encoding"]).toBeUndefined();
+      expect(JSON.parse(plain.text)).toEqual(messages);
+    });
+  });
+
   it("answers a preflight from another origin for reading with the Authorization header", async () => {
     await withServer(app, async (c) => {
       const preflight = await c.send("OPTIONS", "/api/messages", {
