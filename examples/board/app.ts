@@ -4,6 +4,7 @@
 // (SCRIPT_NAME = /board behind nginx FastCGI) as at the root. See examples/board/README.md:
 //   npm run build && node dist/examples/board/app.js           (http on 127.0.0.1:3003)
 //   VSGI_BACKEND=fastcgi node dist/examples/board/app.js -p 9000
+// The Router is the module's default export (the tests serve it); run directly, it serves itself.
 import { pathToFileURL } from "node:url";
 import {
   Router,
@@ -56,8 +57,8 @@ function check(auth: BasicAuthorization): boolean {
   return right && password !== undefined;
 }
 
-// The page logs in with fetch and an Authorization header it builds itself, so the browser never
-// shows its own dialog, and sends the header again with each post (no cookie, hence no CSRF).
+// The page logs in with fetch and an Authorization header it builds itself (credentials "omit",
+// so that a 401 never opens the browser's own dialog), and sends it again with each post.
 const login = new BasicAuthentication("board");
 
 /** `Content-Disposition` for a download: an ASCII fallback, and the name in UTF-8 (RFC 6266). */
