@@ -12,6 +12,8 @@
  * it arrives, percent-encoded; captured values are decoded, then converted by their type.
  */
 
+import { pathEncodes } from "../vsgi/index.js";
+
 // ---------------------------------------------------------------------------------------------
 // Types of parameters
 
@@ -269,9 +271,6 @@ function startsAt(nodes: readonly RuleNode[], i: number, after: number): number 
 // ---------------------------------------------------------------------------------------------
 // Compilation
 
-// Characters a URL path percent-encodes (WHATWG path percent-encode set), beside non-ASCII.
-const ENCODED_IN_PATH = /[\u0000-\u0020"#<>?`{}\u007f]/;
-
 /**
  * A literal of a rule as it appears in an encoded request path.
  *
@@ -280,7 +279,7 @@ const ENCODED_IN_PATH = /[\u0000-\u0020"#<>?`{}\u007f]/;
 export function encodeLiteral(text: string): string {
   let out = "";
   for (const ch of text) {
-    out += ch.charCodeAt(0) > 0x7f || ENCODED_IN_PATH.test(ch) ? encodeURIComponent(ch) : ch;
+    out += pathEncodes(ch.charCodeAt(0)) ? encodeURIComponent(ch) : ch;
   }
   return out;
 }

@@ -8,7 +8,7 @@ export { parseMediaType, formatMediaType, isMultipartBoundary, MediaTypeError, t
 export { Response, statusHasBody, HANDLED, type HeadListener, type TakenConnection } from "./response.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
-export { normalizePath, encodePath } from "./path.js";
+export { normalizePath, encodePath, pathEncodes } from "./path.js";
 export { variableName, NameSequence } from "./variable-names.js";
 export {
   toHandlerFunction,

@@ -16,6 +16,29 @@ function isPlainPathCode(c: number): boolean {
   );
 }
 
+// What this runtime's URL parser percent-encodes in a path, for each ASCII code: read from the
+// parser once rather than written down, because the WHATWG path percent-encode set grew (`^` in
+// 2024: Node 24's parser encodes it, Node 20's does not) and the router's literals and the static
+// files must spell a path exactly as `normalizePath` does on the runtime at hand. Each character
+// is tried between two letters, where no dot segment, query or fragment can form around it.
+const ENCODED_BY_PARSER: readonly boolean[] = Array.from({ length: 128 }, (_, code) => {
+  if (code === 0x25) return false; // `%` is left as it is: callers decide what it means
+  const ch = String.fromCharCode(code);
+  return new URL(`http://h/a${ch}b`).pathname !== `/a${ch}b`;
+});
+
+/**
+ * Whether the URL parser (so `normalizePath`, so the router) percent-encodes the character
+ * `code` in a path: every non-ASCII code and, of ASCII, the path percent-encode set as this
+ * runtime has it (`%` aside, which the parser leaves alone).
+ *
+ * @example pathEncodes(0x20); // true: a space is %20 in a path
+ * @example pathEncodes(0x7c); // false: `|` stays
+ */
+export function pathEncodes(code: number): boolean {
+  return code > 0x7f || ENCODED_BY_PARSER[code] === true;
+}
+
 /**
  * Returns the normalized, percent-encoded form of an origin-form path: dot segments resolved
  * (also `%2e`), characters a URL would encode encoded. Plain paths are returned unchanged

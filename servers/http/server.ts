@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as NodeHttpServer } from "node:http";
-import type { Duplex } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
@@ -191,9 +191,15 @@ export default class HttpServer extends SocketServer {
       nodeRes.end("a request asking to upgrade must give its body a Content-Length");
       return;
     }
-    const body = framing.kind === "length" ? upgradeBody(framing.length, head, socket) : null;
+    let body: Readable | null = null;
+    if (framing.kind === "length") {
+      // node 20 and 24 stop parsing at the head of an upgrade and leave its body on the socket;
+      // node 26 parses the body into the request itself and gives the socket only what follows.
+      // Which one this is shows on the request: complete with nothing buffered is the older kind.
+      body = nodeReq.complete && nodeReq.readableLength === 0 ? upgradeBody(framing.length, head, socket) : nodeReq;
+    }
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http", body);
-    const upgrade = body === null ? { socket, head, request: nodeReq } : null;
+    const upgrade = framing.kind === "length" ? null : { socket, head, request: nodeReq };
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes, upgrade));
   }
 

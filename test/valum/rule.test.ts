@@ -3,6 +3,17 @@ import { Router, Method, compileRule, parseRule, RuleError, createType, builtinT
 import { withServer } from "./util.js";
 
 describe("rule grammar", () => {
+  it("spells a literal as this runtime's URL parser spells the request path (^ is encoded from Node 24 on)", async () => {
+    const app = new Router();
+    app.get("/a^b c|d", (req, res) => res.expandUtf8("literal"));
+    await withServer(app, async (c) => {
+      // Sent as a client would: node:http's client leaves ^ and | as they are, the space encoded.
+      const res = await c.send("GET", "/a^b%20c|d");
+      expect(res.status).toBe(200);
+      expect(res.text).toBe("literal");
+    });
+  });
+
   it("matches literal text exactly", () => {
     const rule = compileRule("/about/team");
     expect(rule.isStatic).toBe(true);

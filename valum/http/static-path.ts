@@ -10,6 +10,8 @@
  * `admin/x`.
  */
 
+import { pathEncodes } from "../../vsgi/index.js";
+
 /** What the path functions return for a path that is malformed in a way the client must hear about (400). */
 export const BAD_PATH = "bad path";
 
@@ -34,23 +36,31 @@ function checkSegment(segment: string): null | false | typeof BAD_PATH {
   return null;
 }
 
-// What the router's literals and node's URL parser percent-encode in a path (besides `%` itself
-// and non-ASCII): the one spelling a rule's literal text is matched in.
-const ENCODED_IN_PATH = /[\u0000-\u0020"#%<>?`{}\u007f-\uffff]/;
+/** Whether a decoded character must be percent-encoded in the canonical spelling: `%` itself, and what the URL parser encodes. */
+function encodedInSpelling(code: number): boolean {
+  return code === 0x25 || pathEncodes(code);
+}
 
 /**
  * The canonical spelling of a decoded segment: what `encodeLiteral` makes of it, so what a
  * literal rule would have to match. A request segment spelled otherwise (`%61dmin`, `caf%c3%a9`,
- * `a%5Eb`) could slip past a literal guard route, so no file is served for it.
+ * `a%7Cb`) could slip past a literal guard route, so no file is served for it.
  *
  * @example canonicalSegment("café 1"); // "caf%C3%A9%201"
  */
 export function canonicalSegment(decoded: string): string {
-  if (!ENCODED_IN_PATH.test(decoded)) return decoded;
+  let plain = true;
+  for (let i = 0; i < decoded.length; i++) {
+    if (encodedInSpelling(decoded.charCodeAt(i))) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return decoded;
   let out = "";
   for (const ch of decoded) {
     // a lone surrogate has no UTF-8 form: the URL parser writes it as U+FFFD
-    out += !ENCODED_IN_PATH.test(ch) ? ch : ch.length === 1 && ch >= "\ud800" && ch <= "\udfff" ? "%EF%BF%BD" : encodeURIComponent(ch);
+    out += !encodedInSpelling(ch.charCodeAt(0)) ? ch : ch.length === 1 && ch >= "\ud800" && ch <= "\udfff" ? "%EF%BF%BD" : encodeURIComponent(ch);
   }
   return out;
 }

@@ -31,7 +31,7 @@ describe("staticPathFromRequest", () => {
   it("refuses (null) what cannot name a file under the root", () => {
     for (const path of [
       "/", "", "x", "//a", "/a//b", "/a/", "/./a", "/../a", "/a/..", "/%2e%2e/a", "/%2E./a", "/.%2e/a",
-      "/a%2Fb", "/a%2fb", "/a%5Cb", "/a%5cb", "/a\\b", "/%61dmin/x", "/caf%c3%a9", "/a%5Eb", "/a%7E",
+      "/a%2Fb", "/a%2fb", "/a%5Cb", "/a%5cb", "/a\\b", "/%61dmin/x", "/caf%c3%a9", "/a%7Cb", "/a%7E",
       "/" + "a".repeat(256), "/" + "a/".repeat(3000) + "b",
     ]) {
       expect([path, staticPathFromRequest(path)]).toEqual([path, null]);
