@@ -7,12 +7,11 @@
 // Every error is one line on standard error: exit 2 for a bad command line, 1 for a module that
 // cannot serve. The line matters behind lighttpd's bin-path or spawn-fcgi, where it is all the
 // operator gets in the front server's log.
-import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { superviseReloading } from "./live-reload.js";
-import { Server, OPTIONS_HELP, toHandlerFunction, ERR_INVALID_HANDLER, VsgiError, type HandlerLike } from "../vsgi/index.js";
+import { Server, OPTIONS_HELP, packageVersion, toHandlerFunction, ERR_INVALID_HANDLER, VsgiError, type HandlerLike } from "../vsgi/index.js";
 
 const HELP = `Usage: vsgi [--server NAME] [--directory DIR] [--live-reload] MODULE[:EXPORT] [-- SERVER-ARGUMENT...]
        vsgi SERVER MODULE[:EXPORT] [SERVER-ARGUMENT...]
@@ -51,16 +50,6 @@ interface Invocation {
 
 /** A mistake on the command line: one line, exit 2. */
 class UsageError extends Error {}
-
-function version(): string {
-  try {
-    // dist/bin/vsgi.js, in the repository as in the installed package
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-    return pkg.version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
-}
 
 /** Parses the command line (without node and the script); `"help"`/`"version"` stop there. */
 function parse(argv: readonly string[]): Invocation | "help" | "version" {
@@ -205,7 +194,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (call === "version") {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (call.liveReload) {

@@ -4,7 +4,13 @@ import { logError } from "./handler.js";
 import type { Server } from "./server.js";
 import { Workers, isWorker, inheritedListener, moreInheritedListeners, leavePrimary } from "./workers.js";
 
-function version(): string {
+/**
+ * This package's version, from the package.json two folders above the compiled file (the same
+ * in the repository and in an installed package); "unknown" when it cannot be read.
+ *
+ * @example packageVersion(); // "0.1.0"
+ */
+export function packageVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
@@ -49,7 +55,7 @@ export class Application {
       return 0;
     }
     if (line.version) {
-      process.stdout.write(`${version()}\n`);
+      process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
     try {

@@ -36,7 +36,7 @@ export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, inheritedSockets, 
 export { TrackedConnection, ConnectionList } from "./connections.js";
 export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
 export { loadServer, serverSearchPath, builtInServers, checkServerName, type ServerClass } from "./loader.js";
-export { Application } from "./application.js";
+export { Application, packageVersion } from "./application.js";
 export { isWorker } from "./workers.js";
 export { parseCommandLine, usage, OPTIONS_HELP, type CommandLine } from "./cli.js";
 export {

@@ -89,12 +89,8 @@ class ResponseBody extends Writable {
     } else if (!res.hasBody) {
       // not every backend's sink drops what a bodiless status must not send (node:http sends a 205's)
       callback();
-    } else if (top.destroyed) {
-      callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
-    } else if (top.write(chunk, encoding)) {
-      callback();
     } else {
-      waitDrain(top, callback);
+      writeOn(top, chunk, encoding, callback);
     }
   }
 
@@ -116,6 +112,13 @@ class ResponseBody extends Writable {
     if (error !== null) this.response.destroy(error);
     callback(error);
   }
+}
+
+/** Writes a chunk of the body on the stage below, calling back once it took it (after a drain). */
+function writeOn(below: Writable, chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  if (below.destroyed) callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
+  else if (below.write(chunk, encoding)) callback();
+  else waitDrain(below, callback);
 }
 
 function waitDrain(stream: Writable, callback: (error?: Error | null) => void): void {
@@ -149,11 +152,8 @@ class ChainBottom extends Writable {
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const sink = this.sink;
     if (!this.response.hasBody) callback();
-    else if (sink.destroyed) callback(new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
-    else if (sink.write(chunk, encoding)) callback();
-    else waitDrain(sink, callback);
+    else writeOn(this.sink, chunk, encoding, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -1,3 +1,4 @@
+import { beforeAll, afterAll, beforeEach } from "@jest/globals";
 import { setErrorLogger, logError } from "../../vsgi/index.js";
 
 /**
@@ -15,5 +16,25 @@ export async function capturingErrors(fn: () => Promise<unknown>): Promise<strin
   } finally {
     setErrorLogger(previous);
   }
+  return lines;
+}
+
+/**
+ * For the tests of a `describe` block (or of a file): the lines the gateway layer logs, kept
+ * instead of printed and emptied before each test, the logger put back after the last.
+ *
+ * @example const logged = loggedLines(); ... expect(logged.join("\n")).toMatch(/headTimeout/);
+ */
+export function loggedLines(): string[] {
+  const lines: string[] = [];
+  let previous = logError;
+  beforeAll(() => {
+    previous = logError;
+    setErrorLogger((message) => lines.push(message));
+  });
+  afterAll(() => setErrorLogger(previous));
+  beforeEach(() => {
+    lines.length = 0;
+  });
   return lines;
 }

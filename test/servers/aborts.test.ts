@@ -1,10 +1,11 @@
 // A client that goes away in the middle of its upload, on every backend, through its own
 // protocol over real sockets (a real process and pipes for cgi): the application's body read
 // fails with ERR_VSGI_ABORTED and the request's abort signal fires, with that error as reason.
-import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
+import { loggedLines } from "../helpers/log.js";
+import { describe, it, expect, afterEach } from "@jest/globals";
 import { connect } from "node:net";
 import { once } from "node:events";
-import { Server, ERR_ABORTED, ERR_REQUEST_ENDED, logError, setErrorLogger } from "../../vsgi/index.js";
+import { Server, ERR_ABORTED, ERR_REQUEST_ENDED } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/index.js";
 import { abortWatcher, type AbortSeen } from "../helpers/abort-watch.js";
 import { AjpSocket, forwardRequest, bodyPacket } from "../helpers/ajp-client.js";
@@ -32,14 +33,10 @@ async function watch(name: string): Promise<{ port: number; started: Promise<voi
 }
 
 let server: Server | null = null;
-let logged: string[] = [];
-const originalLogger = logError;
-beforeAll(() => setErrorLogger((message) => logged.push(message)));
-afterAll(() => setErrorLogger(originalLogger));
+const logged = loggedLines();
 afterEach(async () => {
   await server?.stop();
   server = null;
-  logged = [];
 });
 
 describe("a client that goes away mid-upload", () => {

@@ -1,11 +1,12 @@
 // Limits on request heads (and the ajp backend's reads), on real sockets: a head trickling in (slowloris) is cut however its
 // bytes keep coming, and a head with too many fields or too many bytes never reaches the
 // application.
-import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
+import { loggedLines } from "../helpers/log.js";
+import { describe, it, expect, afterEach } from "@jest/globals";
 import { connect, type Socket } from "node:net";
 import { serve, raw, send, type Served } from "../helpers/http.js";
 import { scgiRequest, type ScgiTarget } from "../helpers/scgi-client.js";
-import { Server, VsgiError, logError, setErrorLogger, type HandlerLike } from "../../vsgi/index.js";
+import { Server, VsgiError, type HandlerLike } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/index.js";
 import { beginRequestRecord, encodePairs, encodeRecord, KEEP_CONN, PARAMS, RESPONDER, STDIN } from "../../servers/fastcgi/records.js";
 import HttpServer, { HTTP_LIMITS } from "../../servers/http/index.js";
@@ -174,14 +175,10 @@ describe("http backend: head limits", () => {
 
 describe("scgi backend: head deadline", () => {
   let server: Server | null = null;
-  let logged: string[] = [];
-  const originalLogger = logError;
-  beforeAll(() => setErrorLogger((message) => logged.push(message)));
-  afterAll(() => setErrorLogger(originalLogger));
+  const logged = loggedLines();
   afterEach(async () => {
     await server?.stop();
     server = null;
-    logged = [];
   });
 
   async function start(options: Record<string, unknown>): Promise<ScgiTarget & { port: number }> {
@@ -220,14 +217,10 @@ describe("scgi backend: head deadline", () => {
 
 describe("fastcgi backend: PARAMS deadline", () => {
   let server: Server | null = null;
-  let logged: string[] = [];
-  const originalLogger = logError;
-  beforeAll(() => setErrorLogger((message) => logged.push(message)));
-  afterAll(() => setErrorLogger(originalLogger));
+  const logged = loggedLines();
   afterEach(async () => {
     await server?.stop();
     server = null;
-    logged = [];
   });
 
   async function start(options: Record<string, unknown>): Promise<number> {
@@ -313,14 +306,10 @@ describe("fastcgi backend: PARAMS deadline", () => {
 
 describe("ajp backend: head, read and idle timeouts", () => {
   let server: Server | null = null;
-  let logged: string[] = [];
-  const originalLogger = logError;
-  beforeAll(() => setErrorLogger((message) => logged.push(message)));
-  afterAll(() => setErrorLogger(originalLogger));
+  const logged = loggedLines();
   afterEach(async () => {
     await server?.stop();
     server = null;
-    logged = [];
   });
 
   async function start(options: Record<string, unknown>, handler: HandlerLike = (req, res) => res.expandUtf8(`served ${req.path}`)): Promise<number> {

@@ -1,4 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/globals";
+import { loggedLines } from "../helpers/log.js";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rename, rm } from "node:fs/promises";
@@ -9,7 +10,7 @@ import { conformance } from "./conformance.js";
 import { scgiTransport, scgiClient, scgiRequest, exchange, type ScgiTarget } from "../helpers/scgi-client.js";
 import { parseCgiResponse } from "../helpers/cgi-client.js";
 import { distPath } from "../helpers/process.js";
-import { Server, logError, setErrorLogger, type HandlerLike, type Request } from "../../vsgi/index.js";
+import { Server, type HandlerLike, type Request } from "../../vsgi/index.js";
 import { handler as echo } from "../../examples/echo/handler.js";
 import { ScgiHeadParser, ScgiProtocolError, parseHeaderBlock, encodeHead, DEFAULT_MAX_HEADER_SIZE } from "../../servers/scgi/index.js";
 
@@ -180,15 +181,10 @@ describe("SCGI head parser", () => {
 
 describe("scgi backend", () => {
   let server: Server | null = null;
-  let logged: string[] = [];
-  const originalLogger = logError;
-
-  beforeAll(() => setErrorLogger((message) => logged.push(message)));
-  afterAll(() => setErrorLogger(originalLogger));
+  const logged = loggedLines();
   afterEach(async () => {
     await server?.stop();
     server = null;
-    logged = [];
   });
 
   async function start(handler: HandlerLike, options: Record<string, unknown> = {}): Promise<ScgiTarget> {

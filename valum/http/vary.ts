@@ -26,6 +26,11 @@ export function parseVary(value: string | null): string[] {
  * mergeVary("*", ["Origin"]); // "*"
  */
 export function mergeVary(current: string | null, names: readonly string[]): string {
+  if (current === null && names.length === 1) {
+    // the usual case, a first Vary: nothing to merge with
+    const name = names[0]!;
+    if (name === "*" || isToken(name)) return name;
+  }
   const have = parseVary(current);
   if (have.includes("*")) return "*";
   const seen = new Set(have.map((name) => name.toLowerCase()));

@@ -70,8 +70,7 @@ const FUNCTION = 3;
 
 /** Sets Vary to its current value with `names` added once. */
 function vary(res: Response, names: readonly string[]): void {
-  const current = res.headers.get("vary");
-  res.headers.setTrusted("Vary", current === null && names.length === 1 ? names[0]! : mergeVary(current, names));
+  res.headers.setTrusted("Vary", mergeVary(res.headers.get("vary"), names));
 }
 
 function checkOrigin(entry: unknown): string {

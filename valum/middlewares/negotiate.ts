@@ -201,9 +201,11 @@ class Negotiation {
   private readonly charsets: readonly (string | null)[];
   /** The choice when the request has no such header, made once. */
   private readonly absent: Expectation | null;
+  /** What Vary gains when there was a choice: the header's name, as one list made once. */
+  private readonly varyNames: readonly string[];
 
   constructor(
-    private readonly headerName: string,
+    headerName: string,
     private readonly kind: NegotiationKind,
     private readonly offers: readonly Expectation[],
     private readonly forward: ForwardCallback<string, NegotiatedContext>,
@@ -212,6 +214,7 @@ class Negotiation {
     private readonly threshold: number,
   ) {
     this.low = headerName.toLowerCase();
+    this.varyNames = [headerName];
     this.varies = vary && offers.filter((offer) => offer.q > 0).length > 1;
     const available = offers.filter((offer) => offer.q > 0).map((offer) => offer.value);
     this.refusal = `Not Acceptable. Available (${headerName}): ${available.join(", ")}`;
@@ -226,8 +229,7 @@ class Negotiation {
     const header = req.headers.get(this.low);
     if (this.varies) {
       const headers = res.headers;
-      const current = headers.get("vary");
-      headers.setTrusted("Vary", current === null ? this.headerName : mergeVary(current, [this.headerName]));
+      headers.setTrusted("Vary", mergeVary(headers.get("vary"), this.varyNames));
     }
     const chosen = this.choose(header);
     if (chosen === null) throw ClientError.notAcceptable(this.refusal);

@@ -262,8 +262,7 @@ class StaticRoot {
     }
     // every answer about this file varies with Accept-Encoding, 304, 412 and 416 included
     if (this.precompressed) {
-      const vary = res.headers.get("vary");
-      res.headers.setTrusted("Vary", vary === null ? "Accept-Encoding" : mergeVary(vary, ACCEPT_ENCODING));
+      res.headers.setTrusted("Vary", mergeVary(res.headers.get("vary"), ACCEPT_ENCODING));
     }
     // from here on send() owns the descriptor
     return this.send(req, res, relative, real, coding, opened.stat, opened.fd);
