@@ -30,6 +30,7 @@ function describe(res: Response): string {
 }
 
 function destroy(res: Response, error: unknown): Promise<true> {
+  res.logAborted(500);
   res.destroy(error instanceof Error ? error : new Error(String(error)));
   return Promise.resolve(true);
 }

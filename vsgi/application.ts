@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { parseCommandLine, usage } from "./cli.js";
+import { parseCommandLine, usage, type CommandLine } from "./cli.js";
+import { enableAccessLog } from "./access-log.js";
 import { logError } from "./handler.js";
 import type { Server } from "./server.js";
 import { Workers, isWorker, inheritedListener, moreInheritedListeners, leavePrimary } from "./workers.js";
@@ -41,7 +42,7 @@ export class Application {
    * SIGTERM or SIGINT, and resolves with the exit status.
    */
   async run(argv: readonly string[]): Promise<number> {
-    if (isWorker()) return this.runWorker();
+    if (isWorker()) return this.runWorker(argv);
     let line;
     try {
       line = parseCommandLine(argv.slice(2));
@@ -58,6 +59,7 @@ export class Application {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
+    if (!openAccessLog(line)) return 1;
     try {
       if (line.addresses.length === 0) await this.server.listen();
       else for (const address of line.addresses) await this.server.listen(address);
@@ -73,7 +75,8 @@ export class Application {
     return this.serveUntilSignal();
   }
 
-  private async runWorker(): Promise<number> {
+  private async runWorker(argv: readonly string[]): Promise<number> {
+    if (!openAccessLog(parseCommandLine(argv.slice(2)))) return 1;
     const serving = this.serveUntilSignal();
     void this.adoptListeners();
     const code = await serving;
@@ -113,5 +116,18 @@ export class Application {
         });
       }
     });
+  }
+}
+
+/** `--access-log`: on before the first request; a file that cannot be opened stops the start (exit 1). */
+function openAccessLog(line: CommandLine): boolean {
+  if (line.accessLog === null) return true;
+  try {
+    enableAccessLog({ file: line.accessLog, format: line.logFormat });
+    return true;
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exitCode = 1;
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import type { ListenAddress } from "./server.js";
+import type { LogFormat } from "./log-format.js";
 
 /** The command line of `run(argv)`, parsed. */
 export interface CommandLine {
@@ -8,6 +9,10 @@ export interface CommandLine {
   version: boolean;
   forks: number;
   addresses: ListenAddress[];
+  /** `--access-log`: the file, `-` for standard output, `null` when off. */
+  accessLog: string | null;
+  /** `--log-format`. */
+  logFormat: LogFormat;
 }
 
 /** The flags `run(argv)` takes, as `--help` lists them after the usage line. */
@@ -20,6 +25,8 @@ export const OPTIONS_HELP = `Options:
   -6, --ipv6-only             listen on IPv6 only
   -s, --socket PATH           listen on the UNIX socket PATH (repeatable)
   -f, --file-descriptor FD    accept on the listening socket FD (repeatable)
+      --access-log [FILE]     log one line per request to FILE (none or -: standard output)
+      --log-format FORMAT     access log format: clf (Combined Log Format, default) or json
       --help                  show this help and exit
       --version               show the version and exit
 
@@ -54,7 +61,8 @@ function integer(flag: string, text: string | undefined, min: number, max: numbe
  * @example parseCommandLine(["--port", "8080", "--forks", "3"]);
  */
 export function parseCommandLine(args: readonly string[]): CommandLine {
-  const line: CommandLine = { help: false, version: false, forks: 0, addresses: [] };
+  const line: CommandLine = { help: false, version: false, forks: 0, addresses: [], accessLog: null, logFormat: "clf" };
+  let logFormat: string | undefined;
   const ports: number[] = [];
   const hosts: string[] = [];
   let any = false;
@@ -115,10 +123,23 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
       case "--file-descriptor":
         line.addresses.push({ fd: integer(arg, value(), 0, 65535) });
         break;
+      case "--access-log": {
+        // FILE is optional: a next argument that is another flag is not it ("-" alone is stdout)
+        const next = args[i + 1];
+        line.accessLog = inline ?? (next !== undefined && (next === "-" || !next.startsWith("-")) ? args[++i]! : "-");
+        if (line.accessLog.length === 0) throw new VsgiError(ERR_INVALID_OPTION, "option --access-log takes a file name, or - for standard output");
+        break;
+      }
+      case "--log-format":
+        logFormat = value();
+        if (logFormat !== "clf" && logFormat !== "text" && logFormat !== "json") throw new VsgiError(ERR_INVALID_OPTION, `option --log-format takes clf or json, got ${JSON.stringify(logFormat ?? "")}`);
+        line.logFormat = logFormat === "json" ? "json" : "clf";
+        break;
       default:
         throw new VsgiError(ERR_INVALID_OPTION, `unknown option ${JSON.stringify(arg)} (see --help)`);
     }
   }
+  if (logFormat !== undefined && line.accessLog === null) throw new VsgiError(ERR_INVALID_OPTION, "option --log-format needs --access-log");
   if (v4 && v6) throw new VsgiError(ERR_INVALID_OPTION, "options --ipv4-only and --ipv6-only exclude each other");
   if ((hosts.length > 0 || any || v4 || v6) && ports.length === 0) ports.push(3003);
   if (hosts.length > 0 && any) throw new VsgiError(ERR_INVALID_OPTION, "options --address and --any exclude each other");

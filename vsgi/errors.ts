@@ -56,3 +56,6 @@ export function abortedError(why: string, cause?: unknown): VsgiError {
  * `req.json()` on a form, or no Content-Type at all): 415, RFC 9110 15.5.16.
  */
 export const ERR_UNSUPPORTED_MEDIA_TYPE = "ERR_VSGI_UNSUPPORTED_MEDIA_TYPE";
+
+/** The access log file cannot be opened (at start: the process exits 1 naming it). */
+export const ERR_LOG_FILE = "ERR_VSGI_LOG_FILE";

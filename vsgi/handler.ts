@@ -2,6 +2,7 @@ import type { Request } from "./request.js";
 import { HANDLED, type Response } from "./response.js";
 import { VsgiError, ERR_INVALID_HANDLER } from "./errors.js";
 import { answerError, answerStatus, statusOfError } from "./answer.js";
+import { accessLog, startEntry } from "./access-log.js";
 
 /** An application as a function: the result says whether it handled (or will handle) the request. */
 export type HandlerFunction = (req: Request, res: Response) => boolean | Promise<boolean>;
@@ -49,6 +50,7 @@ export function setErrorLogger(logger: (message: string, error?: unknown) => voi
  * `true`, or the `HANDLED` promise of the response helpers) costs no promise turn.
  */
 export function dispatch(handler: HandlerFunction, req: Request, res: Response): void {
+  if (accessLog !== null) startEntry(req, res);
   let result: boolean | Promise<boolean>;
   try {
     result = handler(req, res);

@@ -56,3 +56,12 @@ export {
 export { CgiVariables } from "./cgi-variables.js";
 export { cgiHead, cgiErrorAnswer, CgiResponse, type CgiAnswer } from "./cgi-response.js";
 export { reasonPhrase } from "./reason-phrases.js";
+export {
+  AccessLog,
+  enableAccessLog,
+  disableAccessLog,
+  ACCESS_LOG_DEFAULTS,
+  type AccessLogOptions,
+} from "./access-log.js";
+export { LogFile } from "./log-file.js";
+export { formatCombined, formatJson, formatter, escapeLogText, type AccessEntry, type LogFormat } from "./log-format.js";

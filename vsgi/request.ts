@@ -4,6 +4,7 @@ import { parseCookies, unsignCookie } from "./cookies.js";
 import { normalizePath } from "./path.js";
 import { headerFromEnvironment, headersFromEnvironment } from "./cgi-environment.js";
 import { CgiVariables } from "./cgi-variables.js";
+import type { Response } from "./response.js";
 import {
   BODY_LIMIT,
   FORM_MEDIA_TYPE,
@@ -91,6 +92,8 @@ export class Request {
   private _aborted = false;
   private _abortReason: unknown = undefined;
   private _body: Readable | undefined;
+  /** @internal The response the access log waits for (see access-log.ts); `null` when the log is off. */
+  logResponse: Response | null = null;
 
   constructor(init: RequestInit) {
     this.method = init.method;
@@ -124,6 +127,14 @@ export class Request {
   /** The peer's address, when the backend knows it (REMOTE_ADDR behind a gateway). */
   get remoteAddress(): string | null {
     return this._remoteAddress;
+  }
+
+  /**
+   * The user the front server authenticated (`REMOTE_USER` behind a gateway, AJP's
+   * remote_user), or `null`.
+   */
+  get remoteUser(): string | null {
+    return this._variables !== null ? (this._variables.get("REMOTE_USER") ?? null) : null;
   }
 
   /** `host[:port]` the client asked for; backends that read it lazily override this. */
@@ -315,6 +326,7 @@ export class Request {
     this._aborted = true;
     this._abortReason = reason ??= abortedError("the request was aborted");
     if (this._controller !== null) this._controller.abort(reason);
+    if (this.logResponse !== null) this.logResponse.logAborted();
   }
 
   /**

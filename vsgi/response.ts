@@ -7,6 +7,7 @@ import { VsgiError, ERR_HEAD_WRITTEN, ERR_INVALID_OPTION, ERR_REQUEST_ENDED } fr
 import { reasonPhrase } from "./reason-phrases.js";
 import type { Request } from "./request.js";
 import { logError } from "./handler.js";
+import { finishEntry } from "./access-log.js";
 
 /**
  * The promise the response helpers return when the response is complete at once (`expand`,
@@ -18,6 +19,10 @@ export const HANDLED: Promise<true> = Promise.resolve(true);
 const TRUE = HANDLED;
 
 function noop(): void {}
+
+function byteLength(chunk: Buffer | string, encoding: BufferEncoding): number {
+  return typeof chunk === "string" ? Buffer.byteLength(chunk, encoding) : chunk.byteLength;
+}
 
 const WITH_CHARSET = new Map<string, string>();
 
@@ -90,6 +95,7 @@ class ResponseBody extends Writable {
       // not every backend's sink drops what a bodiless status must not send (node:http sends a 205's)
       callback();
     } else {
+      if (res.logStart >= 0 && !res.filtered) res.logBytes += byteLength(chunk, encoding);
       writeOn(top, chunk, encoding, callback);
     }
   }
@@ -105,13 +111,20 @@ class ResponseBody extends Writable {
       }
     }
     res.bodyTarget.end();
+    if (res.logStart >= 0 && !res.filtered) finishEntry(res, res.status);
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (error !== null) this.response.destroy(error);
+    if (error !== null) destroyResponse(this.response, error);
     callback(error);
   }
+}
+
+/** A body stream failed: the response cannot complete (a head already sent is logged as is). */
+function destroyResponse(res: Response, error: Error): void {
+  if (res.logStart >= 0 && res.headWritten) finishEntry(res, res.status);
+  res.destroy(error);
 }
 
 /** Writes a chunk of the body on the stage below, calling back once it took it (after a drain). */
@@ -152,17 +165,20 @@ class ChainBottom extends Writable {
   }
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (!this.response.hasBody) callback();
-    else writeOn(this.sink, chunk, encoding, callback);
+    const res = this.response;
+    if (!res.hasBody) return callback();
+    if (res.logStart >= 0) res.logBytes += byteLength(chunk, encoding);
+    writeOn(this.sink, chunk, encoding, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     this.sink.end();
+    if (this.response.logStart >= 0) finishEntry(this.response, this.response.status);
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (error !== null) this.response.destroy(error);
+    if (error !== null) destroyResponse(this.response, error);
     callback(error);
   }
 }
@@ -261,6 +277,13 @@ export abstract class Response {
   private _top: Writable | null = null;
   private _filtered = false;
   private _headListeners: HeadListener[] | null = null;
+  /**
+   * @internal When the access log is on, when the request started (`performance.now()`),
+   * until the response is logged; -1 otherwise. The one thing the hot path checks.
+   */
+  logStart = -1;
+  /** @internal Body bytes handed to the backend, counted while `logStart` is set. */
+  logBytes = 0;
 
   constructor(request: Request) {
     this.request = request;
@@ -306,13 +329,30 @@ export abstract class Response {
   takeConnection(): TakenConnection | null {
     if (this._headWritten) return null;
     const taken = this.detachConnection();
-    if (taken !== null) this._headWritten = true;
+    if (taken !== null) {
+      this._headWritten = true;
+      if (this.logStart >= 0) finishEntry(this, 101);
+    }
     return taken;
   }
 
   /** The backend's part of `takeConnection`: `null` unless it can hand this request's connection over. */
   protected detachConnection(): TakenConnection | null {
     return null;
+  }
+
+  /**
+   * @internal The response cannot complete (the client went away, or it is destroyed): the
+   * access log records the status sent and the bytes that went out, or `unsent` when no head
+   * was sent (499 by default, nginx's "client closed request").
+   */
+  logAborted(unsent = 499): void {
+    if (this.logStart >= 0) finishEntry(this, this._headWritten ? this.status : unsent);
+  }
+
+  /** @internal Whether a filter (`convert`, `tee`) is in the body's way. */
+  get filtered(): boolean {
+    return this._filtered;
   }
 
   /** True once the status line and headers are sent. */
@@ -425,6 +465,10 @@ export abstract class Response {
     }
     const reason = this.claimHead();
     this.sendWhole(this.status, reason, this.headers, hasBody ? bytes : null);
+    if (this.logStart >= 0) {
+      if (hasBody) this.logBytes += length;
+      finishEntry(this, this.status);
+    }
     return TRUE;
   }
 
@@ -537,6 +581,7 @@ export abstract class Response {
     if (!this._headWritten && this._body === null && !this._filtered) {
       const reason = this.claimHead();
       this.sendWhole(this.status, reason, this.headers, null);
+      if (this.logStart >= 0) finishEntry(this, this.status);
       return TRUE;
     }
     return this.finish(null);

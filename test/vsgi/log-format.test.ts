@@ -1,0 +1,206 @@
+// The access log's formatter (pure: an entry in, a line out) and its writer (LogFile: real
+// files in a temporary folder, batching, reopen).
+import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
+import { mkdtemp, rm, readFile, rename, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { formatCombined, formatJson, escapeLogText, LogFile, parseCommandLine, type AccessEntry } from "../../vsgi/index.js";
+import { capturingErrors } from "../helpers/log.js";
+
+// Apache's own example line: 10/Oct/2000:13:55:36 -0700 is 20:55:36 UTC.
+const TIME = Date.UTC(2000, 9, 10, 20, 55, 36, 123);
+
+function entry(fields: Partial<AccessEntry> = {}): AccessEntry {
+  return {
+    remoteAddress: "127.0.0.1",
+    user: "frank",
+    time: TIME,
+    method: "GET",
+    target: "/apache_pb.gif?a=1",
+    protocol: "HTTP/1.0",
+    status: 200,
+    bytes: 2326,
+    referer: "http://www.example.com/start.html",
+    userAgent: "Mozilla/4.08 [en] (Win98; I ;Nav)",
+    duration: 1520,
+    worker: 0,
+    ...fields,
+  };
+}
+
+/** `[10/Oct/2000:13:55:36 -0700]` as the local time zone of this process writes TIME. */
+function localStamp(ms: number): string {
+  const d = new Date(ms);
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const p = (n: number): string => String(n).padStart(2, "0");
+  const offset = -d.getTimezoneOffset();
+  const sign = offset < 0 ? "-" : "+";
+  return `${p(d.getDate())}/${months[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${sign}${p(Math.floor(Math.abs(offset) / 60))}${p(Math.abs(offset) % 60)}`;
+}
+
+describe("formatCombined", () => {
+  it("writes Apache's Combined Log Format with the duration in microseconds last", () => {
+    expect(formatCombined(entry())).toBe(
+      `127.0.0.1 - frank [${localStamp(TIME)}] "GET /apache_pb.gif?a=1 HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" 1520\n`,
+    );
+  });
+
+  it("writes - for unknown fields and for a body of 0 bytes, as Apache's %b", () => {
+    const line = formatCombined(entry({ remoteAddress: null, user: null, referer: null, userAgent: "", bytes: 0, status: 304 }));
+    expect(line).toBe(`- - - [${localStamp(TIME)}] "GET /apache_pb.gif?a=1 HTTP/1.0" 304 - "-" "-" 1520\n`);
+  });
+
+  it("keeps the formatted second and changes it with the next one", () => {
+    expect(formatCombined(entry({ time: TIME + 500 }))).toContain(`[${localStamp(TIME)}]`);
+    expect(formatCombined(entry({ time: TIME + 1000 }))).toContain(`[${localStamp(TIME + 1000)}]`);
+  });
+
+  it("escapes what a client sends so that it cannot end a field or forge a line", () => {
+    const forged = 'x" 200 5 "-" "-" 1\n127.0.0.1 - admin [01/Jan/2000:00:00:00 +0000] "GET /admin HTTP/1.1';
+    const line = formatCombined(entry({ userAgent: forged, target: '/a"b\\c\r\n', referer: "\x00\x1b[31m\x7f", user: 'ev"il' }));
+    expect(line.split("\n")).toHaveLength(2); // one line, and its final newline
+    expect(line).toContain(' "GET /a\\"b\\\\c\\r\\n HTTP/1.0" ');
+    expect(line).toContain(' "\\x00\\x1b[31m\\x7f" ');
+    expect(line).toContain(' "x\\" 200 5 \\"-\\" \\"-\\" 1\\n127.0.0.1 - admin ');
+    expect(line).toContain(' - ev\\"il [');
+    // every quote left unescaped is one of the six that delimit the three quoted fields
+    expect(line.replace(/\\\\/g, "").replace(/\\"/g, "").split('"')).toHaveLength(7);
+  });
+});
+
+describe("escapeLogText", () => {
+  it.each([
+    ["plain text", "plain text"],
+    ['a"b', 'a\\"b'],
+    ["a\\b", "a\\\\b"],
+    ["\t\b\v\r\n", "\\t\\b\\v\\r\\n"],
+    ["\x01\x1f\x7f", "\\x01\\x1f\\x7f"],
+    ["caf\xe9", "caf\\xe9"], // latin-1, as node gives header bytes: one byte each
+    ["€", "\\xe2\\x82\\xac"], // above U+00FF: its UTF-8 bytes
+    ["😀", "\\xf0\\x9f\\x98\\x80"],
+  ])("escapes %j as Apache does", (text, escaped) => {
+    expect(escapeLogText(text)).toBe(escaped);
+  });
+});
+
+describe("formatJson", () => {
+  it("writes the fields by name, typed, the time in ISO 8601", () => {
+    const line = formatJson(entry({ worker: 3, user: null }));
+    expect(line.endsWith("}\n")).toBe(true);
+    expect(JSON.parse(line)).toEqual({
+      time: "2000-10-10T20:55:36.123Z",
+      remoteAddress: "127.0.0.1",
+      user: null,
+      method: "GET",
+      target: "/apache_pb.gif?a=1",
+      protocol: "HTTP/1.0",
+      status: 200,
+      bytes: 2326,
+      referer: "http://www.example.com/start.html",
+      userAgent: "Mozilla/4.08 [en] (Win98; I ;Nav)",
+      duration: 1520,
+      worker: 3,
+    });
+  });
+
+  it("pads the milliseconds and keeps a forged line inside its string", () => {
+    const line = formatJson(entry({ time: TIME - 118, userAgent: '"}\n{"status":200' }));
+    expect(line.split("\n")).toHaveLength(2);
+    const parsed = JSON.parse(line) as { time: string; userAgent: string; status: number };
+    expect(parsed.time).toBe("2000-10-10T20:55:36.005Z");
+    expect(parsed.userAgent).toBe('"}\n{"status":200');
+    expect(parsed.status).toBe(200);
+  });
+});
+
+describe("--access-log and --log-format", () => {
+  it.each([
+    [["--access-log"], "-"],
+    [["--access-log", "-p", "0"], "-"],
+    [["--access-log", "-"], "-"],
+    [["--access-log", "/var/log/a.log"], "/var/log/a.log"],
+    [["--access-log=/var/log/a.log", "-p", "0"], "/var/log/a.log"],
+    [["-p", "0"], null],
+  ])("%j logs to %j", (args, file) => {
+    expect(parseCommandLine(args).accessLog).toBe(file);
+  });
+
+  it("reads the format, clf by default", () => {
+    expect(parseCommandLine(["--access-log"]).logFormat).toBe("clf");
+    expect(parseCommandLine(["--access-log", "--log-format", "json"]).logFormat).toBe("json");
+    expect(parseCommandLine(["--log-format=clf", "--access-log", "x"]).logFormat).toBe("clf");
+  });
+
+  it.each([
+    [["--access-log", "--log-format", "xml"], /option --log-format takes clf or json, got "xml"/],
+    [["--log-format", "json"], /option --log-format needs --access-log/],
+    [["--access-log="], /option --access-log takes a file name/],
+  ])("refuses %j", (args, message) => {
+    expect(() => parseCommandLine(args)).toThrow(message);
+  });
+});
+
+describe("LogFile", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vsgi-log-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes the lines of one event-loop turn together, at its end", async () => {
+    const path = join(dir, "batch.log");
+    const log = new LogFile(path);
+    log.write("one\n");
+    log.write("two\n");
+    expect(readFileSync(path, "utf8")).toBe("");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readFileSync(path, "utf8")).toBe("one\ntwo\n");
+    // past 64 KiB gathered, the batch goes at once
+    const big = "x".repeat(70 * 1024) + "\n";
+    log.write(big);
+    expect(readFileSync(path, "utf8")).toBe("one\ntwo\n" + big);
+    log.close();
+  });
+
+  it("appends to what the file holds", async () => {
+    const path = join(dir, "append.log");
+    await writeFile(path, "before\n");
+    const log = new LogFile(path);
+    log.write("after\n");
+    log.close();
+    expect(await readFile(path, "utf8")).toBe("before\nafter\n");
+  });
+
+  it("reopens by path: pending lines go to the moved file, the next ones to the new one", async () => {
+    const path = join(dir, "rotate.log");
+    const log = new LogFile(path);
+    log.write("old\n");
+    await rename(path, path + ".1");
+    log.reopen();
+    log.write("new\n");
+    log.close();
+    expect(await readFile(path + ".1", "utf8")).toBe("old\n");
+    expect(await readFile(path, "utf8")).toBe("new\n");
+  });
+
+  it("keeps writing to the old file when the path cannot be opened again", async () => {
+    const folder = join(dir, "gone");
+    const moved = join(dir, "moved");
+    await rm(folder, { recursive: true, force: true });
+    await import("node:fs/promises").then((fs) => fs.mkdir(folder));
+    const log = new LogFile(join(folder, "a.log"));
+    await rename(folder, moved);
+    const lines = await capturingErrors(async () => log.reopen());
+    log.write("still here\n");
+    log.close();
+    expect(lines).toEqual([expect.stringMatching(/^cannot open the access log .*gone\/a\.log: ENOENT.*; still writing to the file it replaced$/)]);
+    expect(await readFile(join(moved, "a.log"), "utf8")).toBe("still here\n");
+  });
+
+  it("refuses a file it cannot open, naming it", () => {
+    expect(() => new LogFile(join(dir, "no", "such", "folder.log"))).toThrow(/^cannot open the access log .*no\/such\/folder\.log: ENOENT/);
+  });
+});

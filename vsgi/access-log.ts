@@ -1,0 +1,135 @@
+// The access log: one line per request, on every backend. The dispatcher marks a request's
+// start when the log is on (one null check when it is off: no clock read, no closure), and the
+// response reports here once its last byte is handed to the connection, or once the client
+// went away (see Response.logStart).
+import { LogFile } from "./log-file.js";
+import { formatter, type AccessEntry, type LogFormat } from "./log-format.js";
+import type { Request } from "./request.js";
+import type { Response } from "./response.js";
+
+/** Options of `enableAccessLog`. */
+export interface AccessLogOptions {
+  /** The file to append to; `null` or `-` for standard output. @default null */
+  file?: string | null;
+  /** `clf` (Combined Log Format and the duration) or `json` (JSON lines). @default "clf" */
+  format?: LogFormat;
+  /** Reopen the file on SIGUSR1 (logrotate); no listener is installed for standard output. @default true */
+  reopenOnSignal?: boolean;
+}
+
+/** The defaults of `AccessLogOptions`. */
+export const ACCESS_LOG_DEFAULTS = {
+  /** @default null (standard output) */
+  file: null,
+  /** @default "clf" */
+  format: "clf",
+  /** @default true */
+  reopenOnSignal: true,
+} as const satisfies Required<AccessLogOptions>;
+
+/**
+ * An access log: entries formatted and written in batches to its `LogFile`.
+ *
+ * @example const log = enableAccessLog({ file: "/var/log/app/access.log" }); log.reopen();
+ */
+export class AccessLog {
+  readonly file: LogFile;
+  readonly format: LogFormat;
+  /** `VSGI_WORKER` of this process, read once. */
+  readonly worker: number;
+  private readonly formatEntry: (entry: AccessEntry) => string;
+
+  constructor(options: AccessLogOptions = {}) {
+    this.format = options.format ?? ACCESS_LOG_DEFAULTS.format;
+    this.formatEntry = formatter(this.format);
+    this.file = new LogFile(options.file ?? ACCESS_LOG_DEFAULTS.file);
+    this.worker = Number.parseInt(process.env.VSGI_WORKER ?? "0", 10) || 0;
+  }
+
+  /** Writes one entry. */
+  write(entry: AccessEntry): void {
+    this.file.write(this.formatEntry(entry));
+  }
+
+  /** Opens the file again (logrotate); see `LogFile.reopen`. */
+  reopen(): void {
+    this.file.reopen();
+  }
+}
+
+/** The process's access log, `null` when off: what the dispatcher checks for each request. */
+export let accessLog: AccessLog | null = null;
+
+function reopenOnSignal(): void {
+  accessLog?.reopen();
+}
+
+/**
+ * Turns the access log on for every server of this process (what `--access-log` does), in
+ * place of the one before. The file is opened now: a `VsgiError` (`ERR_VSGI_LOG_FILE`) naming
+ * it if it cannot be. With a file, SIGUSR1 reopens it (node's default for SIGUSR1, starting
+ * the inspector, is then off in this process).
+ *
+ * @example enableAccessLog({ file: "/var/log/app/access.log", format: "json" });
+ */
+export function enableAccessLog(options: AccessLogOptions = {}): AccessLog {
+  const log = new AccessLog(options);
+  disableAccessLog();
+  accessLog = log;
+  if (log.file.path !== null && (options.reopenOnSignal ?? ACCESS_LOG_DEFAULTS.reopenOnSignal)) process.on("SIGUSR1", reopenOnSignal);
+  return log;
+}
+
+/**
+ * Turns the access log off: pending lines are written, the file closed, the SIGUSR1 listener
+ * removed.
+ *
+ * @example disableAccessLog();
+ */
+export function disableAccessLog(): void {
+  const log = accessLog;
+  if (log === null) return;
+  accessLog = null;
+  process.off("SIGUSR1", reopenOnSignal);
+  log.file.close();
+}
+
+/** @internal The dispatcher's part, when the log is on: the request starts now. */
+export function startEntry(req: Request, res: Response): void {
+  res.logStart = performance.now();
+  req.logResponse = res;
+}
+
+/**
+ * @internal The response's part: it is complete (or cut short) with `status`; writes the line
+ * once, with the body bytes counted so far.
+ */
+export function finishEntry(res: Response, status: number): void {
+  const start = res.logStart;
+  res.logStart = -1;
+  const log = accessLog;
+  if (log === null) return;
+  const req = res.request;
+  log.write({
+    remoteAddress: req.remoteAddress,
+    user: req.remoteUser ?? basicUser(req.header("authorization")),
+    time: performance.timeOrigin + start,
+    method: req.method,
+    target: req.target,
+    protocol: "HTTP/" + req.httpVersion,
+    status,
+    bytes: res.logBytes,
+    referer: req.header("referer"),
+    userAgent: req.header("user-agent"),
+    duration: Math.round((performance.now() - start) * 1000),
+    worker: log.worker,
+  });
+}
+
+/** The user name of Basic credentials, as Apache's `%u` logs it (whether or not the password was right). */
+function basicUser(authorization: string | null): string | null {
+  if (authorization === null || authorization.length < 7 || authorization.slice(0, 6).toLowerCase() !== "basic ") return null;
+  const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon > 0 ? decoded.slice(0, colon) : null;
+}
