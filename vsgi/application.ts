@@ -59,7 +59,8 @@ export class Application {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
-    if (!openAccessLog(line)) return 1;
+    const logStatus = openAccessLog(line);
+    if (logStatus !== 0) return logStatus;
     try {
       if (line.addresses.length === 0) await this.server.listen();
       else for (const address of line.addresses) await this.server.listen(address);
@@ -76,7 +77,8 @@ export class Application {
   }
 
   private async runWorker(argv: readonly string[]): Promise<number> {
-    if (!openAccessLog(parseCommandLine(argv.slice(2)))) return 1;
+    const logStatus = openAccessLog(parseCommandLine(argv.slice(2)));
+    if (logStatus !== 0) return logStatus;
     const serving = this.serveUntilSignal();
     void this.adoptListeners();
     const code = await serving;
@@ -119,15 +121,14 @@ export class Application {
   }
 }
 
-/** `--access-log`: on before the first request; a file that cannot be opened stops the start (exit 1). */
-function openAccessLog(line: CommandLine): boolean {
-  if (line.accessLog === null) return true;
+/** `--access-log`: on before the first request; 0, or 1 when the file cannot be opened (the exit status). */
+function openAccessLog(line: CommandLine): number {
+  if (line.accessLog === null) return 0;
   try {
     enableAccessLog({ file: line.accessLog, format: line.logFormat });
-    return true;
+    return 0;
   } catch (err) {
     console.error((err as Error).message);
-    process.exitCode = 1;
-    return false;
+    return (process.exitCode = 1);
   }
 }
