@@ -1,7 +1,11 @@
 // The hello-world benchmark: each server alone on CPU 0, wrk on CPU 1, one after the other in
-// one run, reported as ratios to bare node:http measured in the same run.
+// one run, reported as ratios to bare node:http measured in the same run; the Router again with
+// the access log on (to a file in a temporary folder), reported against the Router without it.
 //   npm run bench                 (5 s per server, 2 rounds)
 //   node dist/bench/run.js 10 3   (10 s per server, 3 rounds)
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveWrk, load, listening, startNode, stop, type LoadResult } from "./wrk.js";
 
@@ -10,11 +14,13 @@ const rounds = Number(process.argv[3] ?? 2);
 const port = 3103;
 const app = (name: string): string => fileURLToPath(new URL(`./apps/${name}.js`, import.meta.url));
 
-const contenders: { name: string; script: string }[] = [
+const logs = mkdtempSync(join(tmpdir(), "valum-bench-"));
+const contenders: { name: string; script: string; args?: string[] }[] = [
   { name: "node:http", script: app("node-http") },
   { name: "fastify", script: app("fastify") },
   { name: "vsgi handler", script: app("vsgi-handler") },
   { name: "valum router", script: app("valum-router") },
+  { name: "router+log", script: app("valum-router"), args: ["--access-log", join(logs, "access.log")] },
 ];
 
 if (!haveWrk()) {
@@ -24,8 +30,8 @@ if (!haveWrk()) {
 
 const results = new Map<string, LoadResult[]>();
 for (let round = 0; round < rounds; round++) {
-  for (const { name, script } of contenders) {
-    const child = startNode(script, [String(port)]);
+  for (const { name, script, args = [] } of contenders) {
+    const child = startNode(script, [String(port), ...args]);
     try {
       await listening(child);
       load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
@@ -36,6 +42,7 @@ for (let round = 0; round < rounds; round++) {
     }
   }
 }
+rmSync(logs, { recursive: true, force: true });
 
 const best = (name: string): number => Math.max(...(results.get(name) ?? []).map((r) => r.requestsPerSecond));
 const baseline = best("node:http");
@@ -47,3 +54,4 @@ for (const { name } of contenders) {
 }
 const router = best("valum router");
 console.log(`\nrouter / node:http = ${(router / baseline).toFixed(3)} (target >= 0.9); router / fastify = ${(router / best("fastify")).toFixed(3)} (target >= 1.0)`);
+console.log(`router with the access log / without = ${(best("router+log") / router).toFixed(3)} (target >= 0.95)`);
