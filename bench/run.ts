@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { haveWrk, load, listening, startNode, stop, type LoadResult } from "./wrk.js";
+import { cpuSeconds, haveWrk, load, listening, startNode, stop, type LoadResult } from "./wrk.js";
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
@@ -29,14 +29,19 @@ if (!haveWrk()) {
 }
 
 const results = new Map<string, LoadResult[]>();
+/** Server CPU microseconds per request, each round. */
+const cpu = new Map<string, number[]>();
 for (let round = 0; round < rounds; round++) {
   for (const { name, script, args = [] } of contenders) {
     const child = startNode(script, [String(port), ...args]);
     try {
       await listening(child);
       load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
+      const before = cpuSeconds(child.pid!);
       const result = load(`http://127.0.0.1:${port}/`, seconds);
+      const used = cpuSeconds(child.pid!) - before;
       results.set(name, [...(results.get(name) ?? []), result]);
+      cpu.set(name, [...(cpu.get(name) ?? []), (used * 1e6) / (result.requestsPerSecond * seconds)]);
     } finally {
       await stop(child);
     }
@@ -47,11 +52,18 @@ rmSync(logs, { recursive: true, force: true });
 const best = (name: string): number => Math.max(...(results.get(name) ?? []).map((r) => r.requestsPerSecond));
 const baseline = best("node:http");
 console.log(`hello world, ${seconds} s x ${rounds} rounds, best round per server, wrk -t1 -c64 on CPU 1, server on CPU 0`);
-console.log("server".padEnd(16) + "req/s".padStart(12) + "  ratio to node:http".padStart(22) + "  errors");
+const leastCpu = (name: string): number => Math.min(...(cpu.get(name) ?? []));
+console.log("server".padEnd(16) + "req/s".padStart(12) + "  ratio to node:http".padStart(22) + "  errors" + "  CPU µs/req".padStart(13));
 for (const { name } of contenders) {
   const errors = (results.get(name) ?? []).reduce((a, r) => a + r.errors, 0);
-  console.log(name.padEnd(16) + best(name).toFixed(0).padStart(12) + (best(name) / baseline).toFixed(3).padStart(22) + String(errors).padStart(8));
+  console.log(
+    name.padEnd(16) + best(name).toFixed(0).padStart(12) + (best(name) / baseline).toFixed(3).padStart(22) + String(errors).padStart(8) +
+      leastCpu(name).toFixed(2).padStart(13),
+  );
 }
 const router = best("valum router");
 console.log(`\nrouter / node:http = ${(router / baseline).toFixed(3)} (target >= 0.9); router / fastify = ${(router / best("fastify")).toFixed(3)} (target >= 1.0)`);
-console.log(`router with the access log / without = ${(best("router+log") / router).toFixed(3)} (target >= 0.95)`);
+console.log(
+  `router with the access log / without = ${(best("router+log") / router).toFixed(3)} in req/s, ` +
+    `${(leastCpu("valum router") / leastCpu("router+log")).toFixed(3)} in CPU per request (target >= 0.95)`,
+);

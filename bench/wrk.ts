@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { once } from "node:events";
 
 /** One load run: requests per second and latency as wrk reports them. */
@@ -82,4 +83,15 @@ export function load(url: string, seconds: number, connections = 64): LoadResult
     latencyAverage: latency ? latency[1]! : "?",
     errors: (errors ? Number(errors[1]) : 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
   };
+}
+
+/**
+ * CPU seconds (user and system) a process used so far, from /proc (Linux): around a load run,
+ * the server's CPU time per request, a figure that other processes on a shared machine disturb
+ * less than requests per second (a server whose load generator is starved is idle, not slower).
+ */
+export function cpuSeconds(pid: number): number {
+  // the fields after the command name's closing parenthesis: utime and stime are the 12th and 13th
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

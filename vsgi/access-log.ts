@@ -94,6 +94,10 @@ export function disableAccessLog(): void {
   log.file.close();
 }
 
+/** The wall clock less `performance.now()`, and when it was last measured. */
+let clockOffset = 0;
+let clockCheckedAt = -Infinity;
+
 /** @internal The dispatcher's part, when the log is on: the request starts now. */
 export function startEntry(req: Request, res: Response): void {
   res.logStart = performance.now();
@@ -110,10 +114,17 @@ export function finishEntry(res: Response, status: number): void {
   const log = accessLog;
   if (log === null) return;
   const req = res.request;
+  const now = performance.now();
+  if (now - clockCheckedAt >= 1000) {
+    // performance's monotonic clock drifts from the wall clock over a long-running process
+    // (a suspended VM, a stepped clock): measured against it again once a second
+    clockOffset = Date.now() - now;
+    clockCheckedAt = now;
+  }
   log.write({
     remoteAddress: req.remoteAddress,
     user: req.remoteUser ?? basicUser(req.header("authorization")),
-    time: performance.timeOrigin + start,
+    time: start + clockOffset,
     method: req.method,
     target: req.target,
     protocol: "HTTP/" + req.httpVersion,
@@ -121,7 +132,7 @@ export function finishEntry(res: Response, status: number): void {
     bytes: res.logBytes,
     referer: req.header("referer"),
     userAgent: req.header("user-agent"),
-    duration: Math.round((performance.now() - start) * 1000),
+    duration: Math.round((now - start) * 1000),
     worker: log.worker,
   });
 }

@@ -1,18 +1,22 @@
 // Where the access log's lines go: a file opened for appending, or standard output. Lines are
-// gathered and written in one write per event-loop turn (or per BATCH_BYTES), so that a busy
-// server makes a write per batch of requests rather than one per request.
+// gathered and written together, FLUSH_MS after the first of a batch or once BATCH_BYTES are
+// gathered: a write per request (or per event-loop turn, which under load is little more) cost
+// about 4% of the hello world's CPU in a profile; a write per batch costs nothing measurable.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { VsgiError, ERR_LOG_FILE } from "./errors.js";
 import { logError } from "./handler.js";
 
-/** Gathered text past this many characters is written at once rather than at the end of the turn. */
+/** Gathered text past this many characters is written at once. */
 const BATCH_BYTES = 64 * 1024;
+/** Milliseconds a line may wait for the lines after it, at most. */
+const FLUSH_MS = 100;
 
 /**
  * A log file written in batches. `path` `null` (or `-`) is standard output. The file is opened
  * at construction, for appending (`O_APPEND`: after logrotate's copytruncate the next lines go
  * to the start of the emptied file, not past a hole); a file that cannot be opened throws a
- * `VsgiError` (`ERR_VSGI_LOG_FILE`) naming it. Pending lines are written when the process exits.
+ * `VsgiError` (`ERR_VSGI_LOG_FILE`) naming it. Lines are written in batches, at most 100 ms
+ * late, and what is pending when the process exits (an uncaught exception too) is written then.
  *
  * @example
  * const log = new LogFile("/var/log/app/access.log");
@@ -24,7 +28,7 @@ export class LogFile {
   readonly path: string | null;
   private fd: number;
   private pending = "";
-  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(path: string | null) {
@@ -34,20 +38,20 @@ export class LogFile {
     process.on("exit", this.flush);
   }
 
-  /** Adds `text` (whole lines) to the batch: written by the end of this event-loop turn. */
+  /** Adds `text` (whole lines) to the batch: written within 100 ms, at once past 64 KiB, or at exit. */
   write(text: string): void {
     if (this.closed) return;
     this.pending += text;
     if (this.pending.length >= BATCH_BYTES) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flush);
-    }
+    else if (this.timer === null) this.timer = setTimeout(this.flush, FLUSH_MS).unref();
   }
 
   /** Writes the batch now. */
   flush(): void {
-    this.scheduled = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     const text = this.pending;
     if (text.length === 0) return;
     this.pending = "";

@@ -106,8 +106,10 @@ export function escapeLogText(text: string): string {
   return out;
 }
 
+/** A field: `-` when unknown or empty; one test and no copy for the usual, plain one. */
 function field(value: string | null): string {
-  return value === null || value.length === 0 ? "-" : escapeLogText(value);
+  if (value === null || value.length === 0) return "-";
+  return NEEDS_ESCAPE.test(value) ? escapeLogText(value) : value;
 }
 
 /**
@@ -121,10 +123,9 @@ function field(value: string | null): string {
  */
 export function formatCombined(e: AccessEntry): string {
   return (
-    field(e.remoteAddress) + " - " + field(e.user) + " [" + clfTimeCached(e.time) + '] "' +
-    escapeLogText(e.method + " " + e.target + " " + e.protocol) + '" ' + e.status + " " +
-    (e.bytes === 0 ? "-" : e.bytes) + ' "' + field(e.referer) + '" "' + field(e.userAgent) + '" ' +
-    e.duration + "\n"
+    field(e.remoteAddress) + " - " + field(e.user) + " [" + clfTimeCached(e.time) + '] "' + field(e.method) + " " +
+    field(e.target) + " " + field(e.protocol) + '" ' + e.status + " " + (e.bytes === 0 ? "-" : e.bytes) + ' "' +
+    field(e.referer) + '" "' + field(e.userAgent) + '" ' + e.duration + "\n"
   );
 }
 
