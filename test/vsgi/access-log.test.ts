@@ -5,7 +5,11 @@ import { mkdtemp, rm, readFile, rename, copyFile, truncate, mkdir } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { start, distPath, type Program } from "../helpers/process.js";
-import { send } from "../helpers/http.js";
+import { connect } from "node:net";
+import { createGzip } from "node:zlib";
+import { send, serve, raw, type Served } from "../helpers/http.js";
+import { capturingErrors } from "../helpers/log.js";
+import { enableAccessLog, disableAccessLog, type HandlerFunction } from "../../vsgi/index.js";
 import { httpClient } from "../helpers/http-client.js";
 import { scgiClient, scgiRequest } from "../helpers/scgi-client.js";
 import { FastcgiClient, fastcgiConformanceClient, nginxParams } from "../helpers/fastcgi-client.js";
@@ -266,5 +270,88 @@ describe("the other CGI-family inputs", () => {
     expect(response.status).toBe(200);
     expect(exitCode).toBe(0);
     expect(await lines(file, 1)).toEqual([expect.stringMatching(/^203\.0\.113\.5 - carol \[.* -0700\] "GET \/cgi\?q=1 HTTP\/1\.1" 200 5 "-" "cgi-ua" \d+$/)]);
+  });
+});
+
+describe("enableAccessLog, in this process", () => {
+  let served: Served | null = null;
+  afterEach(async () => {
+    disableAccessLog();
+    await served?.close();
+    served = null;
+  });
+
+  /** Serves `handler` with the log on to a new file; the file's path. */
+  async function logged(name: string, handler: HandlerFunction, format: "clf" | "json" = "clf"): Promise<string> {
+    const file = join(dir, name);
+    enableAccessLog({ file, format });
+    served = await serve(handler);
+    return file;
+  }
+
+  it("logs a response that fails after its head with the status sent and the bytes that went out", async () => {
+    const file = await logged("midway.log", async (req, res) => {
+      await res.append("partial");
+      throw new Error("the database went away");
+    });
+    const errors = await capturingErrors(() => send(served!.port, "GET", "/midway").catch(() => undefined));
+    expect(errors).toEqual([expect.stringMatching(/^GET \/midway: error after the head was written; closing the connection the database went away$/)]);
+    const [line] = await lines(file, 1);
+    expect(line).toMatch(/"GET \/midway HTTP\/1\.1" 200 7 "-" "-" \d+$/);
+  });
+
+  it("logs 499 when the client leaves before any head was sent", async () => {
+    let left: () => void = () => undefined;
+    let arrived: () => void = () => undefined;
+    const gone = new Promise<void>((resolve) => (left = resolve));
+    const handling = new Promise<void>((resolve) => (arrived = resolve));
+    const file = await logged("gone.log", async (req) => {
+      req.signal.addEventListener("abort", () => left());
+      arrived();
+      await gone;
+      return true;
+    });
+    const socket = connect(served!.port, "127.0.0.1");
+    socket.write("GET /gone HTTP/1.1\r\nHost: x\r\n\r\n");
+    await handling;
+    socket.destroy();
+    await gone;
+    const [line] = await lines(file, 1);
+    expect(line).toMatch(/"GET \/gone HTTP\/1\.1" 499 - "-" "-" \d+$/);
+  });
+
+  it("logs a connection taken over (a protocol switch) as 101 when the application takes it", async () => {
+    const file = await logged("switch.log", (req, res) => {
+      const taken = res.takeConnection();
+      if (taken === null) return false;
+      taken.socket.end("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-test\r\nConnection: Upgrade\r\n\r\n");
+      return true;
+    }, "json");
+    const reply = await raw(served!.port, "GET /switch HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x-test\r\n\r\n");
+    expect(reply).toMatch(/^HTTP\/1\.1 101 /);
+    const [line] = await lines(file, 1);
+    expect(JSON.parse(line!)).toMatchObject({ method: "GET", target: "/switch", status: 101, bytes: 0, worker: 0 });
+  });
+
+  it("counts the bytes after compression, the ones that went out", async () => {
+    const file = await logged("gzip.log", (req, res) => {
+      res.headers.set("Content-Encoding", "gzip");
+      res.convert(createGzip());
+      return res.expandUtf8("a".repeat(10_000));
+    });
+    const res = await send(served!.port, "GET", "/gzip");
+    const [line] = await lines(file, 1);
+    expect(line).toMatch(new RegExp(`"GET /gzip HTTP/1\\.1" 200 ${res.body.length} "-" "-" \\d+$`));
+    expect(res.body.length).toBeLessThan(10_000);
+  });
+
+  it("stops when turned off: later requests are not logged", async () => {
+    const file = await logged("off.log", (req, res) => res.expandUtf8("x"));
+    await send(served!.port, "GET", "/on");
+    disableAccessLog();
+    await send(served!.port, "GET", "/off");
+    const text = await read(file);
+    expect(text).toContain('"GET /on HTTP/1.1"');
+    expect(text).not.toContain("/off");
   });
 });
