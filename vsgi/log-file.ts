@@ -30,6 +30,7 @@ export class LogFile {
   private pending = "";
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private failing = false;
 
   constructor(path: string | null) {
     this.path = path === "-" ? null : path;
@@ -63,8 +64,11 @@ export class LogFile {
       // Synchronous, as Apache's own log writes: a file write lands in the page cache, and
       // nothing is lost between a write issued and the process exiting or the file reopening.
       writeSync(this.fd, text);
+      this.failing = false;
     } catch (err) {
-      logError(`cannot write the access log ${this.path}: ${(err as Error).message}`);
+      // once per run of failures (a full disk would otherwise log ten lines a second)
+      if (!this.failing) logError(`cannot write the access log ${this.path}: ${(err as Error).message}; its lines are dropped until a write succeeds`);
+      this.failing = true;
     }
   }
 

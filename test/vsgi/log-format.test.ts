@@ -200,6 +200,18 @@ describe("LogFile", () => {
     expect(await readFile(join(moved, "a.log"), "utf8")).toBe("still here\n");
   });
 
+  it("logs one line for a run of failed writes (a full disk), not one per batch", async () => {
+    const log = new LogFile("/dev/full");
+    const lines = await capturingErrors(async () => {
+      for (let i = 0; i < 3; i++) {
+        log.write(`line ${i}\n`);
+        log.flush();
+      }
+    });
+    log.close();
+    expect(lines).toEqual(["cannot write the access log /dev/full: ENOSPC: no space left on device, write; its lines are dropped until a write succeeds"]);
+  });
+
   it("refuses a file it cannot open, naming it", () => {
     expect(() => new LogFile(join(dir, "no", "such", "folder.log"))).toThrow(/^cannot open the access log .*no\/such\/folder\.log: ENOENT/);
   });
