@@ -132,6 +132,8 @@ export class Request {
   /**
    * The user the front server authenticated (`REMOTE_USER` behind a gateway, AJP's
    * remote_user), or `null`.
+   *
+   * @example if (req.remoteUser === null) throw ClientError.unauthorized("log in first");
    */
   get remoteUser(): string | null {
     return this._variables !== null ? (this._variables.get("REMOTE_USER") ?? null) : null;
