@@ -1,14 +1,11 @@
-// Socket activation on every socket backend: systemd-socket-activate (Debian's systemd package)
-// binds the sockets, starts the program at the first connection with LISTEN_FDS, LISTEN_PID and
-// LISTEN_FDNAMES, as a systemd .socket unit does; the tests send real requests through each
-// protocol and check which processes serve them.
+// Socket activation on every socket backend, under systemd-socket-activate (test/helpers/activate.ts):
+// real requests through each protocol, and which processes serve them.
 import { describe, it, expect, afterEach } from "@jest/globals";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { distPath } from "../helpers/process.js";
+import { activate, activationAvailable, type Activated } from "../helpers/activate.js";
 import { freePort } from "../helpers/ports.js";
 import { send } from "../helpers/http.js";
 import { scgiRequest } from "../helpers/scgi-client.js";
@@ -18,9 +15,23 @@ import { systemdSockets } from "../../vsgi/index.js";
 
 const APP = distPath("test/fixtures/activation-app.js");
 const BIN = distPath("bin/vsgi.js");
-const ACTIVATE = "systemd-socket-activate";
-const available = spawnSync(ACTIVATE, ["--version"]).status === 0;
-if (!available && process.env.CI === "true") throw new Error(`${ACTIVATE} is not installed: the systemd package is in .ci/run's apt line`);
+const available = activationAvailable();
+
+let running: Activated[] = [];
+let folders: string[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((r) => r.stop()));
+  running = [];
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  folders = [];
+});
+
+/** `activate` with node running `program`, stopped after the test. */
+async function activateNode(listen: string[], program: string[], env: Record<string, string> = {}, fdnames?: string): Promise<Activated> {
+  const run = await activate(listen, [process.execPath, ...program], env, fdnames);
+  running.push(run);
+  return run;
+}
 
 type Backend = "http" | "scgi" | "fastcgi" | "ajp";
 type Where = { port: number } | { path: string };
@@ -47,66 +58,6 @@ async function request(backend: Backend, where: Where, target: string): Promise<
   }
 }
 
-/** systemd-socket-activate running a program, with what it printed. */
-interface Activated {
-  child: ChildProcess;
-  stderr(): string;
-  waitFor(text: string): Promise<void>;
-}
-
-let running: ChildProcess[] = [];
-let folders: string[] = [];
-afterEach(async () => {
-  for (const child of running) {
-    if (child.exitCode === null && child.signalCode === null) {
-      const closed = once(child, "close");
-      child.kill("SIGTERM");
-      await closed;
-    }
-  }
-  running = [];
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
-  folders = [];
-});
-
-/**
- * Starts `systemd-socket-activate -l ADDRESS... [--fdname=NAMES] node PROGRAM ARGS` and waits
- * until it listens (it starts the program at the first connection).
- */
-async function activate(listen: string[], program: string[], env: NodeJS.ProcessEnv = {}, fdnames?: string): Promise<Activated> {
-  const args = [
-    ...listen.flatMap((l) => ["-l", l]),
-    ...(fdnames !== undefined ? [`--fdname=${fdnames}`] : []),
-    // The program gets only the variables given with -E (and LISTEN_*), as under systemd.
-    ...Object.entries(env).map(([name, value]) => `-E${name}=${value}`),
-    process.execPath,
-    ...program,
-  ];
-  const child = spawn(ACTIVATE, args, { stdio: ["ignore", "ignore", "pipe"] });
-  running.push(child);
-  let text = "";
-  const waiters: { text: string; ok: () => void }[] = [];
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    text += chunk;
-    for (const w of waiters.slice()) {
-      if (text.includes(w.text)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.ok();
-      }
-    }
-  });
-  const exited = once(child, "exit");
-  const waitFor = (wanted: string): Promise<void> =>
-    text.includes(wanted)
-      ? Promise.resolve()
-      : new Promise((ok, fail) => {
-          waiters.push({ text: wanted, ok });
-          void exited.then(([code]) => fail(new Error(`${ACTIVATE} exited (${code}) before printing ${wanted}:\n${text}`)));
-        });
-  for (const l of listen) await waitFor(`Listening on ${l} as`);
-  return { child, stderr: () => text, waitFor };
-}
-
 /** The pids that served `rounds` rounds of 4 concurrent requests, stopping once `want` are seen. */
 async function servingPids(backend: Backend, where: Where, want: number, rounds = 40): Promise<Set<string>> {
   const pids = new Set<string>();
@@ -128,7 +79,7 @@ maybe("socket activation with systemd-socket-activate", () => {
   for (const backend of ["http", "scgi", "fastcgi", "ajp"] as const) {
     it(`${backend}: serves the socket systemd passes (fd 3), and hides LISTEN_* from what it spawns`, async () => {
       const port = await freePort();
-      const run = await activate([`127.0.0.1:${port}`], [APP], { FIXTURE_BACKEND: backend });
+      const run = await activateNode([`127.0.0.1:${port}`], [APP], { FIXTURE_BACKEND: backend });
       const res = await request(backend, { port }, "/hello");
       expect(res.status).toBe(200);
       expect(res.body).toMatch(/^\d+ \/hello$/);
@@ -140,7 +91,7 @@ maybe("socket activation with systemd-socket-activate", () => {
 
     it(`${backend} --forks 1: two processes serve the activated socket`, async () => {
       const port = await freePort();
-      const run = await activate([`127.0.0.1:${port}`], [APP, "--forks", "1"], { FIXTURE_BACKEND: backend });
+      const run = await activateNode([`127.0.0.1:${port}`], [APP, "--forks", "1"], { FIXTURE_BACKEND: backend });
       const pids = await servingPids(backend, { port }, 2);
       expect(pids.size).toBe(2);
       await run.waitFor(`Listening on '${backend}+fd://3/'`);
@@ -151,14 +102,14 @@ maybe("socket activation with systemd-socket-activate", () => {
 
   it("names each socket from LISTEN_FDNAMES (--fdname) in its URI", async () => {
     const port = await freePort();
-    const run = await activate([`127.0.0.1:${port}`], [APP], { FIXTURE_BACKEND: "http" }, "web");
+    const run = await activateNode([`127.0.0.1:${port}`], [APP], { FIXTURE_BACKEND: "http" }, "web");
     expect((await request("http", { port }, "/named")).body).toMatch(/ \/named$/);
     await run.waitFor("Listening on 'http+fd://3/?name=web'");
   }, LONG);
 
   it("serves two sockets (-l twice), each named, in the main process and in the workers", async () => {
     const [a, b] = [await freePort(), await freePort()];
-    const run = await activate([`127.0.0.1:${a}`, `127.0.0.1:${b}`], [APP, "--forks", "1"], { FIXTURE_BACKEND: "http" }, "web:admin");
+    const run = await activateNode([`127.0.0.1:${a}`, `127.0.0.1:${b}`], [APP, "--forks", "1"], { FIXTURE_BACKEND: "http" }, "web:admin");
     expect((await request("http", { port: a }, "/a")).body).toMatch(/ \/a$/);
     await run.waitFor("Listening on 'http+fd://3/?name=web'");
     await run.waitFor("Listening on 'http+fd://4/?name=admin'");
@@ -170,7 +121,7 @@ maybe("socket activation with systemd-socket-activate", () => {
     const dir = mkdtempSync(join(tmpdir(), "vsgi-activation-"));
     folders.push(dir);
     const path = join(dir, "scgi.sock");
-    const run = await activate([path], [BIN, "--server", "scgi", distPath("test/fixtures/router-app.js"), "--", "--forks", "1"]);
+    const run = await activateNode([path], [BIN, "--server", "scgi", distPath("test/fixtures/router-app.js"), "--", "--forks", "1"]);
     const res = await request("scgi", { path }, "/users/41");
     expect(res).toEqual({ status: 200, body: "user 42" });
     await run.waitFor("Listening on 'scgi+fd://3/'");
