@@ -68,11 +68,11 @@ let taken: FdAddress[] | null = null;
  * @example const sockets = takeSystemdSockets(); // [] when not socket-activated
  */
 export function takeSystemdSockets(): FdAddress[] {
-  if (taken === null) {
-    taken = systemdSockets(process.env);
-    if (taken.length > 0) for (const name of LISTEN_VARIABLES) delete process.env[name];
-  }
-  return taken;
+  if (taken !== null) return taken;
+  const found = systemdSockets(process.env);
+  if (found.length === 0) return found;
+  for (const name of LISTEN_VARIABLES) delete process.env[name];
+  return (taken = found);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Socket activation on every socket backend, under systemd-socket-activate (test/helpers/activate.ts):
 // real requests through each protocol, and which processes serve them.
 import { describe, it, expect, afterEach } from "@jest/globals";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -126,6 +127,20 @@ maybe("socket activation with systemd-socket-activate", () => {
     expect(res).toEqual({ status: 200, body: "user 42" });
     await run.waitFor("Listening on 'scgi+fd://3/'");
   }, LONG);
+});
+
+describe("a bad LISTEN_FDNAMES", () => {
+  it("stops the program with one line naming it, exit 1", () => {
+    // LISTEN_PID must be the program's own pid: a shell sets it and execs node.
+    const run = spawnSync("/bin/sh", ["-c", 'LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web:admin exec "$0" "$@"', process.execPath, APP], {
+      env: { ...process.env, FIXTURE_BACKEND: "ajp" },
+      encoding: "utf8",
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({
+      status: 1,
+      stderr: 'cannot listen: LISTEN_FDNAMES names 2 sockets ("web:admin") but LISTEN_FDS is 1\n',
+    });
+  });
 });
 
 describe("systemdSockets (sd_listen_fds(3))", () => {
