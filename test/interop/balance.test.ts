@@ -109,6 +109,32 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
       }
     }, LONG);
 
+    // Over HTTP only: there the same bytes from the balancer's address get an answer, which shows
+    // that the allow-list, not the protocol, closed the connection.
+    if (backend === "http") it("closes a connection to a host from an address other than the balancer's (allow)", async () => {
+      const host = hosts[0]!;
+      // From 127.0.0.9: the host accepts the connection and closes it at once, before any answer.
+      const outcome = await new Promise<string>((resolve) => {
+        const s = connect({ host: host.address, port: host.port, localAddress: "127.0.0.9" });
+        let received = 0;
+        s.on("connect", () => s.write("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n", () => undefined));
+        s.on("data", (chunk: Buffer) => (received += chunk.length));
+        s.on("error", () => undefined);
+        s.on("close", () => resolve(`closed after ${received} bytes`));
+      });
+      expect(outcome).toBe("closed after 0 bytes");
+      // From the balancer's address (127.0.0.1), the host answers.
+      const allowed = await new Promise<string>((resolve) => {
+        const s = connect({ host: host.address, port: host.port, localAddress: "127.0.0.1" });
+        let text = "";
+        s.on("connect", () => s.write("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+        s.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        s.on("error", () => undefined);
+        s.on("close", () => resolve(text.split("\r\n")[0]!));
+      });
+      expect(allowed).toBe("HTTP/1.1 200 OK");
+    }, LONG);
+
     it("keeps answering every request with one host stopped", async () => {
       await hosts[1]!.proc.stop();
       const names = await hostsServing(fe, 24);
