@@ -30,8 +30,9 @@ export const OPTIONS_HELP = `Options:
       --help                  show this help and exit
       --version               show the version and exit
 
-Without a listen option, the backend listens where it does by default (http: 127.0.0.1:3003;
-scgi and fastcgi: the socket on fd 0 or systemd's LISTEN_FDS; cgi: one request on stdin).
+Without a listen option, the backend listens on systemd's sockets (LISTEN_FDS) when it passed
+any, else where it does by default (http: 127.0.0.1:3003; ajp: 127.0.0.1:8009; scgi and
+fastcgi: the socket on fd 0; cgi: one request on stdin).
 `;
 
 /**

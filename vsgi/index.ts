@@ -32,7 +32,7 @@ export {
   type ServerName,
   type ListenAddress,
 } from "./server.js";
-export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, inheritedSockets, type SocketServerOptions } from "./socket-server.js";
+export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, takeSystemdSockets, inheritedSockets, systemdOr, type FdAddress, type SocketServerOptions } from "./socket-server.js";
 export { TrackedConnection, ConnectionList } from "./connections.js";
 export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
 export { loadServer, serverSearchPath, builtInServers, checkServerName, type ServerClass } from "./loader.js";

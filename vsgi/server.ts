@@ -17,8 +17,11 @@ export type ListenAddress =
   | { port: number; host?: string; ipv6Only?: boolean }
   /** A UNIX socket. */
   | { path: string }
-  /** A listening socket inherited as a file descriptor (`0` when spawned by lighttpd or spawn-fcgi). */
-  | { fd: number }
+  /**
+   * A listening socket inherited as a file descriptor (`0` when spawned by lighttpd or
+   * spawn-fcgi; from `3` under systemd), with the name systemd gave it (`LISTEN_FDNAMES`).
+   */
+  | { fd: number; name?: string }
   /** A listening socket shared by the primary process with a worker (`--forks`). */
   | { handle: NetServer };
 
@@ -120,8 +123,9 @@ export abstract class Server {
   abstract get scheme(): string;
 
   /**
-   * Starts listening; with no address, where the backend listens by default (http:
-   * 127.0.0.1:3003; scgi and fastcgi: the socket on fd 0 or systemd's LISTEN_FDS).
+   * Starts listening; with no address, where the backend listens by default: systemd's sockets
+   * (`LISTEN_FDS`) when it passed any to this process, else http 127.0.0.1:3003, ajp
+   * 127.0.0.1:8009, scgi and fastcgi the socket on fd 0.
    *
    * @example await server.listen({ port: 0 }); console.log(server.uris);
    */
@@ -134,7 +138,10 @@ export abstract class Server {
    */
   abstract stop(): Promise<void>;
 
-  /** Where it listens, e.g. `http://127.0.0.1:3003/`, `scgi+unix:///run/app.sock/`, `scgi+fd://0/`. */
+  /**
+   * Where it listens, e.g. `http://127.0.0.1:3003/`, `scgi+unix:///run/app.sock/`, `scgi+fd://0/`,
+   * `http+fd://3/?name=web` (a systemd socket named `web`).
+   */
   abstract get uris(): URL[];
 
   /**

@@ -17,6 +17,13 @@ export interface Mount {
   /** TCP address of a backend that listens itself (scgi, fastcgi, ajp, http). */
   upstream?: { host: string; port: number };
   /**
+   * nginx and HAProxy, instead of `upstream`: several hosts that serve the same application;
+   * requests are spread over them, and one that refuses connections is skipped.
+   */
+  hosts?: { host: string; port: number }[];
+  /** HAProxy over HTTP with `hosts`: the path each host answers 200 to while it is healthy. */
+  healthCheck?: string;
+  /**
    * lighttpd only: the command line lighttpd runs (`bin-path`) with the listening socket on
    * fd 0, and the UNIX socket path it creates for it (scgi, fastcgi).
    */
@@ -58,6 +65,11 @@ function q(s: string): string {
 function need<T>(value: T | undefined, what: string, mount: Mount): T {
   if (value === undefined) throw new Error(`mount ${mount.backend} at ${q(mount.prefix || "/")} needs ${what}`);
   return value;
+}
+
+// The hosts a balancing front server spreads the mount's requests over: `hosts`, or the one upstream.
+function hostsOf(m: Mount): { host: string; port: number }[] {
+  return m.hosts !== undefined && m.hosts.length > 0 ? m.hosts : [need(m.upstream, "upstream or hosts", m)];
 }
 
 // --------------------------------------------------------------------------------------------
@@ -242,10 +254,17 @@ export function nginxConfig(c: FrontConfig): string {
   const upstreams: string[] = [];
   const locations: string[] = [];
   c.mounts.forEach((m, i) => {
-    const up = need(m.upstream, "upstream", m);
+    const hosts = hostsOf(m);
     const name = `${m.backend}_app${i === 0 ? "" : i}`;
+    const several = hosts.length > 1;
     upstreams.push(
-      `  upstream ${name} {\n    server ${up.host}:${up.port};\n` +
+      `  upstream ${name} {\n` +
+        (several
+          ? `    # Round robin over the hosts. A request whose host refuses the connection or times out goes to\n` +
+            `    # the next one (${m.backend === "http" ? "proxy" : m.backend}_next_upstream error timeout, the default), and that host is left out\n` +
+            `    # for fail_timeout (nginx has no active health checks: the first failure marks it).\n`
+          : "") +
+        hosts.map((h) => `    server ${h.host}:${h.port}${several ? " max_fails=1 fail_timeout=10s" : ""};\n`).join("") +
         (m.backend === "scgi" ? "" : `    # Idle connections kept open for reuse (FastCGI: with fastcgi_keep_conn on).\n    keepalive 8;\n`) +
         `  }\n`,
     );
@@ -421,8 +440,17 @@ export function haproxyConfig(c: FrontConfig): string {
   let frontend = "";
   let backends = "";
   c.mounts.forEach((m, i) => {
-    const up = need(m.upstream, "upstream", m);
+    const hosts = hostsOf(m);
     const name = `app${i}`;
+    const proto = m.backend === "fastcgi" ? " proto fcgi" : "";
+    const several = hosts.length > 1;
+    const balance = several
+      ? `  # Round robin over the hosts; "check" takes a host out while it fails its health check${m.backend === "http" && m.healthCheck !== undefined ? "" : " (a TCP\n  # connection)"}, and a request\n` +
+        `  # whose host refuses the connection is sent again, the last time to another host (redispatch).\n` +
+        `  balance roundrobin\n  option redispatch\n  retries 2\n` +
+        (m.backend === "http" && m.healthCheck !== undefined ? `  option httpchk GET ${m.healthCheck}\n  http-check expect status 200\n` : "")
+      : "";
+    const servers = hosts.map((h, n) => `  server s${n + 1} ${h.host}:${h.port}${proto}${several ? " check inter 2s fall 2 rise 2" : ""}\n`).join("");
     if (m.prefix === "") frontend += `  default_backend ${name}\n`;
     else {
       frontend +=
@@ -439,7 +467,9 @@ export function haproxyConfig(c: FrontConfig): string {
         `  # Share backend connections between clients too (with "safe", the default, the first\n` +
         `  # request of each client connection gets a connection of its own: no multiplexing).\n` +
         `  http-reuse always\n` +
-        `  server s1 ${up.host}:${up.port} proto fcgi\n\n` +
+        balance +
+        servers +
+        "\n" +
         `fcgi-app fcgi${i}\n` +
         `  # Required by HAProxy; the app does not use it.\n` +
         `  docroot ${c.runDir}\n` +
@@ -454,7 +484,7 @@ export function haproxyConfig(c: FrontConfig): string {
           : `  # SCRIPT_NAME = the prefix, PATH_INFO = the rest: the app strips the prefix.\n  path-info ^(${m.prefix})(/.*)$\n`) +
         "\n";
     } else if (m.backend === "http") {
-      backends += `backend ${name}\n  server s1 ${up.host}:${up.port}\n\n`;
+      backends += `backend ${name}\n` + balance + servers + "\n";
     } else {
       throw new Error(`HAProxy cannot forward to ${m.backend}`);
     }

@@ -117,6 +117,8 @@ export async function handler(req: Request, res: Response): Promise<boolean> {
   const path = req.path;
   // The application's root: what a request for the mount point must reach (test/interop).
   if (path === "/") return json(res, { root: true, scriptName: req.scriptName, query: req.query });
+  // Answered while the process can serve: a balancer's health check (examples/deploy/*-balance.*).
+  if (path === "/health") return res.expandUtf8("ok");
   if (path === "/hello") {
     res.headers.set("Content-Type", "text/plain");
     return res.expandUtf8("hello");

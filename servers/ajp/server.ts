@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
 import { checkCgiOptions, integerOption, VsgiError, ERR_INVALID_OPTION, type CgiEnvironmentOptions } from "../../vsgi/index.js";
-import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, systemdOr, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
 import { CGI_ENVIRONMENT_OPTIONS } from "../../vsgi/cgi-environment.js";
 import type { ListenAddress } from "../../vsgi/server.js";
@@ -109,9 +109,9 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
     return "ajp";
   }
 
-  /** 127.0.0.1:8009, never every interface unless asked (Ghostcat, CVE-2020-1938). */
+  /** systemd's sockets (LISTEN_FDS), else 127.0.0.1:8009: never every interface unless asked (Ghostcat, CVE-2020-1938). */
   protected defaultAddresses(): ListenAddress[] {
-    return [{ port: 8009, host: "127.0.0.1" }];
+    return systemdOr({ port: 8009, host: "127.0.0.1" });
   }
 
   protected createListener(): NetServer {

@@ -3,7 +3,7 @@ import type { Duplex, Readable } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
-import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
+import { SocketServer, SOCKET_SERVER_OPTIONS, systemdOr, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
 import type { ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
@@ -118,8 +118,9 @@ export default class HttpServer extends SocketServer {
     return this.tls ? "https" : "http";
   }
 
+  /** systemd's sockets (LISTEN_FDS) when it passed any to this process, else 127.0.0.1:3003. */
   protected defaultAddresses(): ListenAddress[] {
-    return [{ port: 3003, host: "127.0.0.1" }];
+    return systemdOr({ port: 3003, host: "127.0.0.1" });
   }
 
   protected createListener(): NetServer {

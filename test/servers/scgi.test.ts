@@ -576,7 +576,9 @@ describe("scgi backend spawned with its listening socket on fd 0 (lighttpd bin-p
   }
 
   async function runChild(stdio: (number | "pipe" | "ignore")[], env: NodeJS.ProcessEnv, target: ScgiTarget, uri: string, close: () => void): Promise<void> {
-    const child = spawn(process.execPath, [APP, "scgi"], { stdio: stdio as ("pipe" | "ignore" | number)[], env: { ...process.env, ...env } });
+    // LISTEN_PID must name the process itself (sd_listen_fds(3)): a shell that sets it and execs node.
+    const command = env.LISTEN_FDS ? ["/bin/sh", ["-c", 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, APP, "scgi"]] as const : [process.execPath, [APP, "scgi"]] as const;
+    const child = spawn(command[0], [...command[1]], { stdio: stdio as ("pipe" | "ignore" | number)[], env: { ...process.env, ...env } });
     // From now on only the child accepts on the socket.
     close();
     let out = "";
