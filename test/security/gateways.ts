@@ -234,3 +234,76 @@ export async function inBatches<T>(tasks: (() => Promise<T>)[], width: number): 
   await Promise.all(Array.from({ length: Math.min(width, tasks.length) }, worker));
   return results;
 }
+
+/** A backend running an application, reached as its front server would. */
+export interface Running {
+  name: string;
+  request(method: string, path: string, body?: Buffer, headers?: [string, string][]): Promise<Answer>;
+  /** The port it listens on (0 for cgi). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `backend` with `handler` (cgi: runs `cgiScript` per request instead) and returns a
+ * client that speaks its protocol with plain variables or headers.
+ *
+ * @example const app = await startBackend("scgi", securityApp(), CGI); await app.request("GET", "/x");
+ */
+export async function startBackend(
+  backend: "http" | "scgi" | "fastcgi" | "ajp" | "cgi",
+  handler: import("../../vsgi/index.js").HandlerLike,
+  cgiScript: string,
+): Promise<Running> {
+  const variables = (method: string, path: string, headers: [string, string][], body?: Buffer): [string, string][] => {
+    const vars = [...baseVariables(method), ["REQUEST_URI", path], ["SCRIPT_NAME", ""], ["PATH_INFO", path.split("?")[0]!]] as [string, string][];
+    if (body !== undefined) vars.push(["CONTENT_LENGTH", String(body.length)]);
+    for (const [name, value] of headers) {
+      if (name.toLowerCase() === "content-type") vars.push(["CONTENT_TYPE", value]);
+      else vars.push(["HTTP_" + name.toUpperCase().replace(/-/g, "_"), value]);
+    }
+    return vars;
+  };
+  if (backend === "cgi") {
+    return {
+      name: backend,
+      port: 0,
+      request: (method, path, body, headers = []) => cgiRaw(cgiScript, variables(method, path, headers, body), {}, body),
+      stop: async () => undefined,
+    };
+  }
+  const { Server } = await import("../../vsgi/index.js");
+  const server = await Server.load(backend, { handler });
+  await server.listen({ port: 0, host: "127.0.0.1" });
+  const port = Number(server.uris[0]!.port);
+  const stop = (): Promise<void> => server.stop();
+  switch (backend) {
+    case "http":
+      return {
+        name: backend,
+        port,
+        stop,
+        request: (method, path, body, headers = []) => {
+          const lines = [`${method} ${path} HTTP/1.1`, "Host: localhost", "Connection: close", ...headers.map(([n, v]) => `${n}: ${v}`)];
+          if (body !== undefined) lines.push(`Content-Length: ${body.length}`);
+          return httpRaw(port, Buffer.concat([Buffer.from(lines.join("\r\n") + "\r\n\r\n", "latin1"), body ?? Buffer.alloc(0)]));
+        },
+      };
+    case "scgi":
+      return { name: backend, port, stop, request: (method, path, body, headers = []) => scgiRaw(port, variables(method, path, headers, body), body) };
+    case "fastcgi":
+      return { name: backend, port, stop, request: (method, path, body, headers = []) => fastcgiRaw(port, variables(method, path, headers, body), body) };
+    case "ajp":
+      return {
+        name: backend,
+        port,
+        stop,
+        request: (method, path, body, headers = []) => {
+          const q = path.indexOf("?");
+          const all: [string, string][] = [["Host", "localhost"], ...headers];
+          if (body !== undefined) all.push(["Content-Length", String(body.length)]);
+          return ajpRaw(port, { method, uri: q === -1 ? path : path.slice(0, q), query: q === -1 ? null : path.slice(q + 1), headers: all }, body);
+        },
+      };
+  }
+}
