@@ -186,3 +186,28 @@ describe("request attributes never change what is served", () => {
     }
   });
 });
+
+describe("header names with an underscore", () => {
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    server = await Server.load("ajp", {
+      handler: (req: Request, res: Response) =>
+        res.expandJson({ forwarded: req.headers.get("x-forwarded-for"), variable: req.environment.HTTP_X_FORWARDED_FOR ?? null, other: req.headers.get("x-other") }),
+    });
+    await server.listen({ port: 0 });
+    port = Number(server.uris[0]!.port);
+  });
+  afterAll(() => server.stop());
+
+  it("are dropped, so a client's X_Forwarded_For never joins the X-Forwarded-For the front server set", async () => {
+    // AJP carries header names as they are; turned into variables, both names are HTTP_X_FORWARDED_FOR
+    for (const headers of [
+      [["Host", "h"], ["X_Forwarded_For", "6.6.6.6"], ["X-Forwarded-For", "10.0.0.1"], ["X-Other", "kept"]],
+      [["Host", "h"], ["X-Forwarded-For", "10.0.0.1"], ["x_forwarded_for", "6.6.6.6"], ["X-Other", "kept"]],
+    ] as [string, string][][]) {
+      const answer = await ajpRaw(port, { method: "GET", uri: "/", headers, codedHeaders: false });
+      expect(JSON.parse(answer.body.toString())).toEqual({ forwarded: "10.0.0.1", variable: "10.0.0.1", other: "kept" });
+    }
+  });
+});
