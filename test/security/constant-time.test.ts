@@ -2,7 +2,7 @@
 // secret and signed cookies go through crypto.timingSafeEqual on equal-length digests, whatever
 // the length of what the client sent. No timing is measured (that would be flaky): the test
 // wraps node's timingSafeEqual before the modules load and watches what it is given.
-import { describe, it, expect, beforeAll } from "@jest/globals";
+import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
@@ -30,6 +30,12 @@ beforeAll(async () => {
     ajp: await import("../../servers/ajp/connection.js"),
     cookies: await import("../../vsgi/cookies.js"),
   };
+});
+
+// node's own module is shared by the test files of a jest worker: put it back
+afterAll(() => {
+  crypto.timingSafeEqual = original;
+  require("node:module").syncBuiltinESMExports();
 });
 
 /** Wrong guesses of every length from 0 to 80, a prefix of the right one, and non-ASCII ones. */
