@@ -104,4 +104,25 @@ describe.each(["scgi", "fastcgi", "ajp", "http"] as const)("%s", (backend) => {
       for (const server of servers.splice(0)) await server.stop();
     }
   });
+
+  (hasIpv6 ? it : it.skip)("an entry is an address however it is spelled: expanded, upper case, mapped in hex", async () => {
+    for (const [allow, from, to] of [
+      [["0:0:0:0:0:0:0:1"], undefined, "::1"],
+      [["::0001"], undefined, "::1"],
+      [["::FFFF:127.0.0.2"], "127.0.0.2", "127.0.0.1"],
+      [["::ffff:7f00:2"], "127.0.0.2", "127.0.0.1"],
+    ] as [string[], string | undefined, string][]) {
+      const port = await startOn(backend, { port: 0, host: "::" }, { allow });
+      const answer = await probe(backend, to, port, from);
+      expect([allow, (answer as Buffer).toString("latin1").includes("served")]).toEqual([allow, true]);
+      for (const server of servers.splice(0)) await server.stop();
+    }
+  });
+
+  it("an entry that is no IP address is an error naming the option, not a list that refuses everyone", async () => {
+    for (const allow of [["localhost"], ["127.0.0.1/8"], ["10.0.0.300"], [""], [42]]) {
+      await expect(Server.load(backend, { handler: () => false, allow } as never)).rejects.toThrow(/option allow/);
+    }
+  });
 });
+
