@@ -255,6 +255,20 @@ describe("scgi, fastcgi, ajp and cgi", () => {
     expect(counted.paths).toEqual(["/count/noread"]);
   });
 
+  it("ajp: a body packet longer than the Content-Length is no request", async () => {
+    const socket = await AjpSocket.connect(ports.ajp!);
+    try {
+      const head = forwardRequest({ method: "POST", uri: "/count/first", headers: [["Host", "h"], ["Content-Length", "5"]] });
+      socket.write(Buffer.concat([head, bodyPacket(Buffer.from("hello, and more"))]));
+      let status = 0;
+      for (let p = await socket.next(); p !== null; p = await socket.next()) if (p[0] === 4) status = p.readUInt16BE(1);
+      expect([0, 400]).toContain(status);
+    } finally {
+      socket.destroy();
+    }
+    expect(counted.requests).toBe(0);
+  });
+
   it("cgi: HTTP_TRANSFER_ENCODING is ignored and stdin past CONTENT_LENGTH is no request", async () => {
     const stdin = Buffer.concat([chunked, Buffer.from(SMUGGLED)]);
     const answer = await cgiRaw(
