@@ -74,3 +74,32 @@ describe("cgi", () => {
     expect(JSON.parse(run.response.body.toString())).toEqual({ processEnv: null, header: null, environment: null });
   }, 30000);
 });
+
+// Node 24 and later take their HTTP proxy from HTTP_PROXY when NODE_USE_ENV_PROXY=1 (or
+// --use-env-proxy), read when the process starts, before any code: deleting the variable then
+// is too late, so the cgi backend must not run the application with a client's proxy.
+const envProxy = Number(process.versions.node.split(".")[0]) >= 24;
+
+describe("cgi, with NODE_USE_ENV_PROXY=1 (Node 24 and later)", () => {
+  (envProxy ? it : it.skip)(
+    "a request with a Proxy header is refused (500, logged, the application not run) unless http_proxy is set",
+    async () => {
+      const proxied = await runCgi(CGI_APP, { method: "GET", target: "/httpoxy", headers: [["Proxy", EVIL]] }, { env: { NODE_USE_ENV_PROXY: "1" } });
+      expect(proxied.exitCode).toBe(0);
+      expect(proxied.response.status).toBe(500);
+      expect(proxied.response.body.toString()).not.toContain("evil");
+      expect(proxied.stderr).toMatch(/http_proxy/);
+      // a proxy set by the administrator in lower case wins over HTTP_PROXY in node: then it is safe
+      const configured = await runCgi(
+        CGI_APP,
+        { method: "GET", target: "/httpoxy", headers: [["Proxy", EVIL]] },
+        { env: { NODE_USE_ENV_PROXY: "1", http_proxy: "http://127.0.0.1:9" } },
+      );
+      expect(configured.response.status).toBe(200);
+      // without a Proxy header nothing changes
+      const plain = await runCgi(CGI_APP, { method: "GET", target: "/hello" }, { env: { NODE_USE_ENV_PROXY: "1" } });
+      expect(plain.response.status).toBe(200);
+    },
+    60000,
+  );
+});
