@@ -281,14 +281,15 @@ export function statusFromCode(code: number, message?: string, options?: StatusO
 
 /**
  * The status an error stands for: a `Status` itself, or a `VsgiError` that carries a `status`
- * (e.g. the 413 of `req.flatten(limit)`); `null` for any other error.
+ * (e.g. the 413 of `req.flatten(limit)`); `null` for any other error. A `VsgiError`'s message
+ * becomes the status's for a 4xx only: a 5xx's message is internal (see `statusOfError`).
  *
  * @example toStatus(err)?.code ?? 500;
  */
 export function toStatus(error: unknown): Status | null {
   if (error instanceof Status) return error;
   if (error instanceof VsgiError && error.status !== undefined && error.status >= 100 && error.status <= 599) {
-    return statusFromCode(error.status, error.message, { cause: error });
+    return statusFromCode(error.status, error.status >= 500 ? undefined : error.message, { cause: error });
   }
   return null;
 }

@@ -4,6 +4,7 @@
  */
 import { statusHasBody, type Response } from "./response.js";
 import { VsgiError } from "./errors.js";
+import { reasonPhrase } from "./reason-phrases.js";
 
 /**
  * A status to answer with. valum's `Status` is one; `statusOfError` makes one of a `VsgiError`
@@ -87,7 +88,12 @@ export function answerError(res: Response, error: unknown, status: StatusAnswer 
     return destroy(res, error);
   }
   try {
-    if (status !== null) return answerStatus(res, status);
+    if (status !== null) {
+      // a VsgiError that stands for a 5xx is a failure the operator must hear of; its message
+      // stays in the log (statusOfError answers with the reason phrase only)
+      if (status.code >= 500 && error instanceof VsgiError) res.logError(`${describe(res)}: answered ${status.code}`, error);
+      return answerStatus(res, status);
+    }
     res.logError(`${describe(res)}: unhandled error`, error);
     res.headers.clear();
     return answerStatus(res, INTERNAL);
@@ -99,13 +105,15 @@ export function answerError(res: Response, error: unknown, status: StatusAnswer 
 
 /**
  * The status a `VsgiError` carries (the 413 of `req.flatten(limit)`, the 400 of a broken
- * body), or `null`.
+ * body), or `null`. A 4xx tells the client what it did wrong, so its message is the body; a 5xx
+ * is the server's own failure, whose message (a path, a host, a query) is for the log only:
+ * the body is the reason phrase.
  *
  * @example answerError(res, err, statusOfError(err));
  */
 export function statusOfError(error: unknown): StatusAnswer | null {
   if (error instanceof VsgiError && error.status !== undefined && Number.isInteger(error.status) && error.status >= 100 && error.status <= 599) {
-    return { code: error.status, message: error.message };
+    return { code: error.status, message: error.status >= 500 ? reasonPhrase(error.status) : error.message };
   }
   return null;
 }

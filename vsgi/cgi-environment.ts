@@ -39,8 +39,10 @@ export interface CgiRequestInit extends RequestInit {
 }
 
 // Request headers the front server already consumed: they describe the hop, not the body the
-// backend receives (PROTOCOLS.md: never trust Transfer-Encoding or HTTP_CONTENT_LENGTH).
-const DROPPED = new Set(["HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"]);
+// backend receives (PROTOCOLS.md: never trust Transfer-Encoding or HTTP_CONTENT_LENGTH). And
+// HTTP_PROXY, a client's `Proxy:` header (no standard header; httpoxy, CVE-2016-5385): dropped
+// as the variables drop it from `req.environment`, so no spelling of it reaches the application.
+const DROPPED = new Set(["HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LENGTH", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE", "HTTP_PROXY"]);
 
 const HEADER_NAMES = new Map<string, string>();
 

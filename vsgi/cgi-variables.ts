@@ -60,7 +60,11 @@ export class CgiVariables {
     return undefined;
   }
 
-  /** The variables as an object, repeats combined as `get` does; built once, frozen. */
+  /**
+   * The variables as an object, repeats combined as `get` does; built once, frozen. HTTP_PROXY
+   * is left out (httpoxy, CVE-2016-5385): it is a client's `Proxy:` header, which an application
+   * handing these variables to a child process would make that child's HTTP proxy.
+   */
   toRecord(): Readonly<Record<string, string>> {
     let record = this.record;
     if (record === null) {
@@ -68,6 +72,7 @@ export class CgiVariables {
       const list = this.list;
       for (let i = 0; i < list.length; i += 2) {
         const name = list[i]!;
+        if (name === "HTTP_PROXY") continue;
         const previous = env[name];
         env[name] = previous === undefined ? list[i + 1]! : combine(name, previous, list[i + 1]!);
       }

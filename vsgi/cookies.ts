@@ -55,13 +55,21 @@ export function parseCookies(headers: readonly string[]): Map<string, string> {
  * @example unsignCookie(req.lookupCookie("session"), ["new-key", "old-key"]);
  */
 export function unsignCookie(raw: string | null, secrets: string | readonly string[]): string | null {
-  if (raw === null || !raw.startsWith("s:")) return null;
   const list = typeof secrets === "string" ? [secrets] : secrets;
+  if (raw === null || !raw.startsWith("s:")) return null;
   for (const secret of list) {
+    checkSecret(secret);
     const value = signature.unsign(raw.slice(2), secret);
     if (value !== false) return value;
   }
   return null;
+}
+
+// An empty secret signs nothing: anyone can compute an HMAC with the empty key.
+function checkSecret(secret: unknown): void {
+  if (typeof secret !== "string" || secret.length === 0) {
+    throw new VsgiError(ERR_INVALID_OPTION, `a cookie secret must be a non-empty string, got ${JSON.stringify(secret)}`);
+  }
 }
 
 /** Options of `Set-Cookie` (RFC 6265), plus `signed` to sign the value. */
@@ -98,6 +106,7 @@ export function serializeCookie(name: string, value: string, options: CookieOpti
   if (!TOKEN.test(name)) {
     throw new VsgiError(ERR_INVALID_OPTION, `invalid cookie name ${JSON.stringify(name)}`);
   }
+  if (options.signed !== undefined) checkSecret(options.signed);
   const stored = options.signed !== undefined ? "s:" + signature.sign(value, options.signed) : value;
   let text = name + "=" + encodeURIComponent(stored);
   if (options.maxAge !== undefined) {

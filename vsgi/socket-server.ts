@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import type { Server as NetServer, Socket, AddressInfo } from "node:net";
+import { isIP } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
@@ -118,6 +119,34 @@ function stripMapped(address: string): string {
 }
 
 /**
+ * An allow-list entry in the spelling node gives a peer's address: IPv4 dotted, IPv6 compressed
+ * and in lower case (RFC 5952), an IPv4-mapped one as its IPv4 address. Anything that is no IP
+ * address is an error: a host name or a range would silently refuse every peer.
+ *
+ * @example allowEntry("0:0:0:0:0:0:0:1"); // "::1"
+ */
+function allowEntry(entry: unknown): string {
+  const family = typeof entry === "string" ? isIP(entry) : 0;
+  if (family === 0) {
+    throw new VsgiError(ERR_INVALID_OPTION, `option allow must list IP addresses (no host names or ranges), got ${JSON.stringify(entry)}`);
+  }
+  const address = entry as string;
+  if (family === 4) return address;
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase(); // a zone index (fe80::1%eth0), which URL does not take
+  }
+  // the URL serializer writes a mapped IPv4 address in hex (::ffff:7f00:1)
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
+  if (mapped === null) return host;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
+/**
  * The part shared by the backends that listen on sockets (http, scgi, fastcgi, ajp): listeners,
  * URIs, peer allow-list, and a graceful stop that waits for in-flight requests.
  *
@@ -145,7 +174,7 @@ export abstract class SocketServer extends Server {
       throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
     }
     this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", 30000, 0);
-    this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(stripMapped)) : null;
+    this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(allowEntry)) : null;
   }
 
   /** A new `net.Server` (or `http.Server`) that serves this backend's protocol. */

@@ -36,10 +36,15 @@ const RESERVED = /^(?:HTTP_|CONTENT_|REQUEST_|SERVER_|REMOTE_|SSL_|DOCUMENT_|SCR
 // Front servers send a handful of header names: remember their variable names.
 const VARIABLES = new Map<string, string>();
 
+/**
+ * The variable of a header name; `""` for a name with an underscore, which is dropped: as a
+ * variable it would be the same as the name with `-` (a client's `X_Forwarded_For` joining the
+ * `X-Forwarded-For` the front server set), which is why nginx and Apache drop such names too.
+ */
 function variableOf(header: string): string {
   let variable = VARIABLES.get(header);
   if (variable === undefined) {
-    variable = "HTTP_" + header.toUpperCase().replace(/-/g, "_");
+    variable = header.indexOf("_") !== -1 ? "" : "HTTP_" + header.toUpperCase().replace(/-/g, "_");
     if (VARIABLES.size < 512) VARIABLES.set(header, variable);
   }
   return variable;
@@ -77,7 +82,8 @@ export function environmentOf(request: ForwardRequest): AjpEnvironment {
     else if (lower === "content-type") pairs.push(["CONTENT_TYPE", value]);
     else {
       if (lower === "transfer-encoding") chunked = true;
-      pairs.push([variableOf(name), value]);
+      const variable = variableOf(name);
+      if (variable !== "") pairs.push([variable, value]);
     }
   }
   // Apache streams a body sent with Transfer-Encoding without any length; trust the framing.

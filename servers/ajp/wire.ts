@@ -350,6 +350,7 @@ export function parseForwardRequest(payload: Buffer): ForwardRequest {
   const r = new Reader(payload, 1);
   const code = r.byte("method");
   let method: string | undefined = METHODS[code];
+  let sawSecret = false;
   if (method === undefined && code !== METHOD_STORED) throw new AjpWireError(`unknown method code ${code}`);
   const protocol = r.string("protocol");
   const requestUri = r.bytes("req_uri");
@@ -439,6 +440,9 @@ export function parseForwardRequest(payload: Buffer): ForwardRequest {
         request.sslKeySize = readKeySize(r);
         break;
       case ATTR_SECRET:
+        // no front server sends two: one reading the first and another the last would disagree
+        if (sawSecret) throw new AjpWireError("the secret attribute twice");
+        sawSecret = true;
         request.secret = r.string("secret");
         break;
       case ATTR_STORED_METHOD:

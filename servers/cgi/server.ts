@@ -12,6 +12,7 @@ import {
   ERR_INVALID_OPTION,
   abortedError,
   cgiErrorAnswer,
+  reasonPhrase,
   type CgiEnvironmentOptions,
   type ListenAddress,
   type ServerOptions,
@@ -20,6 +21,7 @@ import { SERVER_OPTIONS } from "../../vsgi/server.js";
 import { optionNames } from "../../vsgi/options.js";
 import { CGI_ENVIRONMENT_OPTIONS } from "../../vsgi/cgi-environment.js";
 import { CgiBody } from "./body.js";
+import { dropRequestProxy } from "./httpoxy.js";
 import { CgiOutput, CgiStdoutResponse } from "./response.js";
 
 /** Options of the cgi backend. */
@@ -121,8 +123,9 @@ export default class CgiServer extends Server {
     // A copy: process.env is a slow exotic object, and HTTP_PROXY leaves it below.
     const env = CgiVariables.fromRecord(source);
     // httpoxy: a `Proxy:` request header arrives as HTTP_PROXY, which HTTP clients would take
-    // for the proxy to use. It stays a request header; it must not stay a process setting.
-    if (source === process.env) delete process.env.HTTP_PROXY;
+    // for the proxy to use: it must not stay a process setting (nor a request variable: see
+    // CgiVariables), and where node already took it, the request is refused.
+    const proxyRefusal = source === process.env ? dropRequestProxy(process.env) : null;
 
     const o = this.options;
     const out = o.stdout ?? process.stdout;
@@ -134,6 +137,12 @@ export default class CgiServer extends Server {
       () => o.stdin ?? process.stdin,
       (error) => request?.abort(error),
     ));
+    if (proxyRefusal !== null) {
+      logError(proxyRefusal);
+      const answer = cgiErrorAnswer(500, reasonPhrase(500));
+      output.whole(answer.head, answer.body);
+      return;
+    }
     try {
       const init = requestFromEnvironment(env, body, this.cgiOptions);
       body.setLength(init.contentLength);

@@ -125,7 +125,9 @@ export default class HttpServer extends SocketServer {
 
   protected createListener(): NetServer {
     const o = this.options;
-    const common = { ...this.limits, IncomingMessage: VsgiIncomingMessage };
+    // Strict parsing whatever NODE_OPTIONS says: --insecure-http-parser (or a library that sets
+    // it) would let CL + TE and obfuscated Transfer-Encoding through, request smuggling's shapes.
+    const common = { ...this.limits, IncomingMessage: VsgiIncomingMessage, insecureHTTPParser: false };
     const server = this.tls ? createHttpsServer({ ...common, key: o.key, cert: o.cert }, this.onRequest) : createHttpServer(common, this.onRequest);
     server.keepAliveTimeout = common.keepAliveTimeout;
     // node keeps this many fields and drops the rest silently: one more than the limit shows

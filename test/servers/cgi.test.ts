@@ -19,11 +19,8 @@ describe("cgi backend, as a process started by a front server", () => {
   it("removes HTTP_PROXY from the process environment before the application runs (httpoxy)", async () => {
     const run = await runCgi(CGI_APP, { method: "GET", target: "/httpoxy", headers: [["Proxy", "http://evil.example:8080"]] });
     expect(run.exitCode).toBe(0);
-    expect(JSON.parse(run.response.body.toString())).toEqual({
-      processEnv: null,
-      header: "http://evil.example:8080",
-      environment: "http://evil.example:8080",
-    });
+    // nor is it a request variable or header: test/security/httpoxy.test.ts
+    expect(JSON.parse(run.response.body.toString())).toEqual({ processEnv: null, header: null, environment: null });
   });
 
   it("ignores the command line under a front server (Apache passes a query without '=' as arguments)", async () => {
