@@ -10,7 +10,8 @@ import { encodeHead } from "../../servers/scgi/index.js";
 import { abortWatcher, type AbortSeen } from "../helpers/abort-watch.js";
 import { AjpSocket, forwardRequest, bodyPacket } from "../helpers/ajp-client.js";
 import { FastcgiClient, nginxParams } from "../helpers/fastcgi-client.js";
-import { runCgi, CGI_APP } from "../helpers/cgi-client.js";
+import { runCgi, cgiVariables, CGI_APP } from "../helpers/cgi-client.js";
+import { spawn } from "node:child_process";
 
 const DECLARED = 100000;
 const SENT = Buffer.alloc(1000, 0x61);
@@ -113,5 +114,40 @@ describe("a client that goes away mid-upload", () => {
     const line = /^abort-watch (.*)$/m.exec(run.stderr);
     expect(line).not.toBeNull();
     expect(JSON.parse(line![1]!)).toEqual(EXPECTED);
+  });
+});
+
+describe("a handler that gives up without a response once told of the abort", () => {
+  it("scgi: the backend closes the connection the front server half-closed mid-upload", async () => {
+    const started = deferred();
+    server = await Server.load("scgi", {
+      async handler(req) {
+        started.resolve();
+        await req.flatten().catch(() => undefined);
+        return true;
+      },
+    });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    const socket = connect(Number(server.uris[0]!.port), "127.0.0.1");
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    socket.write(Buffer.concat([encodeHead([["REQUEST_METHOD", "POST"], ["REQUEST_URI", "/upload"]], DECLARED), SENT]));
+    await started.promise;
+    // What a front server whose client left does: it ends its side (a FIN, not a reset).
+    socket.end();
+    await once(socket, "close"); // else the half-open socket, and its descriptor, stayed for good
+  });
+
+  it("cgi: the process exits 0 when its stdin closes early", async () => {
+    const variables = cgiVariables({ method: "POST", target: "/abort-quietly", headers: [] }, DECLARED);
+    const child = spawn(process.execPath, [CGI_APP], { env: { PATH: process.env.PATH, ...Object.fromEntries(variables) }, stdio: ["pipe", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.setEncoding("utf8").on("data", (t: string) => (output += t));
+    child.stderr!.setEncoding("utf8").on("data", (t: string) => (output += t));
+    child.stdin!.on("error", () => undefined);
+    child.stdin!.end(SENT); // then stdin closes, as a front server whose client left closes it
+    const [code] = await once(child, "exit");
+    // Before: 13, node's code for a top-level await left unsettled (`run()` never returned).
+    expect([code, output]).toEqual([0, ""]);
   });
 });
