@@ -35,10 +35,10 @@ interface LoadPair {
 }
 
 /**
- * Apache's event MPM with a fixed set of processes: with its defaults it starts and retires
- * processes as the load comes and goes, and a retiring process closes connections it has just
- * accepted, unanswered ("socket hang up" at the client, nothing in Apache's log): Apache's
- * capacity planning, not the backend's doing. Pinned, no process retires during the test.
+ * Apache's event MPM with a fixed set of processes: with its defaults (3 processes, more started
+ * as the load comes) 1 to 15 of these requests failed with a fresh connection closed unanswered
+ * ("socket hang up" at the client, nothing in Apache's log), whatever the backend; with the
+ * processes fixed, none (docs/deployment.md, "Apache httpd").
  */
 const apacheFixedProcesses = (config: string): string =>
   `${config}\n<IfModule mpm_event_module>\n  StartServers 2\n  ServerLimit 2\n  ThreadsPerChild 100\n  MaxRequestWorkers 200\n  MinSpareThreads 1\n  MaxSpareThreads 200\n</IfModule>\n`;
