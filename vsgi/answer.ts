@@ -3,7 +3,7 @@
  * the router's thrown statuses (valum's `respondWithStatus` and `respondToError` call these).
  */
 import { statusHasBody, type Response } from "./response.js";
-import { VsgiError } from "./errors.js";
+import { VsgiError, ERR_ABORTED } from "./errors.js";
 import { reasonPhrase } from "./reason-phrases.js";
 
 /**
@@ -79,6 +79,7 @@ export function answerStatus(res: Response, status: StatusAnswer): Promise<true>
  */
 export function answerError(res: Response, error: unknown, status: StatusAnswer | null): Promise<boolean> {
   if (res.headWritten) {
+    if (logClientGone(res)) return destroy(res, error);
     res.logError(
       status === null
         ? `${describe(res)}: error after the head was written; closing the connection`
@@ -101,6 +102,22 @@ export function answerError(res: Response, error: unknown, status: StatusAnswer 
     res.logError(`${describe(res)}: could not answer the error`, again);
     return destroy(res, again);
   }
+}
+
+/**
+ * Logs one line, no stack, when the request was aborted because its client went away (its
+ * signal's reason is `ERR_VSGI_ABORTED`): normal traffic, whatever error the application let
+ * through because of it. Returns false, logging nothing, for any other request.
+ *
+ * @example if (!logClientGone(res)) res.logError("unhandled error", error);
+ */
+export function logClientGone(res: Response): boolean {
+  const request = res.request;
+  if (!request.aborted) return false;
+  const reason: unknown = request.signal.reason;
+  if (!(reason instanceof VsgiError) || reason.code !== ERR_ABORTED) return false;
+  res.logError(`${describe(res)}: ${reason.message}`);
+  return true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Request } from "./request.js";
 import { HANDLED, type Response } from "./response.js";
 import { VsgiError, ERR_INVALID_HANDLER } from "./errors.js";
-import { answerError, answerStatus, statusOfError } from "./answer.js";
+import { answerError, answerStatus, logClientGone, statusOfError } from "./answer.js";
 import { accessLog, startEntry } from "./access-log.js";
 
 /** An application as a function: the result says whether it handled (or will handle) the request. */
@@ -80,6 +80,6 @@ function notHandled(res: Response): void {
 function fail(res: Response, error: unknown): void {
   const status = statusOfError(error);
   // a coded error the application let through is still worth a line (answerError logs the rest)
-  if (status !== null && !res.headWritten) res.logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
+  if (status !== null && !res.headWritten && !logClientGone(res)) res.logError(`${res.request.method} ${res.request.target}: unhandled error`, error);
   void answerError(res, error, status);
 }

@@ -135,7 +135,15 @@ export default class CgiServer extends Server {
     let request: Request | null = null;
     const body = (this.body = new CgiBody(
       () => o.stdin ?? process.stdin,
-      (error) => request?.abort(error),
+      (error) => {
+        request?.abort(error);
+        // A handler told of the abort may return without a response: when nothing is left to
+        // run, the response is given up so that `run()` returns (else the process would exit
+        // 13, its top-level await unsettled). One that answers (400) is done before that.
+        process.once("beforeExit", () => {
+          if (!output.completed) output.fail(error);
+        });
+      },
     ));
     if (proxyRefusal !== null) {
       logError(proxyRefusal);

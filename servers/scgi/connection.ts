@@ -234,6 +234,9 @@ export class ScgiConnection extends TrackedConnection {
       this.state = RESPONDING;
       this.request!.abort(error);
       this.body!.destroy(error);
+      // No response can reach a client that is gone; a handler that returns without ending
+      // one would otherwise leave the half-open socket (and its descriptor) behind for good.
+      this.socket.destroy();
     }
     // After the whole request: a half-close is allowed; the response still goes out.
   }

@@ -1,7 +1,8 @@
 // The CGI program of the tests: the echo application (examples/echo) on the cgi backend, plus
 // `/httpoxy`, which tells what the application sees of the `Proxy:` request header, and
 // `/abort-watch`, what it sees of an upload cut short (a JSON line on stderr, since the
-// response can no longer be written).
+// response can no longer be written), and `/abort-quietly`, which returns without a response once
+// its upload is cut short.
 import { Server, type Request, type Response } from "../../vsgi/index.js";
 import { handler as echo } from "../../examples/echo/handler.js";
 import { abortWatcher } from "./abort-watch.js";
@@ -20,6 +21,11 @@ async function handler(req: Request, res: Response): Promise<boolean> {
     return res.expandUtf8(JSON.stringify(process.argv.slice(2)));
   }
   if (req.path === "/abort-watch") return watchAbort(req, res);
+  if (req.path === "/abort-quietly") {
+    // Told of the abort, the handler gives up without a response.
+    await req.flatten().catch(() => undefined);
+    return true;
+  }
   return echo(req, res);
 }
 
