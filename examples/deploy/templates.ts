@@ -464,9 +464,9 @@ export function haproxyConfig(c: FrontConfig): string {
       backends +=
         `backend ${name}\n` +
         `  use-fcgi-app fcgi${i}\n` +
-        `  # Share backend connections between clients too (with "safe", the default, the first\n` +
-        `  # request of each client connection gets a connection of its own: no multiplexing).\n` +
-        `  http-reuse always\n` +
+        `  # "http-reuse always" would share backend connections between clients too (with "safe",\n` +
+        `  # the default, the first request of each client connection gets one of its own), but\n` +
+        `  # HAProxy 2.6 then answers 500 itself to some concurrent uploads: see docs/deployment.md.\n` +
         balance +
         servers +
         "\n" +

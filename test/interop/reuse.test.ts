@@ -7,12 +7,12 @@ import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
 import type { Backend } from "../../examples/deploy/templates.js";
 import { frontServerAvailable, removeFolder, socketsOnPort, startApp, startFront, tempFolder, type App, type Front, type FrontName } from "./harness.js";
 
-function started(frontName: FrontName, backend: Backend, secret?: string) {
+function started(frontName: FrontName, backend: Backend, secret?: string, edit?: (config: string) => string) {
   const state: { app?: App; front?: Front; dir?: string } = {};
   beforeAll(async () => {
     state.dir = tempFolder(`reuse-${frontName}-${backend}`);
     state.app = await startApp(backend, secret !== undefined ? { secret } : undefined);
-    state.front = await startFront(frontName, state.dir, [{ backend, prefix: "", upstream: { host: "127.0.0.1", port: state.app.port }, secret }]);
+    state.front = await startFront(frontName, state.dir, [{ backend, prefix: "", upstream: { host: "127.0.0.1", port: state.app.port }, secret }], edit !== undefined ? { edit } : {});
   });
   afterAll(async () => {
     await state.front?.stop();
@@ -62,7 +62,9 @@ for (const [frontName, backend, secret] of REUSE) {
 
 if (frontServerAvailable("haproxy")) {
   describe("haproxy + fastcgi: multiplexing (mpxs-conns, max-reqs 8)", () => {
-    const state = started("haproxy", "fastcgi");
+    // The template keeps HAProxy's default "http-reuse safe" (docs/deployment.md says why):
+    // requests of different clients share a connection only with "always".
+    const state = started("haproxy", "fastcgi", undefined, (c) => c.replace(/^(backend app0\n)/m, "$1  http-reuse always\n"));
     it("carries 16 requests in flight at once on a few connections, and aborts them cleanly", async () => {
       const port = state.front!.port;
       const requests: ReturnType<typeof get>[] = [];
