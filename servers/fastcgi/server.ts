@@ -26,8 +26,6 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
    * from the last bytes only. Default 20000; 0 disables it.
    */
   headTimeout?: number;
-  /** Connections accepted at once per listener (FCGI_MAX_CONNS). Default 65535. */
-  maxConnections?: number;
   /**
    * Requests in flight at once on one connection (FCGI_MAX_REQS, which HAProxy reads as a
    * per-connection limit); more are answered END_REQUEST OVERLOADED. Default 1024.
@@ -67,7 +65,6 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     maxParamsSize: true,
     idleTimeout: true,
     headTimeout: true,
-    maxConnections: true,
     maxRequests: true,
     multiplex: true,
     bodyHighWaterMark: true,
@@ -81,8 +78,6 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   readonly maxParamsSize: number;
   /** @internal */
   readonly maxRequests: number;
-  /** @internal */
-  readonly maxConnections: number;
   /** @internal */
   readonly multiplex: boolean;
   /** @internal */
@@ -98,7 +93,6 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     this.cgiOptions = checkCgiOptions(options);
     this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", 64 * 1024);
     this.maxRequests = integerOption(options.maxRequests, "maxRequests", 1024);
-    this.maxConnections = integerOption(options.maxConnections, "maxConnections", 65535);
     this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", 64 * 1024);
     this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 75000, 0);
     this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
@@ -121,9 +115,7 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   protected createListener(): NetServer {
     // Half-open allowed: a front server that shuts down its side after its last request still
     // reads the responses in flight; the connection closes once they are sent.
-    const server = createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
-    server.maxConnections = this.maxConnections;
-    return server;
+    return createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
   }
 
   protected override shortestTimeout(): number {

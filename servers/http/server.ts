@@ -5,7 +5,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
-import type { ListenAddress } from "../../vsgi/server.js";
+import { SERVER_LIMITS, type ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
 import { upgradeBody, upgradeBodyOf } from "./upgrade.js";
@@ -36,6 +36,12 @@ export interface HttpServerOptions extends SocketServerOptions {
    * Tomcat's maxHeaderCount); one more gets 431 and never reaches the application.
    */
   maxHeaderFields?: number;
+  /**
+   * Requests served on one kept-alive connection (default `HTTP_LIMITS.maxRequestsPerConnection`);
+   * the last one's response carries `Connection: close` and the connection ends after it. 0: no
+   * limit. node's `maxRequestsPerSocket`.
+   */
+  maxRequestsPerConnection?: number;
 }
 
 /** Defaults of the http backend's limits. */
@@ -50,7 +56,44 @@ export const HTTP_LIMITS = {
   maxHeaderSize: 16 * 1024,
   /** @default 100 */
   maxHeaderFields: 100,
+  /** @default 1000 (nginx's keepalive_requests; node's own default is no limit) */
+  maxRequestsPerConnection: 1000,
 } as const;
+
+// node's answers to a head it could not parse (`socketOnError`), which a 'clientError'
+// listener replaces: the same bytes, but for a 414 where the request line is what overflowed.
+const CLIENT_ERROR_ANSWERS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
+  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+};
+const URI_TOO_LONG = "414 URI Too Long";
+
+// A request line: a method token, one space, a request-target (origin-form, `*` or an absolute
+// URI). A header line has a colon right after its name instead.
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ (?:\/|\*|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/;
+
+/**
+ * Whether the head that overflowed `maxHeaderSize` has a request-target longer than `max`, as
+ * far as the bytes node parsed from its last read show: llhttp counts the request line into its
+ * header limit, but a URL too long is a 414 (RFC 9110 15.5.15), not a 431. A request line split
+ * across reads shows only its tail here, and stays a 431.
+ */
+function targetTooLong(error: Error & { rawPacket?: Buffer; bytesParsed?: number }, max: number): boolean {
+  const raw = error.rawPacket;
+  if (max === 0 || !Buffer.isBuffer(raw)) return false;
+  const seen = typeof error.bytesParsed === "number" ? raw.subarray(0, error.bytesParsed) : raw;
+  // The head being parsed starts the read, or follows the previous (pipelined) request's head.
+  const previous = seen.lastIndexOf("\r\n\r\n");
+  let start = previous === -1 ? 0 : previous + 4;
+  while (seen[start] === 0x0d || seen[start] === 0x0a) start++;
+  const method = REQUEST_LINE.exec(seen.toString("latin1", start, start + 64));
+  if (method === null) return false;
+  const target = start + method[0].indexOf(" ") + 1;
+  let end = seen.indexOf(0x20, target);
+  if (end === -1) end = seen.indexOf(0x0a, target);
+  return (end === -1 ? seen.length : end) - target > max;
+}
 
 // node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
 // default): check at a quarter of the shortest, so that the cut comes close to the timeout.
@@ -77,6 +120,7 @@ export default class HttpServer extends SocketServer {
     headersTimeout: true,
     maxHeaderSize: true,
     maxHeaderFields: true,
+    maxRequestsPerConnection: true,
   });
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
@@ -86,6 +130,10 @@ export default class HttpServer extends SocketServer {
   private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number };
   /** The most header fields a request may have. */
   readonly maxHeaderFields: number;
+  /** Requests served on one connection; 0: no limit. */
+  readonly maxRequestsPerConnection: number;
+  /** The longest request-target, for the 414 of a request line that overflows the head. */
+  private readonly maxUrlLength: number;
 
   constructor(options: HttpServerOptions) {
     super(options);
@@ -111,6 +159,10 @@ export default class HttpServer extends SocketServer {
       connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
     };
     this.maxHeaderFields = integerOption(options.maxHeaderFields, "maxHeaderFields", HTTP_LIMITS.maxHeaderFields);
+    this.maxRequestsPerConnection = integerOption(options.maxRequestsPerConnection, "maxRequestsPerConnection", HTTP_LIMITS.maxRequestsPerConnection, 0);
+    // checked by Server's constructor already
+    this.maxUrlLength = options.maxUrlLength ?? SERVER_LIMITS.maxUrlLength;
+    this.onClientError = this.onClientError.bind(this);
     this.onRequest = this.onRequest.bind(this);
   }
 
@@ -130,6 +182,8 @@ export default class HttpServer extends SocketServer {
     // node keeps this many fields and drops the rest silently: one more than the limit shows
     // that a request went past it (see tooManyFields).
     server.maxHeadersCount = this.maxHeaderFields + 1;
+    server.maxRequestsPerSocket = this.maxRequestsPerConnection;
+    server.on("clientError", this.onClientError);
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     if (o.allow !== undefined && o.allow.length > 0) {
@@ -147,6 +201,21 @@ export default class HttpServer extends SocketServer {
     }
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
+  }
+
+  /**
+   * A head node could not parse: answered as node does by default (431, 413, 408 or 400, then
+   * closed), except a request line longer than `maxUrlLength`, which is a 414.
+   */
+  private onClientError(error: Error & { code?: string }, socket: Duplex): void {
+    // A response of this connection already under way: any bytes now would corrupt it.
+    const inFlight = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
+    if (socket.writable && (inFlight == null || inFlight._headerSent !== true)) {
+      let status = CLIENT_ERROR_ANSWERS[error.code ?? ""] ?? "400 Bad Request";
+      if (error.code === "HPE_HEADER_OVERFLOW" && targetTooLong(error, this.maxUrlLength)) status = URI_TOO_LONG;
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    }
+    socket.destroy(error);
   }
 
   // node:http hands CONNECT to its own event, outside the request cycle: give it a response on
