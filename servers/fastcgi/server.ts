@@ -41,6 +41,20 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
   bodyHighWaterMark?: number;
 }
 
+/** Defaults of the fastcgi backend's limits. */
+export const FASTCGI_LIMITS = {
+  /** @default 65536 */
+  maxParamsSize: 64 * 1024,
+  /** @default 75000 (above nginx's 60 s keepalive_timeout, so that nginx closes first) */
+  idleTimeout: 75000,
+  /** @default 20000 */
+  headTimeout: 20000,
+  /** @default 1024 */
+  maxRequests: 1024,
+  /** @default 65536 */
+  bodyHighWaterMark: 64 * 1024,
+} as const;
+
 /** FCGI_WEB_SERVER_ADDRS (`127.0.0.1,10.0.0.2`), the FastCGI convention for the peer allow-list. */
 function allowFromEnvironment(env: NodeJS.ProcessEnv): string[] | undefined {
   const addresses = env.FCGI_WEB_SERVER_ADDRS;
@@ -91,11 +105,11 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     const allow = options?.allow ?? allowFromEnvironment(process.env);
     super(allow === undefined ? options : { ...options, allow });
     this.cgiOptions = checkCgiOptions(options);
-    this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", 64 * 1024);
-    this.maxRequests = integerOption(options.maxRequests, "maxRequests", 1024);
-    this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", 64 * 1024);
-    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 75000, 0);
-    this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
+    this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", FASTCGI_LIMITS.maxParamsSize);
+    this.maxRequests = integerOption(options.maxRequests, "maxRequests", FASTCGI_LIMITS.maxRequests);
+    this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", FASTCGI_LIMITS.bodyHighWaterMark);
+    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", FASTCGI_LIMITS.idleTimeout, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", FASTCGI_LIMITS.headTimeout, 0);
     if (options.multiplex !== undefined && typeof options.multiplex !== "boolean") {
       throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
     }
