@@ -80,8 +80,9 @@ export class HandlerTimeouts {
   private add(req: Request, res: Response): Pending {
     if (this.timer === null) {
       this.now = performance.now();
+      // Not unref'd: a handler in flight must be timed out even where nothing else keeps the
+      // process alive (a CGI program whose input ended); it runs only while one is in flight.
       this.timer = setInterval(sweep, this.resolution, this);
-      this.timer.unref();
     }
     const pending = new Pending(req, res, this.now + this.timeout);
     const tail = this.tail;
@@ -122,9 +123,15 @@ export class HandlerTimeouts {
     pending.expired = true;
     const { request, response } = pending;
     const error = new VsgiError(ERR_HANDLER_TIMEOUT, this.message, { status: 503 });
-    // The answer first: an aborted request's response refuses writes.
-    answerTimeout(response, error);
-    request.abort(error);
+    if (response.headWritten) {
+      // The signal first: closing the connection would abort the request with a reason of its own.
+      request.abort(error);
+      answerTimeout(response, error);
+    } else {
+      // The answer first: an aborted request's response refuses writes.
+      answerTimeout(response, error);
+      request.abort(error);
+    }
   }
 }
 
