@@ -12,7 +12,8 @@ function aborted(req: Request): Promise<string> {
 }
 
 /**
- * `/hang`: never answers, reports `aborted <code>` once its signal fires. `/hang-after-head`:
+ * `/hang`: never answers, reports `aborted <code>` once its signal fires. `/hold`: the same,
+ * after reporting `holding` as it starts. `/hang-after-head`:
  * writes its head and `partial`, then the same. `/quick`: answers `quick` after 20 ms. Anything
  * else: `fields <n> target <length>`, what the application saw of the head.
  *
@@ -21,6 +22,11 @@ function aborted(req: Request): Promise<string> {
 export function limitsApp(report: (line: string) => void): HandlerFunction {
   return async (req: Request, res: Response): Promise<boolean> => {
     if (req.path === "/hang") {
+      report(`aborted ${await aborted(req)}`);
+      return true;
+    }
+    if (req.path === "/hold") {
+      report("holding");
       report(`aborted ${await aborted(req)}`);
       return true;
     }
