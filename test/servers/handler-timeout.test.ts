@@ -18,9 +18,13 @@ import { Server, HandlerTimeouts, SERVER_LIMITS, VsgiError } from "../../vsgi/in
 const TIMEOUT = 200;
 const CGI_LIMITS_APP = distPath("test/helpers/cgi-limits-app.js");
 
-/** Resolves once `check()` holds, looking every 10 ms. */
+/** Resolves once `check()` holds, looking every 10 ms; fails after 10 s (no loop outlives its test). */
 async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
+  const deadline = Date.now() + 10000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("the handler's abort was not reported within 10 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** Writes `bytes` on a new connection; resolves with all that came back once the server closed it. */
