@@ -35,6 +35,15 @@ export function limitsApp(report: (line: string) => void): HandlerFunction {
       report(`aborted ${await aborted(req)}`);
       return true;
     }
+    if (req.path === "/read") {
+      try {
+        report(`read ${(await req.flatten()).length}`);
+      } catch (error) {
+        report(`read failed ${(error as { code?: string }).code}`);
+        throw error;
+      }
+      return res.end();
+    }
     if (req.path === "/quick") {
       await new Promise((resolve) => setTimeout(resolve, 20));
       return res.expandUtf8("quick");
