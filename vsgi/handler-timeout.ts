@@ -52,7 +52,7 @@ export class HandlerTimeouts {
    * `handler`, timed: a handler that answers at once (returns a boolean, or the `HANDLED`
    * promise of the response helpers) is not watched at all.
    *
-   * @example server.handler = new HandlerTimeouts(30000).wrap(server.handler);
+   * @example const timed = new HandlerTimeouts(30000).wrap(toHandlerFunction(app));
    */
   wrap(handler: HandlerFunction): HandlerFunction {
     return (req, res) => {
@@ -120,8 +120,11 @@ export class HandlerTimeouts {
   }
 
   private expire(pending: Pending): void {
-    pending.expired = true;
     const { request, response } = pending;
+    // A connection given to another protocol (a websocket) is no longer an HTTP response in
+    // flight: its session may last as long as it likes.
+    if (response.connectionTaken) return;
+    pending.expired = true;
     const error = new VsgiError(ERR_HANDLER_TIMEOUT, this.message, { status: 503 });
     if (response.headWritten) {
       // The signal first: closing the connection would abort the request with a reason of its own.

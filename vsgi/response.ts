@@ -257,6 +257,7 @@ export abstract class Response {
   readonly request: Request;
 
   private _headWritten = false;
+  private _taken = false;
   private _body: ResponseBody | null = null;
   private _top: Writable | null = null;
   private _filtered = false;
@@ -306,8 +307,13 @@ export abstract class Response {
   takeConnection(): TakenConnection | null {
     if (this._headWritten) return null;
     const taken = this.detachConnection();
-    if (taken !== null) this._headWritten = true;
+    if (taken !== null) this._headWritten = this._taken = true;
     return taken;
+  }
+
+  /** True once `takeConnection()` gave the connection away: this response is over. */
+  get connectionTaken(): boolean {
+    return this._taken;
   }
 
   /** The backend's part of `takeConnection`: `null` unless it can hand this request's connection over. */

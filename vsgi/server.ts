@@ -64,7 +64,7 @@ export interface ServerOptions {
    * request is answered 503 if its head is not written yet, else its connection is closed, and
    * in both cases its `req.signal` fires with an `ERR_VSGI_HANDLER_TIMEOUT` error. A handler
    * that streams a long response counts until it settles: keep such routes under the limit or
-   * leave it off.
+   * leave it off. A connection given away (`res.takeConnection()`, a websocket) is not timed.
    */
   handlerTimeout?: number;
 }

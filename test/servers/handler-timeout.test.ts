@@ -80,6 +80,33 @@ describe("handlerTimeout on the http backend", () => {
     expect(logged).toEqual([]);
   }, 20000);
 
+  it("leaves a taken connection alone (a protocol switched to), though its handler runs on", async () => {
+    served = await serve(
+      async (req, res) => {
+        const taken = res.takeConnection()!;
+        taken.socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n");
+        taken.socket.on("data", (chunk: Buffer) => taken.socket.write(chunk));
+        taken.socket.on("end", () => taken.socket.end()); // node's http sockets allow half-open ones
+        // settles only when the session ends: far past the timeout
+        await new Promise((resolve) => taken.socket.on("close", resolve));
+        return true;
+      },
+      { handlerTimeout: TIMEOUT },
+    );
+    const socket = connect(served.port, "127.0.0.1");
+    let text = "";
+    socket.on("data", (c: Buffer) => (text += c.toString("latin1")));
+    socket.write("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+    await until(() => text.includes("\r\n\r\n"));
+    await new Promise((resolve) => setTimeout(resolve, 3 * TIMEOUT)); // the sweep passes, the session stays
+    socket.write("still here");
+    await until(() => text.endsWith("still here"));
+    expect(text).toMatch(/^HTTP\/1\.1 101 /);
+    expect(socket.destroyed).toBe(false);
+    socket.destroy();
+    expect(logged).toEqual([]);
+  }, 20000);
+
   it("is off by default: a handler slower than any timeout of this file still answers", async () => {
     expect(SERVER_LIMITS.handlerTimeout).toBe(0);
     served = await serve(async (req, res) => {
