@@ -2,7 +2,7 @@ import { createServer as createHttpServer, ServerResponse, type IncomingMessage,
 import type { Duplex, Readable } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
-import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
+import { dispatch, integerOption, reasonPhrase, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, SOCKET_SERVER_OPTIONS, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
 import { SERVER_LIMITS, type ListenAddress } from "../../vsgi/server.js";
@@ -62,12 +62,14 @@ export const HTTP_LIMITS = {
 
 // node's answers to a head it could not parse (`socketOnError`), which a 'clientError'
 // listener replaces: the same bytes, but for a 414 where the request line is what overflowed.
+const statusLine = (code: number): string => `${code} ${reasonPhrase(code)}`;
 const CLIENT_ERROR_ANSWERS: Readonly<Record<string, string>> = {
-  HPE_HEADER_OVERFLOW: "431 Request Header Fields Too Large",
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: "413 Payload Too Large",
-  ERR_HTTP_REQUEST_TIMEOUT: "408 Request Timeout",
+  HPE_HEADER_OVERFLOW: statusLine(431),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: statusLine(413),
+  ERR_HTTP_REQUEST_TIMEOUT: statusLine(408),
 };
-const URI_TOO_LONG = "414 URI Too Long";
+const BAD_REQUEST = statusLine(400);
+const URI_TOO_LONG = statusLine(414);
 
 // A request line: a method token, one space, a request-target (origin-form, `*` or an absolute
 // URI). A header line has a colon right after its name instead.
@@ -211,7 +213,7 @@ export default class HttpServer extends SocketServer {
     // A response of this connection already under way: any bytes now would corrupt it.
     const inFlight = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
     if (socket.writable && (inFlight == null || inFlight._headerSent !== true)) {
-      let status = CLIENT_ERROR_ANSWERS[error.code ?? ""] ?? "400 Bad Request";
+      let status = CLIENT_ERROR_ANSWERS[error.code ?? ""] ?? BAD_REQUEST;
       if (error.code === "HPE_HEADER_OVERFLOW" && targetTooLong(error, this.maxUrlLength)) status = URI_TOO_LONG;
       socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     }
