@@ -9,6 +9,7 @@ import { SERVER_LIMITS, type ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
 import { upgradeBody, upgradeBodyOf } from "./upgrade.js";
+import { BodyTimeouts } from "./body-timeout.js";
 
 /** Options of the http backend. */
 export interface HttpServerOptions extends SocketServerOptions {
@@ -29,6 +30,13 @@ export interface HttpServerOptions extends SocketServerOptions {
    * trickle in (default 20000, at most `requestTimeout`); 408 and a close past it. 0: no limit.
    */
   headersTimeout?: number;
+  /**
+   * Milliseconds the backend waits for the next bytes of a request body the application is
+   * reading (default `HTTP_LIMITS.bodyTimeout`); past it the request is aborted, the client gets
+   * 408 (when no response started) and the connection is closed. An application that does not
+   * read, or reads slowly, never trips it. 0: no limit (then only `requestTimeout` bounds a body).
+   */
+  bodyTimeout?: number;
   /** Largest head accepted, in bytes (default 16 KiB, node's); a larger one gets 431. */
   maxHeaderSize?: number;
   /**
@@ -52,6 +60,8 @@ export const HTTP_LIMITS = {
   requestTimeout: 300000,
   /** @default 20000 (node's 60000, checked every 30 s, held a trickled head for up to 90 s) */
   headersTimeout: 20000,
+  /** @default 60000 (the scgi backend's readTimeout, nginx's client_body_timeout) */
+  bodyTimeout: 60000,
   /** @default 16384 (node's) */
   maxHeaderSize: 16 * 1024,
   /** @default 100 */
@@ -120,6 +130,7 @@ export default class HttpServer extends SocketServer {
     keepAliveTimeout: true,
     requestTimeout: true,
     headersTimeout: true,
+    bodyTimeout: true,
     maxHeaderSize: true,
     maxHeaderFields: true,
     maxRequestsPerConnection: true,
@@ -132,6 +143,8 @@ export default class HttpServer extends SocketServer {
   private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number };
   /** The most header fields a request may have. */
   readonly maxHeaderFields: number;
+  /** The body read timeout, or null when `bodyTimeout` is 0. */
+  private readonly bodyTimeouts: BodyTimeouts | null;
   /** Requests served on one connection; 0: no limit. */
   readonly maxRequestsPerConnection: number;
   /** The longest request-target, for the 414 of a request line that overflows the head. */
@@ -161,6 +174,8 @@ export default class HttpServer extends SocketServer {
       connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
     };
     this.maxHeaderFields = integerOption(options.maxHeaderFields, "maxHeaderFields", HTTP_LIMITS.maxHeaderFields);
+    const bodyTimeout = integerOption(options.bodyTimeout, "bodyTimeout", HTTP_LIMITS.bodyTimeout, 0);
+    this.bodyTimeouts = bodyTimeout > 0 ? new BodyTimeouts(bodyTimeout) : null;
     this.maxRequestsPerConnection = integerOption(options.maxRequestsPerConnection, "maxRequestsPerConnection", HTTP_LIMITS.maxRequestsPerConnection, 0);
     // checked by Server's constructor already
     this.maxUrlLength = options.maxUrlLength ?? SERVER_LIMITS.maxUrlLength;
@@ -201,6 +216,7 @@ export default class HttpServer extends SocketServer {
       refuseTooManyFields(nodeRes, this.maxHeaderFields);
       return;
     }
+    if (this.bodyTimeouts !== null) (nodeReq as VsgiIncomingMessage).bodyTimeouts = this.bodyTimeouts;
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
   }

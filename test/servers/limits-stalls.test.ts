@@ -44,6 +44,51 @@ describe("clients that stop sending", () => {
     expect(seen).toEqual(["read failed ERR_VSGI_ABORTED"]);
   }, 20000);
 
+  it("http: a body that stops arriving while the application reads it is cut at bodyTimeout: 408, closed, the read aborted", async () => {
+    const port = await start("http", { bodyTimeout: 300, requestTimeout: 0 });
+    const reply = await untilClosed(port, "POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes.");
+    expect(reply).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\nConnection: close\r\n\r\n$/);
+    await until(() => seen.length > 0, "the handler's failed read");
+    expect(seen).toEqual(["read failed ERR_VSGI_ABORTED"]);
+    expect(logged.join("\n")).toMatch(/POST \/read from [^:]*: no request body for bodyTimeout \(300 ms\); closing the connection/);
+  }, 20000);
+
+  it("http: a body trickling in, a byte well within each bodyTimeout, is read whole", async () => {
+    const port = await start("http", { bodyTimeout: 1000, requestTimeout: 0 });
+    const body = "fifteen bytes!!";
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    socket.on("data", (c: Buffer) => (reply += c.toString("latin1")));
+    socket.write(`POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    for (const byte of body) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.write(byte);
+    }
+    await new Promise((resolve) => socket.on("close", resolve));
+    expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(seen).toEqual([`read ${body.length}`]);
+  }, 20000);
+
+  it("http: an application that waits before reading is not cut while the client waits on it", async () => {
+    const body = Buffer.alloc(4 << 20, 0x61); // far more than node buffers: the client is held back
+    server = await Server.load("http", {
+      handler: async (req, res) => {
+        await new Promise((resolve) => setTimeout(resolve, 1000)); // several bodyTimeouts
+        return res.expandUtf8(`read ${(await req.flatten(Infinity)).length}`);
+      },
+      bodyTimeout: 200,
+    });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    const port = Number(server.uris[0]!.port);
+    const reply = await untilClosed(port, Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body]));
+    expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nread 4194304$/);
+    expect(logged).toEqual([]);
+  }, 20000);
+
+  it("http: refuses a bodyTimeout that is no non-negative integer, naming it", async () => {
+    await expect(Server.load("http", { handler: limitsApp(() => undefined), bodyTimeout: -1 })).rejects.toThrow(/option bodyTimeout must be a non-negative integer, got -1/);
+  });
+
   it("http: a body sent whole within requestTimeout is read", async () => {
     const port = await start("http", { requestTimeout: 300 });
     const reply = await untilClosed(port, "POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nten bytes.");
