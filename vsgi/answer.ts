@@ -104,6 +104,30 @@ export function answerError(res: Response, error: unknown, status: StatusAnswer 
   }
 }
 
+const TIMED_OUT: StatusAnswer = { code: 503, message: "Service Unavailable: the application did not answer in time" };
+
+/**
+ * Answers for a handler that ran past the server's `handlerTimeout`: a 503 when its head is not
+ * written yet, else the connection is closed (the client sees a truncated response); one line
+ * logged either way, without a stack (the handler is still running, nothing failed yet).
+ *
+ * @example answerTimeout(res, new VsgiError(ERR_HANDLER_TIMEOUT, "the handler did not finish within handlerTimeout (30000 ms)", { status: 503 }));
+ */
+export function answerTimeout(res: Response, error: VsgiError): void {
+  if (res.headWritten) {
+    res.logError(`${describe(res)}: ${error.message}; closing the connection`);
+    res.destroy(error);
+    return;
+  }
+  res.logError(`${describe(res)}: ${error.message}; answered 503`);
+  try {
+    void answerStatus(res, TIMED_OUT);
+  } catch (again) {
+    res.logError(`${describe(res)}: could not answer the timeout`, again);
+    res.destroy(error);
+  }
+}
+
 /**
  * Logs one line, no stack, when the request was aborted because its client went away (its
  * signal's reason is `ERR_VSGI_ABORTED`): normal traffic, whatever error the application let

@@ -5,7 +5,7 @@ import { encodePath, normalizePath } from "./path.js";
 import type { RequestInit } from "./request.js";
 import { VsgiError, ERR_BAD_REQUEST, ERR_INVALID_OPTION } from "./errors.js";
 import { CgiVariables } from "./cgi-variables.js";
-import type { OptionNames } from "./options.js";
+import { integerOption, type OptionNames } from "./options.js";
 
 /** CGI variables as backends give them (`CgiVariables`), or as an object (`process.env`, tests). */
 export type CgiEnvironment = CgiVariables | Readonly<Record<string, string | undefined>>;
@@ -27,10 +27,22 @@ export interface CgiEnvironmentOptions {
    * Apache's mod_proxy_fcgi): `/app` makes `/app/users` route as `/users`.
    */
   scriptName?: string;
+  /**
+   * Most header fields (`HTTP_*` variables) a request may carry (default
+   * `CGI_LIMITS.maxHeaderFields`, as the http backend's); one more is answered 431 without
+   * reaching the application.
+   */
+  maxHeaderFields?: number;
 }
 
 /** The names of `CgiEnvironmentOptions`, for the backends' `optionNames`. */
-export const CGI_ENVIRONMENT_OPTIONS: OptionNames<CgiEnvironmentOptions> = { publicOrigin: true, scriptName: true };
+export const CGI_ENVIRONMENT_OPTIONS: OptionNames<CgiEnvironmentOptions> = { publicOrigin: true, scriptName: true, maxHeaderFields: true };
+
+/** Defaults of the limits every CGI-family backend applies to the variables it gets. */
+export const CGI_LIMITS = {
+  /** @default 100 (Apache's LimitRequestFields, Tomcat's maxHeaderCount, the http backend's) */
+  maxHeaderFields: 100,
+} as const;
 
 /** A request rebuilt from CGI variables, and what the backend must know to frame its body. */
 export interface CgiRequestInit extends RequestInit {
@@ -127,7 +139,8 @@ export function checkCgiOptions(options: CgiEnvironmentOptions): CheckedCgiOptio
   if (options.scriptName !== undefined && options.scriptName !== "" && (!options.scriptName.startsWith("/") || options.scriptName.endsWith("/"))) {
     throw new VsgiError(ERR_INVALID_OPTION, `option scriptName must start with / and not end with one, got ${JSON.stringify(options.scriptName)}`);
   }
-  return { publicOrigin: options.publicOrigin, scriptName: options.scriptName, origin };
+  const maxHeaderFields = integerOption(options.maxHeaderFields, "maxHeaderFields", CGI_LIMITS.maxHeaderFields);
+  return { publicOrigin: options.publicOrigin, scriptName: options.scriptName, maxHeaderFields, origin };
 }
 
 /**
@@ -211,6 +224,11 @@ export function requestFromEnvironment(
   options: CgiEnvironmentOptions = {},
 ): CgiRequestInit {
   const env = variablesOf(environment);
+  const maxFields = options.maxHeaderFields ?? CGI_LIMITS.maxHeaderFields;
+  // Counted only when the variables alone could be too many: a request carries a few dozen.
+  if (env.count > maxFields && env.countPrefixed("HTTP_") > maxFields) {
+    throw new VsgiError(ERR_BAD_REQUEST, `too many header fields: more than ${maxFields}`, { status: 431 });
+  }
   const method = env.get("REQUEST_METHOD");
   if (method === undefined || (!KNOWN_METHODS.has(method) && !TOKEN.test(method))) {
     throw new VsgiError(ERR_BAD_REQUEST, `invalid REQUEST_METHOD ${JSON.stringify(method ?? null)}`, { status: 400 });

@@ -42,6 +42,18 @@ export class CgiVariables {
   }
 
   /**
+   * How many variables have a name starting with `prefix`, repeats counted.
+   *
+   * @example new CgiVariables(["HTTP_A", "1", "PATH_INFO", "/", "HTTP_A", "2"]).countPrefixed("HTTP_"); // 2
+   */
+  countPrefixed(prefix: string): number {
+    const list = this.list;
+    let n = 0;
+    for (let i = 0; i < list.length; i += 2) if (list[i]!.startsWith(prefix)) n++;
+    return n;
+  }
+
+  /**
    * The value of a variable. One sent twice (nginx 1.22 and HAProxy send two HTTP_COOKIE) is
    * combined as HTTP combines repeated headers: `; ` for cookies, `, ` for other `HTTP_*`; of
    * other variables, the last one counts.

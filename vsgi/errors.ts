@@ -39,6 +39,11 @@ export const ERR_BAD_REQUEST = "ERR_VSGI_BAD_REQUEST";
  * error instead of logging a 500.
  */
 export const ERR_ABORTED = "ERR_VSGI_ABORTED";
+/**
+ * A handler did not finish within the server's `handlerTimeout`: it is `req.signal.reason`
+ * once the backend answered 503 (or closed the connection, if the head was out).
+ */
+export const ERR_HANDLER_TIMEOUT = "ERR_VSGI_HANDLER_TIMEOUT";
 /** A write on a response whose request is already over (aborted, or the connection closed). */
 export const ERR_REQUEST_ENDED = "ERR_VSGI_REQUEST_ENDED";
 

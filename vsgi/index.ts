@@ -20,11 +20,13 @@ export {
   type HandlerLike,
 } from "./handler.js";
 export * from "./errors.js";
-export { answerStatus, answerError, statusOfError, type StatusAnswer } from "./answer.js";
+export { answerStatus, answerError, answerTimeout, statusOfError, type StatusAnswer } from "./answer.js";
+export { HandlerTimeouts } from "./handler-timeout.js";
 export { integerOption, optionNames, checkOptionNames, closestName, type OptionNames } from "./options.js";
 export {
   Server,
   SERVER_OPTIONS,
+  SERVER_LIMITS,
   type ServerOptions,
   type AnyServerOptions,
   type BuiltInServerOptions,
@@ -32,7 +34,7 @@ export {
   type ServerName,
   type ListenAddress,
 } from "./server.js";
-export { SocketServer, SOCKET_SERVER_OPTIONS, systemdSockets, takeSystemdSockets, inheritedSockets, systemdOr, type FdAddress, type SocketServerOptions } from "./socket-server.js";
+export { SocketServer, SOCKET_SERVER_OPTIONS, SOCKET_LIMITS, systemdSockets, takeSystemdSockets, inheritedSockets, systemdOr, type FdAddress, type SocketServerOptions } from "./socket-server.js";
 export { TrackedConnection, ConnectionList } from "./connections.js";
 export { readIntoSharedBuffer, keepBytes, type SharedReadCallback } from "./shared-reads.js";
 export { loadServer, serverSearchPath, builtInServers, checkServerName, type ServerClass } from "./loader.js";
@@ -48,6 +50,7 @@ export {
   headerFromEnvironment,
   checkCgiOptions,
   CGI_ENVIRONMENT_OPTIONS,
+  CGI_LIMITS,
   type CgiEnvironmentOptions,
   type CheckedCgiOptions,
   type CgiRequestInit,

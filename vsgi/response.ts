@@ -273,6 +273,7 @@ export abstract class Response {
   readonly request: Request;
 
   private _headWritten = false;
+  private _taken = false;
   private _body: ResponseBody | null = null;
   private _top: Writable | null = null;
   private _filtered = false;
@@ -330,10 +331,15 @@ export abstract class Response {
     if (this._headWritten) return null;
     const taken = this.detachConnection();
     if (taken !== null) {
-      this._headWritten = true;
+      this._headWritten = this._taken = true;
       if (this.logStart >= 0) finishEntry(this, 101);
     }
     return taken;
+  }
+
+  /** True once `takeConnection()` gave the connection away: this response is over. */
+  get connectionTaken(): boolean {
+    return this._taken;
   }
 
   /** The backend's part of `takeConnection`: `null` unless it can hand this request's connection over. */

@@ -3,7 +3,9 @@ import type { Server as NetServer } from "node:net";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { toHandlerFunction, type HandlerFunction, type HandlerLike } from "./handler.js";
 import { loadServer, checkServerName } from "./loader.js";
-import { checkOptionNames, type OptionNames } from "./options.js";
+import { checkOptionNames, integerOption, type OptionNames } from "./options.js";
+import { answerStatus } from "./answer.js";
+import { HandlerTimeouts } from "./handler-timeout.js";
 // Types only: this layer loads the built-ins by path at run time and never imports them.
 import type { HttpServerOptions } from "../servers/http/server.js";
 import type { CgiServerOptions } from "../servers/cgi/server.js";
@@ -55,10 +57,48 @@ export interface ServerOptions {
   handler: HandlerLike;
   /** Milliseconds `stop()` waits for in-flight requests before closing their connections (30 s). */
   stopTimeout?: number;
+  /**
+   * Longest request-target (path and query, as received), in characters; a longer one is answered
+   * 414 without reaching the application. 0: no limit. Default `SERVER_LIMITS.maxUrlLength`.
+   */
+  maxUrlLength?: number;
+  /**
+   * Milliseconds a handler may take to settle (opt-in: 0, the default, is no limit). Past it the
+   * request is answered 503 if its head is not written yet, else its connection is closed, and
+   * in both cases its `req.signal` fires with an `ERR_VSGI_HANDLER_TIMEOUT` error. A handler
+   * that streams a long response counts until it settles: keep such routes under the limit or
+   * leave it off. A connection given away (`res.takeConnection()`, a websocket) is not timed.
+   */
+  handlerTimeout?: number;
 }
 
 /** The names of `ServerOptions`, for the backends' `optionNames`. */
-export const SERVER_OPTIONS: OptionNames<ServerOptions> = { handler: true, stopTimeout: true };
+export const SERVER_OPTIONS: OptionNames<ServerOptions> = { handler: true, stopTimeout: true, maxUrlLength: true, handlerTimeout: true };
+
+/** Defaults of the limits every backend applies. */
+export const SERVER_LIMITS = {
+  /** @default 8192 (Apache's LimitRequestLine is 8190, nginx's large_client_header_buffers 8 KiB) */
+  maxUrlLength: 8192,
+  /** @default 0 (off) */
+  handlerTimeout: 0,
+} as const;
+
+/**
+ * The application as the backend calls it: the handler, behind the URL length check and, when
+ * asked for, the handler timeout. Built once, at construction: what is off costs nothing.
+ */
+function guardedHandler(options: ServerOptions): HandlerFunction {
+  let handler = toHandlerFunction(options.handler);
+  const maxUrlLength = integerOption(options.maxUrlLength, "maxUrlLength", SERVER_LIMITS.maxUrlLength, 0);
+  const handlerTimeout = integerOption(options.handlerTimeout, "handlerTimeout", SERVER_LIMITS.handlerTimeout, 0);
+  if (handlerTimeout > 0) handler = new HandlerTimeouts(handlerTimeout).wrap(handler);
+  if (maxUrlLength > 0) {
+    const inner = handler;
+    const tooLong = { code: 414, message: `URI Too Long: the request-target is longer than ${maxUrlLength} bytes` };
+    handler = (req, res) => (req.target.length > maxUrlLength ? answerStatus(res, tooLong) : inner(req, res));
+  }
+  return handler;
+}
 
 /**
  * A backend: turns its protocol into `Request`s for the handler and writes the `Response`s.
@@ -89,7 +129,7 @@ export abstract class Server {
     const backend = new.target as typeof Server;
     if (Object.hasOwn(backend, "optionNames") && backend.optionNames !== null) checkOptionNames(options, backend.optionNames);
     this.options = options;
-    this.handler = toHandlerFunction(options.handler);
+    this.handler = guardedHandler(options);
   }
 
   /**

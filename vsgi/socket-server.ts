@@ -5,6 +5,8 @@ import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
+import { performance } from "node:perf_hooks";
+import { logError } from "./handler.js";
 import { Workers, isWorker, inheritedListener, leavePrimary } from "./workers.js";
 
 /** Options of the backends that accept connections on sockets. */
@@ -14,10 +16,29 @@ export interface SocketServerOptions extends ServerOptions {
    * at once. UNIX-socket peers are always allowed. Empty or absent: everyone.
    */
   allow?: readonly string[];
+  /**
+   * Connections open at once per listening socket; more are closed as soon as they are
+   * accepted, before a byte is read (one line logged per burst). Default
+   * `SOCKET_LIMITS.maxConnections`.
+   */
+  maxConnections?: number;
 }
 
 /** The names of `SocketServerOptions`, for the backends' `optionNames`. */
-export const SOCKET_SERVER_OPTIONS: OptionNames<SocketServerOptions> = { ...SERVER_OPTIONS, allow: true };
+export const SOCKET_SERVER_OPTIONS: OptionNames<SocketServerOptions> = { ...SERVER_OPTIONS, allow: true, maxConnections: true };
+
+/** Defaults of the limits every socket backend applies. */
+export const SOCKET_LIMITS = {
+  /**
+   * @default 10000 (a front server pools far fewer; past a few thousand, a process runs out
+   * of file descriptors under Debian's default limit of 1024 anyway, unless raised)
+   */
+  maxConnections: 10000,
+} as const;
+
+// Refused connections come in bursts (a flood, a front server's pool opening at once): one line
+// for the first of a burst, then none until none was refused for this long.
+const REFUSALS_QUIET_MS = 10000;
 
 interface Listener {
   /** The server that serves the protocol. */
@@ -164,6 +185,10 @@ export abstract class SocketServer extends Server {
   private stopping: Promise<void> | null = null;
   private readonly allow: ReadonlySet<string> | null;
   private readonly stopTimeout: number;
+  /** Connections open at once per listening socket (FastCGI's FCGI_MAX_CONNS). */
+  readonly maxConnections: number;
+  /** When the last connection over `maxConnections` was refused (performance.now()). */
+  private lastRefusal = -Infinity;
   /** The workers `fork()` started (primary), or whether `listen` took the primary's sockets (worker). */
   private workers: Workers | null = null;
   private adopted = false;
@@ -174,6 +199,8 @@ export abstract class SocketServer extends Server {
       throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
     }
     this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", 30000, 0);
+    this.maxConnections = integerOption(options.maxConnections, "maxConnections", SOCKET_LIMITS.maxConnections);
+    this.onDrop = this.onDrop.bind(this);
     this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(allowEntry)) : null;
   }
 
@@ -220,6 +247,18 @@ export abstract class SocketServer extends Server {
       return false;
     }
     return true;
+  }
+
+  /**
+   * node's listener closed a connection over `maxConnections` (before any socket object was
+   * made for it): logged once per burst.
+   */
+  private onDrop(): void {
+    const now = performance.now();
+    if (now - this.lastRefusal > REFUSALS_QUIET_MS) {
+      logError(`${this.scheme}: refusing connections over maxConnections (${this.maxConnections} per listener); quiet until none is refused for ${REFUSALS_QUIET_MS / 1000} s`);
+    }
+    this.lastRefusal = now;
   }
 
   /** Tracks a connection: its timeouts, and a stop waits for its requests. It `untrack`s itself on close. */
@@ -299,6 +338,7 @@ export abstract class SocketServer extends Server {
       // A worker's handle arrives already accepting (node listens on it as it is received):
       // take its connections from now on, synchronously, so that none is lost in between.
       const bound = address.handle;
+      this.limitConnections(bound);
       // That server was made by node's IPC, without the listener's options: every protocol here
       // wants TCP_NODELAY (a response's last small write must not wait for an ACK).
       bound.on("connection", (socket: Socket) => {
@@ -308,6 +348,7 @@ export abstract class SocketServer extends Server {
       this.listening.push({ server, bound, address });
       return Promise.resolve();
     }
+    this.limitConnections(server);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject("fd" in address ? notAListeningSocket(address.fd, err) : err);
       server.once("error", onError);
@@ -327,6 +368,13 @@ export abstract class SocketServer extends Server {
         server.listen({ port: address.port, host: address.host ?? "127.0.0.1", ipv6Only: address.ipv6Only ?? false }, done);
       }
     });
+  }
+
+  // node counts a listener's connections and closes those over its maxConnections at accept,
+  // which is cheaper than any check of ours ('drop' tells of each).
+  private limitConnections(server: NetServer): void {
+    server.maxConnections = this.maxConnections;
+    server.on("drop", this.onDrop);
   }
 
   get uris(): URL[] {

@@ -8,6 +8,9 @@ import {
   TrackedConnection,
   abortedError,
   reasonPhrase,
+  answerStatus,
+  statusOfError,
+  type StatusAnswer,
   type CgiEnvironmentOptions,
   type HandlerFunction,
   type Headers,
@@ -68,6 +71,8 @@ export interface ConnectionHost {
   readonly readTimeout: number;
   /** Milliseconds a connection may stay without a request. */
   readonly idleTimeout: number;
+  /** Requests served on one connection before it ends; 0: no limit. */
+  readonly maxRequestsPerConnection: number;
 }
 
 // The 500 sent when the application's headers do not fit a packet: its phrase from the one
@@ -405,6 +410,8 @@ export class AjpConnection extends TrackedConnection {
   private pumping = false;
   /** When the connection, without a request, is closed (0: never): from its start or its last response. */
   private idleDeadline = 0;
+  /** Requests answered on this connection (counted only under `maxRequestsPerConnection`). */
+  private served = 0;
   /** A packet has begun between requests: it must be whole by `headDeadline` (0: no limit). */
   private inHead = false;
   private headDeadline = 0;
@@ -567,12 +574,21 @@ export class AjpConnection extends TrackedConnection {
     // Apache and mod_jk (AJP_REMOTE_PORT) follow the reference; the others are probed (Exchange)
     const exchange = new Exchange(this, framing, framing === "spec" ? "reference" : framing === "raw" ? "credit" : "probe");
     let request: Request;
+    let refusal: StatusAnswer | null = null;
     try {
       const init = requestFromEnvironment(env, exchange.body, host.cgiOptions);
       exchange.expectBody(init.contentLength, chunked);
       request = new Request(init);
     } catch (error) {
-      throw new AjpWireError(`bad FORWARD_REQUEST: ${(error as Error).message}`);
+      // A request refused with a status (431: too many header fields; 400: a bad method) is
+      // answered with it, its body framed as any other's; a body that cannot be framed is not.
+      const length = env.get("CONTENT_LENGTH");
+      refusal = statusOfError(error);
+      if (refusal === null || (length !== undefined && length !== "" && !/^\d{1,15}$/.test(length))) {
+        throw new AjpWireError(`bad FORWARD_REQUEST: ${(error as Error).message}`);
+      }
+      exchange.expectBody(length === undefined || length === "" ? null : Number(length), chunked);
+      request = new Request({ method: forward.method === "HEAD" ? "HEAD" : "GET", target: env.get("REQUEST_URI") ?? "/", gatewayInterface: "AJP/1.3" });
     }
     const response = new AjpResponse(request, exchange);
     exchange.request = request;
@@ -582,6 +598,9 @@ export class AjpConnection extends TrackedConnection {
     if (host.secretDigest !== null && !secretMatches(forward.secret, host.secretDigest)) {
       logError(`ajp: ${request.method} ${request.target}: ${forward.secret === null ? "no secret" : "wrong secret"} from ${this.peer()}: 403`);
       forbid(response);
+    } else if (refusal !== null) {
+      logError(`ajp: ${forward.method} ${request.target} from ${this.peer()}: ${refusal.message}: answered ${refusal.code}`);
+      void answerStatus(response, refusal);
     } else {
       void dispatch(host.handler, request, response);
     }
@@ -593,7 +612,8 @@ export class AjpConnection extends TrackedConnection {
    */
   endResponse(exchange: Exchange, prefix?: Buffer, close = false): void {
     if (this.exchange !== exchange || this.closed) return;
-    const reuse = !close && !this.host.isStopping;
+    const max = this.host.maxRequestsPerConnection;
+    const reuse = !close && !this.host.isStopping && (max === 0 || ++this.served < max);
     const end = reuse ? END_REUSE : END_CLOSE;
     this.write(prefix === undefined ? end : Buffer.concat([prefix, end]));
     this.exchange = null;

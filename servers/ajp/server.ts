@@ -54,7 +54,27 @@ export interface AjpServerOptions extends SocketServerOptions, CgiEnvironmentOpt
    * 300000; 0 disables it.
    */
   idleTimeout?: number;
+  /**
+   * Requests served on one connection before the backend ends it (END_RESPONSE with reuse = 0,
+   * then a close; the front server opens another). 0 (the default): no limit, as a pooling front
+   * server chooses when to let go.
+   */
+  maxRequestsPerConnection?: number;
 }
+
+/** Defaults of the ajp backend's limits. */
+export const AJP_LIMITS = {
+  /** @default 8192 (Apache's ProxyIOBufferSize) */
+  packetSize: DEFAULT_PACKET_SIZE,
+  /** @default 20000 */
+  headTimeout: 20000,
+  /** @default 75000 (above Apache's and lighttpd's 60 s read timeouts) */
+  readTimeout: 75000,
+  /** @default 300000 */
+  idleTimeout: 300000,
+  /** @default 0 (no limit) */
+  maxRequestsPerConnection: 0,
+} as const;
 
 /**
  * The ajp backend: AJP13 from Apache mod_proxy_ajp (or mod_jk, lighttpd mod_ajp13), on
@@ -75,6 +95,7 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
     headTimeout: true,
     readTimeout: true,
     idleTimeout: true,
+    maxRequestsPerConnection: true,
   });
   declare readonly options: AjpServerOptions;
   readonly packetSize: number;
@@ -84,11 +105,12 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
   readonly headTimeout: number;
   readonly readTimeout: number;
   readonly idleTimeout: number;
+  readonly maxRequestsPerConnection: number;
 
   constructor(options: AjpServerOptions) {
     super(options);
     this.cgiOptions = checkCgiOptions(options);
-    this.packetSize = integerOption(options.packetSize, "packetSize", DEFAULT_PACKET_SIZE, DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE);
+    this.packetSize = integerOption(options.packetSize, "packetSize", AJP_LIMITS.packetSize, DEFAULT_PACKET_SIZE, MAX_PACKET_SIZE);
     const secret = options.secret;
     if (secret !== undefined && (typeof secret !== "string" || secret.length === 0)) {
       throw new VsgiError(ERR_INVALID_OPTION, "option secret must be a non-empty string");
@@ -99,9 +121,10 @@ export default class AjpServer extends SocketServer implements ConnectionHost {
       throw new VsgiError(ERR_INVALID_OPTION, `option bodyFraming must be "auto", "spec" or "raw", got ${JSON.stringify(framing)}`);
     }
     this.bodyFraming = framing;
-    this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
-    this.readTimeout = integerOption(options.readTimeout, "readTimeout", 75000, 0);
-    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 300000, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", AJP_LIMITS.headTimeout, 0);
+    this.readTimeout = integerOption(options.readTimeout, "readTimeout", AJP_LIMITS.readTimeout, 0);
+    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", AJP_LIMITS.idleTimeout, 0);
+    this.maxRequestsPerConnection = integerOption(options.maxRequestsPerConnection, "maxRequestsPerConnection", AJP_LIMITS.maxRequestsPerConnection, 0);
     this.onConnection = this.onConnection.bind(this);
   }
 

@@ -26,8 +26,6 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
    * from the last bytes only. Default 20000; 0 disables it.
    */
   headTimeout?: number;
-  /** Connections accepted at once per listener (FCGI_MAX_CONNS). Default 65535. */
-  maxConnections?: number;
   /**
    * Requests in flight at once on one connection (FCGI_MAX_REQS, which HAProxy reads as a
    * per-connection limit); more are answered END_REQUEST OVERLOADED. Default 1024.
@@ -42,6 +40,20 @@ export interface FastcgiServerOptions extends SocketServerOptions, CgiEnvironmen
    */
   bodyHighWaterMark?: number;
 }
+
+/** Defaults of the fastcgi backend's limits. */
+export const FASTCGI_LIMITS = {
+  /** @default 65536 */
+  maxParamsSize: 64 * 1024,
+  /** @default 75000 (above nginx's 60 s keepalive_timeout, so that nginx closes first) */
+  idleTimeout: 75000,
+  /** @default 20000 */
+  headTimeout: 20000,
+  /** @default 1024 */
+  maxRequests: 1024,
+  /** @default 65536 */
+  bodyHighWaterMark: 64 * 1024,
+} as const;
 
 /** FCGI_WEB_SERVER_ADDRS (`127.0.0.1,10.0.0.2`), the FastCGI convention for the peer allow-list. */
 function allowFromEnvironment(env: NodeJS.ProcessEnv): string[] | undefined {
@@ -67,7 +79,6 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     maxParamsSize: true,
     idleTimeout: true,
     headTimeout: true,
-    maxConnections: true,
     maxRequests: true,
     multiplex: true,
     bodyHighWaterMark: true,
@@ -82,8 +93,6 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   /** @internal */
   readonly maxRequests: number;
   /** @internal */
-  readonly maxConnections: number;
-  /** @internal */
   readonly multiplex: boolean;
   /** @internal */
   readonly bodyHighWaterMark: number;
@@ -96,12 +105,11 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
     const allow = options?.allow ?? allowFromEnvironment(process.env);
     super(allow === undefined ? options : { ...options, allow });
     this.cgiOptions = checkCgiOptions(options);
-    this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", 64 * 1024);
-    this.maxRequests = integerOption(options.maxRequests, "maxRequests", 1024);
-    this.maxConnections = integerOption(options.maxConnections, "maxConnections", 65535);
-    this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", 64 * 1024);
-    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", 75000, 0);
-    this.headTimeout = integerOption(options.headTimeout, "headTimeout", 20000, 0);
+    this.maxParamsSize = integerOption(options.maxParamsSize, "maxParamsSize", FASTCGI_LIMITS.maxParamsSize);
+    this.maxRequests = integerOption(options.maxRequests, "maxRequests", FASTCGI_LIMITS.maxRequests);
+    this.bodyHighWaterMark = integerOption(options.bodyHighWaterMark, "bodyHighWaterMark", FASTCGI_LIMITS.bodyHighWaterMark);
+    this.idleTimeout = integerOption(options.idleTimeout, "idleTimeout", FASTCGI_LIMITS.idleTimeout, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", FASTCGI_LIMITS.headTimeout, 0);
     if (options.multiplex !== undefined && typeof options.multiplex !== "boolean") {
       throw new VsgiError(ERR_INVALID_OPTION, `option multiplex must be a boolean, got ${JSON.stringify(options.multiplex)}`);
     }
@@ -121,9 +129,7 @@ export default class FastcgiServer extends SocketServer implements ConnectionHos
   protected createListener(): NetServer {
     // Half-open allowed: a front server that shuts down its side after its last request still
     // reads the responses in flight; the connection closes once they are sent.
-    const server = createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
-    server.maxConnections = this.maxConnections;
-    return server;
+    return createServer({ noDelay: true, allowHalfOpen: true }, this.onConnection);
   }
 
   protected override shortestTimeout(): number {

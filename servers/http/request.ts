@@ -1,6 +1,7 @@
 import { IncomingMessage, type ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
 import { Request, Headers, abortedError } from "../../vsgi/index.js";
+import type { BodyTimeouts, WatchedBody } from "./body-timeout.js";
 
 /**
  * node's request body, which tells its `HttpRequest` when the client goes away. node destroys
@@ -9,11 +10,39 @@ import { Request, Headers, abortedError } from "../../vsgi/index.js";
  * backend, and the request's signal fires. Given to node:http as its `IncomingMessage` class: a
  * prototype method, no listener or closure per request.
  */
-export class VsgiIncomingMessage extends IncomingMessage {
+export class VsgiIncomingMessage extends IncomingMessage implements WatchedBody {
   /** @internal The request built on this message. */
   vsgiRequest: HttpRequest | null = null;
+  /** @internal The server's body read timeout, when it has one (`bodyTimeout`). */
+  bodyTimeouts: BodyTimeouts | null = null;
+  /** @internal When the bytes the reader waits for are due (0: not waiting). */
+  bodyDeadline = 0;
+
+  override _read(size: number): void {
+    this.bodyTimeouts?.arm(this);
+    super._read(size);
+  }
+
+  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
+    const more = super.push(chunk, encoding);
+    const timeouts = this.bodyTimeouts;
+    // Bytes came: the next are due a timeout from now while the reader wants more; none are
+    // due when it has enough (node stops reading the socket) or the body ended.
+    if (timeouts !== null) {
+      if (more && chunk !== null) timeouts.arm(this);
+      else timeouts.disarm(this);
+    }
+    return more;
+  }
+
+  /** @internal The body stopped arriving: the request is aborted with `reason`. */
+  abortBody(reason: Error): void {
+    this.vsgiRequest?.abort(reason);
+    this.destroy(reason);
+  }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.bodyTimeouts?.disarm(this);
     const request = this.vsgiRequest;
     if (error !== null && request !== null && (error as NodeJS.ErrnoException).code === "ECONNRESET") {
       error = abortedError(this.complete ? "the client closed the connection" : "the client closed the connection before the end of the request body", error);

@@ -2,13 +2,14 @@ import { createServer as createHttpServer, ServerResponse, type IncomingMessage,
 import type { Duplex, Readable } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
 import type { Server as NetServer, Socket } from "node:net";
-import { dispatch, integerOption, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
+import { dispatch, integerOption, reasonPhrase, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, SOCKET_SERVER_OPTIONS, systemdOr, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
-import type { ListenAddress } from "../../vsgi/server.js";
+import { SERVER_LIMITS, type ListenAddress } from "../../vsgi/server.js";
 import { HttpRequest, VsgiIncomingMessage } from "./request.js";
 import { HttpResponse } from "./response.js";
 import { upgradeBody, upgradeBodyOf } from "./upgrade.js";
+import { BodyTimeouts } from "./body-timeout.js";
 
 /** Options of the http backend. */
 export interface HttpServerOptions extends SocketServerOptions {
@@ -29,6 +30,13 @@ export interface HttpServerOptions extends SocketServerOptions {
    * trickle in (default 20000, at most `requestTimeout`); 408 and a close past it. 0: no limit.
    */
   headersTimeout?: number;
+  /**
+   * Milliseconds the backend waits for the next bytes of a request body the application is
+   * reading (default `HTTP_LIMITS.bodyTimeout`); past it the request is aborted, the client gets
+   * 408 (when no response started) and the connection is closed. An application that does not
+   * read, or reads slowly, never trips it. 0: no limit (then only `requestTimeout` bounds a body).
+   */
+  bodyTimeout?: number;
   /** Largest head accepted, in bytes (default 16 KiB, node's); a larger one gets 431. */
   maxHeaderSize?: number;
   /**
@@ -36,6 +44,12 @@ export interface HttpServerOptions extends SocketServerOptions {
    * Tomcat's maxHeaderCount); one more gets 431 and never reaches the application.
    */
   maxHeaderFields?: number;
+  /**
+   * Requests served on one kept-alive connection (default `HTTP_LIMITS.maxRequestsPerConnection`);
+   * the last one's response carries `Connection: close` and the connection ends after it. 0: no
+   * limit. node's `maxRequestsPerSocket`.
+   */
+  maxRequestsPerConnection?: number;
 }
 
 /** Defaults of the http backend's limits. */
@@ -46,11 +60,52 @@ export const HTTP_LIMITS = {
   requestTimeout: 300000,
   /** @default 20000 (node's 60000, checked every 30 s, held a trickled head for up to 90 s) */
   headersTimeout: 20000,
+  /** @default 60000 (the scgi backend's readTimeout, nginx's client_body_timeout) */
+  bodyTimeout: 60000,
   /** @default 16384 (node's) */
   maxHeaderSize: 16 * 1024,
   /** @default 100 */
   maxHeaderFields: 100,
+  /** @default 1000 (nginx's keepalive_requests; node's own default is no limit) */
+  maxRequestsPerConnection: 1000,
 } as const;
+
+// node's answers to a head it could not parse (`socketOnError`), which a 'clientError'
+// listener replaces: the same bytes, but for a 414 where the request line is what overflowed.
+const statusLine = (code: number): string => `${code} ${reasonPhrase(code)}`;
+const CLIENT_ERROR_ANSWERS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: statusLine(431),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: statusLine(413),
+  ERR_HTTP_REQUEST_TIMEOUT: statusLine(408),
+};
+const BAD_REQUEST = statusLine(400);
+const URI_TOO_LONG = statusLine(414);
+
+// A request line: a method token, one space, a request-target (origin-form, `*` or an absolute
+// URI). A header line has a colon right after its name instead.
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ (?:\/|\*|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/;
+
+/**
+ * Whether the head that overflowed `maxHeaderSize` has a request-target longer than `max`, as
+ * far as the bytes node parsed from its last read show: llhttp counts the request line into its
+ * header limit, but a URL too long is a 414 (RFC 9110 15.5.15), not a 431. A request line split
+ * across reads shows only its tail here, and stays a 431.
+ */
+function targetTooLong(error: Error & { rawPacket?: Buffer; bytesParsed?: number }, max: number): boolean {
+  const raw = error.rawPacket;
+  if (max === 0 || !Buffer.isBuffer(raw)) return false;
+  const seen = typeof error.bytesParsed === "number" ? raw.subarray(0, error.bytesParsed) : raw;
+  // The head being parsed starts the read, or follows the previous (pipelined) request's head.
+  const previous = seen.lastIndexOf("\r\n\r\n");
+  let start = previous === -1 ? 0 : previous + 4;
+  while (seen[start] === 0x0d || seen[start] === 0x0a) start++;
+  const method = REQUEST_LINE.exec(seen.toString("latin1", start, start + 64));
+  if (method === null) return false;
+  const target = start + method[0].indexOf(" ") + 1;
+  let end = seen.indexOf(0x20, target);
+  if (end === -1) end = seen.indexOf(0x0a, target);
+  return (end === -1 ? seen.length : end) - target > max;
+}
 
 // node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
 // default): check at a quarter of the shortest, so that the cut comes close to the timeout.
@@ -75,8 +130,10 @@ export default class HttpServer extends SocketServer {
     keepAliveTimeout: true,
     requestTimeout: true,
     headersTimeout: true,
+    bodyTimeout: true,
     maxHeaderSize: true,
     maxHeaderFields: true,
+    maxRequestsPerConnection: true,
   });
   declare readonly options: HttpServerOptions;
   private readonly nodeServers: NodeHttpServer[] = [];
@@ -86,6 +143,12 @@ export default class HttpServer extends SocketServer {
   private readonly limits: { maxHeaderSize: number; requestTimeout: number; headersTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number };
   /** The most header fields a request may have. */
   readonly maxHeaderFields: number;
+  /** The body read timeout, or null when `bodyTimeout` is 0. */
+  private readonly bodyTimeouts: BodyTimeouts | null;
+  /** Requests served on one connection; 0: no limit. */
+  readonly maxRequestsPerConnection: number;
+  /** The longest request-target, for the 414 of a request line that overflows the head. */
+  private readonly maxUrlLength: number;
 
   constructor(options: HttpServerOptions) {
     super(options);
@@ -111,6 +174,12 @@ export default class HttpServer extends SocketServer {
       connectionsCheckingInterval: checkingInterval(headersTimeout, requestTimeout),
     };
     this.maxHeaderFields = integerOption(options.maxHeaderFields, "maxHeaderFields", HTTP_LIMITS.maxHeaderFields);
+    const bodyTimeout = integerOption(options.bodyTimeout, "bodyTimeout", HTTP_LIMITS.bodyTimeout, 0);
+    this.bodyTimeouts = bodyTimeout > 0 ? new BodyTimeouts(bodyTimeout) : null;
+    this.maxRequestsPerConnection = integerOption(options.maxRequestsPerConnection, "maxRequestsPerConnection", HTTP_LIMITS.maxRequestsPerConnection, 0);
+    // checked by Server's constructor already
+    this.maxUrlLength = options.maxUrlLength ?? SERVER_LIMITS.maxUrlLength;
+    this.onClientError = this.onClientError.bind(this);
     this.onRequest = this.onRequest.bind(this);
   }
 
@@ -133,6 +202,8 @@ export default class HttpServer extends SocketServer {
     // node keeps this many fields and drops the rest silently: one more than the limit shows
     // that a request went past it (see tooManyFields).
     server.maxHeadersCount = this.maxHeaderFields + 1;
+    server.maxRequestsPerSocket = this.maxRequestsPerConnection;
+    server.on("clientError", this.onClientError);
     server.on("connect", (req: IncomingMessage, socket: Duplex) => this.onConnect(req, socket));
     server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     if (o.allow !== undefined && o.allow.length > 0) {
@@ -148,8 +219,24 @@ export default class HttpServer extends SocketServer {
       refuseTooManyFields(nodeRes, this.maxHeaderFields);
       return;
     }
+    if (this.bodyTimeouts !== null) (nodeReq as VsgiIncomingMessage).bodyTimeouts = this.bodyTimeouts;
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
+  }
+
+  /**
+   * A head node could not parse: answered as node does by default (431, 413, 408 or 400, then
+   * closed), except a request line longer than `maxUrlLength`, which is a 414.
+   */
+  private onClientError(error: Error & { code?: string }, socket: Duplex): void {
+    // A response of this connection already under way: any bytes now would corrupt it.
+    const inFlight = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } | null })._httpMessage;
+    if (socket.writable && (inFlight == null || inFlight._headerSent !== true)) {
+      let status = CLIENT_ERROR_ANSWERS[error.code ?? ""] ?? BAD_REQUEST;
+      if (error.code === "HPE_HEADER_OVERFLOW" && targetTooLong(error, this.maxUrlLength)) status = URI_TOO_LONG;
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    }
+    socket.destroy(error);
   }
 
   // node:http hands CONNECT to its own event, outside the request cycle: give it a response on

@@ -29,8 +29,15 @@ export interface ScgiServerOptions extends SocketServerOptions, CgiEnvironmentOp
   headTimeout?: number;
 }
 
-/** The default `headTimeout` of the scgi backend, in ms. */
-export const DEFAULT_HEAD_TIMEOUT = 20000;
+/** Defaults of the scgi backend's limits. */
+export const SCGI_LIMITS = {
+  /** @default 65536 */
+  maxHeaderSize: DEFAULT_MAX_HEADER_SIZE,
+  /** @default 60000 */
+  readTimeout: 60000,
+  /** @default 20000 */
+  headTimeout: 20000,
+} as const;
 
 /**
  * The scgi backend: SCGI requests on TCP, on a UNIX socket, or on the listening socket a front
@@ -58,9 +65,9 @@ export default class ScgiServer extends SocketServer implements ScgiHost {
   constructor(options: ScgiServerOptions) {
     super(options);
     this.cgiOptions = checkCgiOptions(options);
-    this.maxHeaderSize = integerOption(options.maxHeaderSize, "maxHeaderSize", DEFAULT_MAX_HEADER_SIZE);
-    this.readTimeout = integerOption(options.readTimeout, "readTimeout", 60000, 0);
-    this.headTimeout = integerOption(options.headTimeout, "headTimeout", DEFAULT_HEAD_TIMEOUT, 0);
+    this.maxHeaderSize = integerOption(options.maxHeaderSize, "maxHeaderSize", SCGI_LIMITS.maxHeaderSize);
+    this.readTimeout = integerOption(options.readTimeout, "readTimeout", SCGI_LIMITS.readTimeout, 0);
+    this.headTimeout = integerOption(options.headTimeout, "headTimeout", SCGI_LIMITS.headTimeout, 0);
     this.onConnection = this.onConnection.bind(this);
   }
 
