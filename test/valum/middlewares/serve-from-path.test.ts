@@ -320,8 +320,8 @@ describe("traversal never reaches a file outside the root", () => {
         for (const target of tricks) {
           const answer = await c.raw(`GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
           for (const secret of SECRETS) expect([target, answer.includes(secret)]).toEqual([target, false]);
-          // an answer, never a crash or a silence
-          expect([target, [200, 400, 403, 404].includes(statusOf(answer))]).toEqual([target, true]);
+          // an answer, never a crash or a silence (414: the longest are past the server's maxUrlLength)
+          expect([target, [200, 400, 403, 404, 414].includes(statusOf(answer))]).toEqual([target, true]);
         }
       });
     }
