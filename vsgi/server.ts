@@ -19,8 +19,11 @@ export type ListenAddress =
   | { path: string }
   /** A listening socket inherited as a file descriptor (`0` when spawned by lighttpd or spawn-fcgi). */
   | { fd: number }
-  /** A listening socket shared by the primary process with a worker (`--forks`). */
-  | { handle: NetServer };
+  /**
+   * A listening socket handed over by another process (`--forks`, a reload): a listening
+   * `net.Server`, or a raw handle (node's TCP or Pipe wrap, as `net.Server` keeps in `_handle`).
+   */
+  | { handle: NetServer | { readonly fd: number } };
 
 /**
  * Options of a backend `Server.new` knows nothing about (one from `VSGI_SERVER_PATH`, or a name
@@ -128,11 +131,12 @@ export abstract class Server {
   abstract listen(address?: ListenAddress): Promise<void>;
 
   /**
-   * Stops gracefully: no new requests, in-flight ones finish (up to `stopTimeout`), then resolves.
+   * Stops gracefully: no new requests, in-flight ones finish (up to `timeout` ms, by default the
+   * `stopTimeout` option), then resolves.
    *
    * @example process.on("SIGTERM", () => server.stop());
    */
-  abstract stop(): Promise<void>;
+  abstract stop(timeout?: number): Promise<void>;
 
   /** Where it listens, e.g. `http://127.0.0.1:3003/`, `scgi+unix:///run/app.sock/`, `scgi+fd://0/`. */
   abstract get uris(): URL[];
@@ -147,6 +151,17 @@ export abstract class Server {
 
   /** The listening sockets, for sharing with worker processes; empty if there are none. */
   listeners(): NetServer[] {
+    return [];
+  }
+
+  /**
+   * Says that other processes serve the listening sockets from now on (a reload handed them
+   * over): `stop()` leaves the UNIX socket paths in place. Returns the paths, for whoever
+   * removes them last.
+   *
+   * @example const paths = server.keepSocketPaths(); await server.stop(); // ... paths.forEach(unlink)
+   */
+  keepSocketPaths(): string[] {
     return [];
   }
 
@@ -214,6 +229,10 @@ class DeferredServer extends Server {
     return this.loaded?.done ?? null;
   }
 
+  override keepSocketPaths(): string[] {
+    return this.loaded?.keepSocketPaths() ?? [];
+  }
+
   override async fork(): Promise<ChildProcess | null> {
     return (await this.loading).fork();
   }
@@ -222,8 +241,8 @@ class DeferredServer extends Server {
     await (await this.loading).listen(address);
   }
 
-  async stop(): Promise<void> {
-    await (await this.loading).stop();
+  async stop(timeout?: number): Promise<void> {
+    await (await this.loading).stop(timeout);
   }
 
   override async run(argv: readonly string[] = process.argv): Promise<number> {

@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import type { Server as NetServer, Socket, AddressInfo } from "node:net";
+import { lstatSync, renameSync, unlinkSync } from "node:fs";
+import { Server as NetServer, type Socket, type AddressInfo } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
-import { Workers, isWorker, inheritedListener, leavePrimary } from "./workers.js";
+import { Workers, isWorker, inheritedListener, listenedOn, leavePrimary } from "./workers.js";
 
 /** Options of the backends that accept connections on sockets. */
 export interface SocketServerOptions extends ServerOptions {
@@ -21,7 +22,7 @@ export const SOCKET_SERVER_OPTIONS: OptionNames<SocketServerOptions> = { ...SERV
 interface Listener {
   /** The server that serves the protocol. */
   server: NetServer;
-  /** The server that owns the listening socket: `server` itself, or the handle a worker got. */
+  /** The server that owns the listening socket: `server` itself, or a listening `net.Server` given as `handle`. */
   bound: NetServer;
   address: ListenAddress;
 }
@@ -59,6 +60,9 @@ function notAListeningSocket(fd: number, err: Error): Error {
   );
 }
 
+/** How long a graceful stop waits for requests in flight, in ms. @default 30000 */
+export const DEFAULT_STOP_TIMEOUT = 30000;
+
 // The connection `acceptConnection` made for a socket, for `requestStarted(socket)`.
 const TRACKED = Symbol("accepted connection");
 type SocketWithConnection = Socket & { [TRACKED]?: TrackedConnection };
@@ -88,13 +92,15 @@ export abstract class SocketServer extends Server {
   /** The workers `fork()` started (primary), or whether `listen` took the primary's sockets (worker). */
   private workers: Workers | null = null;
   private adopted = false;
+  /** UNIX socket paths this process bound, removed by `stop()` unless other processes serve them. */
+  private readonly paths: string[] = [];
 
   constructor(options: SocketServerOptions) {
     super(options);
     if (options.allow !== undefined && !Array.isArray(options.allow)) {
       throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
     }
-    this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", 30000, 0);
+    this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", DEFAULT_STOP_TIMEOUT, 0);
     this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(stripMapped)) : null;
   }
 
@@ -202,10 +208,11 @@ export abstract class SocketServer extends Server {
 
   async listen(address?: ListenAddress): Promise<void> {
     if (isWorker() && (address === undefined || !("handle" in address))) {
-      // A worker of `fork()`: the program listens as the primary did; it gets the primary's socket.
+      // A worker: the program listens as its parent did; it gets the parent's socket instead.
       this.adopted = true;
-      const { handle } = await inheritedListener();
-      return this.listenOne({ handle });
+      const { handle, index } = await inheritedListener();
+      listenedOn(index, await this.listenOne({ handle }));
+      return;
     }
     const addresses = address === undefined ? this.defaultAddresses() : [address];
     if (addresses.length === 0) {
@@ -214,33 +221,62 @@ export abstract class SocketServer extends Server {
     for (const where of addresses) await this.listenOne(where);
   }
 
-  private listenOne(address: ListenAddress): Promise<void> {
+  /** Listens on one address; resolves with the server that accepts on it. */
+  private listenOne(address: ListenAddress): Promise<NetServer> {
     const server = this.createListener();
-    if ("handle" in address) {
-      // A worker's handle arrives already accepting (node listens on it as it is received):
-      // take its connections from now on, synchronously, so that none is lost in between.
+    if ("handle" in address && address.handle instanceof NetServer && address.handle.listening) {
+      // A listening net.Server (as node's IPC delivers one): take its connections from now on,
+      // synchronously, so that none is lost in between.
       const bound = address.handle;
-      // That server was made by node's IPC, without the listener's options: every protocol here
-      // wants TCP_NODELAY (a response's last small write must not wait for an ACK).
+      // That server was made without the listener's options: every protocol here wants
+      // TCP_NODELAY (a response's last small write must not wait for an ACK).
       bound.on("connection", (socket: Socket) => {
         socket.setNoDelay(true);
         server.emit("connection", socket);
       });
       this.listening.push({ server, bound, address });
-      return Promise.resolve();
+      return Promise.resolve(server);
     }
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject("fd" in address ? notAListeningSocket(address.fd, err) : err);
       server.once("error", onError);
+      let renamed: (() => void) | null = null;
       const done = (): void => {
         server.off("error", onError);
+        try {
+          renamed?.();
+        } catch (err) {
+          server.close();
+          reject(err as Error);
+          return;
+        }
         server.on("error", (err) => console.error(`${this.scheme} listener error:`, err));
         this.listening.push({ server, bound: server, address });
-        resolve();
+        resolve(server);
       };
-      if ("fd" in address) server.listen({ fd: address.fd }, done);
-      else if ("path" in address) server.listen({ path: address.path }, done);
-      else {
+      if ("handle" in address) server.listen(address.handle, done);
+      else if ("fd" in address) server.listen({ fd: address.fd }, done);
+      else if ("path" in address) {
+        const path = address.path;
+        // An abstract socket (Linux: a leading NUL) has no file to move or remove.
+        if (path.startsWith("\0")) {
+          server.listen({ path }, done);
+          return;
+        }
+        // node removes a UNIX socket's path when the server that bound it closes, even while
+        // workers still accept on the socket (a reload hands it over): bind under a temporary
+        // name, then move it into place; stop() removes the path itself.
+        if (pathExists(path)) {
+          reject(Object.assign(new Error(`listen EADDRINUSE: address already in use ${path}`), { code: "EADDRINUSE", syscall: "listen", address: path }));
+          return;
+        }
+        const temporary = `${path}~${process.pid}`;
+        renamed = () => {
+          renameSync(temporary, path);
+          this.paths.push(path);
+        };
+        server.listen({ path: temporary }, done);
+      } else {
         if (!Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
           reject(new VsgiError(ERR_INVALID_OPTION, `invalid port ${address.port}: a port is an integer from 0 to 65535`));
           return;
@@ -250,12 +286,24 @@ export abstract class SocketServer extends Server {
     });
   }
 
+  /**
+   * The listening sockets live on in other processes (a reload handed them to a worker):
+   * `stop()` leaves the UNIX socket paths in place. Returns the paths, for whoever removes them last.
+   */
+  override keepSocketPaths(): string[] {
+    return this.paths.splice(0);
+  }
+
   get uris(): URL[] {
     const uris: URL[] = [];
     for (const listener of this.listening) {
       const address = listener.address;
       if ("fd" in address) {
         uris.push(new URL(`${this.scheme}+fd://${address.fd}/`));
+        continue;
+      }
+      if ("path" in address) {
+        uris.push(new URL(`${this.scheme}+unix://${address.path}/`));
         continue;
       }
       const bound = listener.bound.address();
@@ -280,17 +328,22 @@ export abstract class SocketServer extends Server {
     return (this.workers ??= new Workers(() => this.listeners())).spawn();
   }
 
-  stop(): Promise<void> {
+  /**
+   * `timeout`: how long to wait for requests in flight (ms), instead of the `stopTimeout` option
+   * (`--stop-timeout` on the command line).
+   */
+  stop(timeout = this.stopTimeout): Promise<void> {
     if (this.stopping === null) {
-      this.stopping = Promise.all([this.stopNow(), this.workers?.stop()]).then(() => {
-        // A worker of `fork()` lets go of the primary once its server stopped, so that it can exit.
+      this.stopping = Promise.all([this.stopNow(timeout), this.workers?.stop()]).then(() => {
+        for (const path of this.paths.splice(0)) removeSocket(path);
+        // A worker lets go of its parent once its server stopped, so that it can exit.
         if (this.adopted) leavePrimary();
       });
     }
     return this.stopping;
   }
 
-  private async stopNow(): Promise<void> {
+  private async stopNow(timeout: number): Promise<void> {
     const closed = Promise.all(
       this.listening.flatMap(({ server, bound }) => {
         const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => s.close(() => resolve()));
@@ -302,7 +355,6 @@ export abstract class SocketServer extends Server {
     this.closeIdleConnections();
     // Connections that were busy become idle as their requests end; sweep them.
     const sweep = setInterval(() => this.closeIdleConnections(), 50);
-    const timeout = this.stopTimeout;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -315,5 +367,27 @@ export abstract class SocketServer extends Server {
     clearTimeout(timer);
     await closed;
     this.list?.close();
+  }
+}
+
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes a UNIX socket's path, if a socket is still there.
+ *
+ * @example removeSocket("/run/app.sock");
+ */
+export function removeSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // gone already
   }
 }

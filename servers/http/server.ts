@@ -145,6 +145,9 @@ export default class HttpServer extends SocketServer {
       refuseTooManyFields(nodeRes, this.maxHeaderFields);
       return;
     }
+    // A request on a kept-alive connection while stopping is answered, then the connection
+    // closes (`Connection: close`): the client knows not to send another on it.
+    if (this.isStopping) nodeRes.shouldKeepAlive = false;
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
   }
