@@ -23,8 +23,12 @@ export const SUPERVISION = {
   maxDelay: 5000,
   /** A worker that served this long resets the back-off (ms). @default 10000 */
   stableAfter: 10000,
-  /** Workers in a row that die before `stableAfter`, after which the supervisor gives up. @default 8 */
-  giveUpAfter: 8,
+  /**
+   * The supervisor gives up after this many workers in a row exit before they accept (the code
+   * cannot start), or this many times the number of workers die in a row within `stableAfter`
+   * of starting (they crash-loop). @default 5
+   */
+  giveUpAfter: 5,
   /** How long a new worker has to accept before it counts as failed (ms). @default 30000 */
   startTimeout: 30000,
   /** How long past its stop timeout a stopping worker has before SIGKILL (ms). @default 10000 */
@@ -89,7 +93,10 @@ export class Supervisor {
   private paths: string[] = [];
   private wanted = 0;
   private nextId = 1;
+  /** Deaths in a row of workers that did not serve `stableAfter`: the back-off's exponent. */
   private failures = 0;
+  /** Workers in a row that exited before accepting. */
+  private startFailures = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private queue: Promise<void> = Promise.resolve();
   private reloadQueued = false;
@@ -202,6 +209,8 @@ export class Supervisor {
       else if (message?.vsgi === "accepting") {
         clearTimeout(timer);
         worker.accepting = true;
+        this.startFailures = 0;
+        say(`${worker.name} accepts`);
         if (this.held === null && !this.stopping) this.takeOver(worker);
         else for (const copy of worker.handles.splice(0)) copy.close();
         worker.settle(null);
@@ -228,7 +237,7 @@ export class Supervisor {
     this.paths = this.server.keepSocketPaths();
     void this.server.stop(this.stopTimeout);
     this.handedOver();
-    say(`${worker.name} took over the listening sockets`);
+    say(`the workers hold the listening sockets now; this process (pid ${process.pid}) supervises`);
     queueMicrotask(() => this.fill());
   }
 
@@ -237,9 +246,16 @@ export class Supervisor {
     const lived = Date.now() - worker.startedAt;
     if (worker.accepting && lived >= SUPERVISION.stableAfter) this.failures = 0;
     this.failures++;
+    if (!worker.accepting) this.startFailures++;
     const what = `${worker.name} ${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`;
-    if (this.failures >= SUPERVISION.giveUpAfter) {
-      say(`${what}; giving up: ${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of starting`);
+    const why =
+      this.startFailures >= SUPERVISION.giveUpAfter
+        ? `${this.startFailures} workers in a row exited before accepting`
+        : this.failures >= SUPERVISION.giveUpAfter * Math.max(1, this.wanted)
+          ? `${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of starting`
+          : null;
+    if (why !== null) {
+      say(`${what}; giving up: ${why}; stopping`);
       void this.stop(1);
       return;
     }
