@@ -346,15 +346,22 @@ export abstract class SocketServer extends Server {
   private async stopNow(timeout: number): Promise<void> {
     const closed = Promise.all(
       this.listening.flatMap(({ server, bound }) => {
-        const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => s.close(() => resolve()));
-        // A worker's protocol server never listened itself: wait for its connections to end.
+        const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => this.closeListener(s, () => resolve()));
+        // A protocol server that never listened itself: wait for its connections to end.
         return bound === server ? [close(server)] : [close(bound), this.connectionsClosed(server)];
       }),
     );
     if (this.list !== null) this.list.stopping = true;
-    this.closeIdleConnections();
-    // Connections that were busy become idle as their requests end; sweep them.
-    const sweep = setInterval(() => this.closeIdleConnections(), 50);
+    // Connections that were busy become idle as their requests end; sweep them, from the start
+    // or once the backend's grace for kept-alive clients is over.
+    let sweep: NodeJS.Timeout | undefined;
+    const sweepIdle = (): void => {
+      this.closeIdleConnections();
+      sweep = setInterval(() => this.closeIdleConnections(), 50);
+    };
+    const grace = this.idleGrace();
+    const graceTimer = grace > 0 ? setTimeout(sweepIdle, grace) : undefined;
+    if (grace === 0) sweepIdle();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -363,11 +370,29 @@ export abstract class SocketServer extends Server {
       }, timeout);
     });
     await Promise.race([closed, expired]);
+    clearTimeout(graceTimer);
     clearInterval(sweep);
     clearTimeout(timer);
     await closed;
     this.list?.close();
   }
+
+  /**
+   * Stops accepting on `server`; `done` once its connections are all closed too. The http
+   * backend overrides it: node's own `close()` would close its idle connections at once.
+   */
+  protected closeListener(server: NetServer, done: () => void): void {
+    server.close(() => done());
+  }
+
+  /**
+   * How long (ms) a stop leaves idle connections open before closing them: 0 but for http, whose
+   * kept-alive clients may be sending their next request right now (see HttpServer).
+   */
+  protected idleGrace(): number {
+    return 0;
+  }
+
 }
 
 function pathExists(path: string): boolean {

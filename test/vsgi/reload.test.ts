@@ -4,6 +4,7 @@ import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Agent, request } from "node:http";
 import { start, distPath, type Program } from "../helpers/process.js";
 import { ask, type AskableBackend } from "../helpers/ask.js";
 
@@ -43,15 +44,33 @@ async function logged(p: Program, pattern: RegExp, times: number): Promise<void>
   }
 }
 
-/** A client that sends requests one after another, each on a new connection, until stopped. */
-function steadyLoad(backend: AskableBackend, port: number): { answers: string[]; failures: string[]; stop(): Promise<void> } {
+/** `GET path` through `agent` (which keeps its connection alive between requests): "STATUS BODY". */
+function askKept(agent: Agent, port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, agent }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (c: string) => (body += c));
+      res.on("end", () => resolve(`${res.statusCode} ${body}`));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/**
+ * A client that sends requests one after another until stopped, each on a new connection (or,
+ * `kept`, on one kept-alive connection for as long as the server keeps it).
+ */
+function steadyLoad(backend: AskableBackend, port: number, kept = false): { answers: string[]; failures: string[]; stop(): Promise<void> } {
+  const agent = kept ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
   const answers: string[] = [];
   const failures: string[] = [];
   let going = true;
   const loop = (async () => {
     while (going) {
       try {
-        answers.push(await ask(backend, port, "/version"));
+        answers.push(await (agent !== null ? askKept(agent, port, "/version") : ask(backend, port, "/version")));
       } catch (err) {
         failures.push((err as Error).message);
       }
@@ -63,6 +82,7 @@ function steadyLoad(backend: AskableBackend, port: number): { answers: string[];
     stop: async () => {
       going = false;
       await loop;
+      agent?.destroy();
     },
   };
 }
@@ -74,13 +94,14 @@ async function more(answers: string[], more: number): Promise<void> {
 }
 
 describe("SIGHUP under a steady load", () => {
-  const cases: [AskableBackend, number][] = [];
-  for (const backend of ["http", "scgi", "fastcgi"] as const) for (const forks of [0, 1]) cases.push([backend, forks]);
+  const cases: [string, number][] = [];
+  for (const backend of ["http", "http kept alive", "scgi", "fastcgi"]) for (const forks of [0, 1]) cases.push([backend, forks]);
 
-  it.each(cases)("%s with --forks %i: no request lost, the new code answers after each reload, same pid", async (backend, forks) => {
+  it.each(cases)("%s with --forks %i: no request lost, the new code answers after each reload, same pid", async (name, forks) => {
+    const backend = name.split(" ")[0] as AskableBackend;
     const { p, port, file } = await program(backend, "v0", forks > 0 ? ["--forks", String(forks)] : []);
     const pid = p.child.pid;
-    const load = steadyLoad(backend, port);
+    const load = steadyLoad(backend, port, name !== backend);
     await more(load.answers, 5);
     for (let k = 1; k <= 2; k++) {
       await writeFile(file, `v${k}`);
@@ -143,4 +164,31 @@ describe("SIGHUP with new code that cannot start", () => {
     const accepted = [...p.stderr().matchAll(/worker (\d+) \(pid \d+\) accepts/g)].map((m) => Number(m[1]));
     expect(accepted).toEqual([1, 2, 3, 4, 5, 6]);
   }, 60000);
+});
+
+describe("a stopping http server", () => {
+  it("answers a request that arrives on a kept-alive connection with Connection: close, then closes the idle ones", async () => {
+    const { serve } = await import("../helpers/http.js");
+    const { connect } = await import("node:net");
+    const served = await serve((_req, res) => res.expandUtf8("ok"));
+    const kept = connect(served.port, "127.0.0.1");
+    const idle = connect(served.port, "127.0.0.1");
+    let text = "";
+    kept.setEncoding("latin1").on("data", (c: string) => (text += c));
+    const keptClosed = new Promise((resolve) => kept.once("close", resolve));
+    const idleClosed = new Promise((resolve) => idle.once("close", resolve));
+    idle.on("data", () => undefined);
+    for (const s of [kept, idle]) s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!text.endsWith("ok")) await new Promise((r) => setTimeout(r, 10));
+    const stopped = served.close();
+    // Sent after the stop began, on a connection the client had every reason to reuse.
+    kept.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    await keptClosed;
+    const second = text.slice(text.indexOf("ok") + 2);
+    expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(second).toMatch(/\r\nConnection: close\r\n/i);
+    expect(second.endsWith("ok")).toBe(true);
+    await idleClosed;
+    await stopped;
+  }, 30000);
 });
