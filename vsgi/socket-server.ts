@@ -181,10 +181,15 @@ export abstract class SocketServer extends Server {
   }
 
 
-  /** Closes the idle connections; the http backend overrides it with node's own tracking. */
+  /**
+   * Closes the idle connections; the http backend overrides it with node's own tracking. A
+   * connection that has received nothing yet is not idle: its client just connected and is
+   * about to send a request (it may be in flight, or the connection was accepted as the stop
+   * began); its read timeout or the stop timeout ends it if nothing comes.
+   */
   protected closeIdleConnections(): void {
     if (this.list === null) return;
-    for (const connection of this.list.toArray()) if (connection.busy <= 0) connection.closeIdle();
+    for (const connection of this.list.toArray()) if (connection.busy <= 0 && connection.socket.bytesRead > 0) connection.closeIdle();
   }
 
   /** Resolves when `server` has no connection left (it may not be listening itself). */

@@ -146,7 +146,8 @@ export class Supervisor {
     this.stopping = true;
     if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     const stops: Promise<void>[] = [...this.workers].map((worker) => this.stopWorker(worker));
-    if (this.held === null) stops.push(this.server.stop(this.stopTimeout));
+    // The main process's own serving: stopping since a worker took over, or stopped now.
+    stops.push(this.server.stop(this.stopTimeout));
     await Promise.all(stops);
     for (const handle of this.held ?? []) handle.close();
     for (const path of this.paths) removeSocket(path);

@@ -153,8 +153,12 @@ describe("SIGHUP with new code that cannot start", () => {
   it("SIGHUPs in a row make one reload after another, one worker at a time, never interleaved", async () => {
     const { p, port, file } = await program("http", "v1", ["--forks", "1"]);
     await writeFile(file, "v2");
-    // The first starts a reload; those that come while it waits to finish make one more.
-    for (let i = 0; i < 4; i++) p.kill("SIGHUP");
+    p.kill("SIGHUP");
+    // Those that come while a reload runs make one more, after it.
+    await p.waitFor(/worker 3 \(pid \d+\) accepts/);
+    p.kill("SIGHUP");
+    await new Promise((r) => setTimeout(r, 20));
+    p.kill("SIGHUP");
     await logged(p, /reloaded: /, 2);
     expect(await ask("http", port, "/version")).toBe("200 v2");
     p.kill("SIGTERM");
