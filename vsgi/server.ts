@@ -183,8 +183,9 @@ export abstract class Server {
 
   /**
    * Runs the server as an application: parses the command line (`--help` lists the flags),
-   * listens, logs one line per listener, forks workers with `--forks N`, and stops gracefully on
-   * SIGTERM or SIGINT. Resolves with the exit status once stopped.
+   * listens, logs one line per listener, serves with N+1 supervised workers with `--forks N`,
+   * replaces the serving code without losing a request on SIGHUP, and stops gracefully on
+   * SIGTERM or SIGINT. Resolves with the exit status once stopped (docs/application.md).
    *
    * @example await Server.new("http", { handler: app }).run(process.argv);
    */
