@@ -74,7 +74,15 @@ export function offerHandles(child: ChildProcess, handles: () => RawHandle[], gi
   const onMessage = (message: { vsgi?: string }): void => {
     if (message?.vsgi !== "ready") return;
     child.off("message", onMessage);
-    const all = handles();
+    let all: RawHandle[];
+    try {
+      all = handles();
+    } catch (err) {
+      // Without sockets the worker cannot serve: it goes, and whoever watches it hears why.
+      logError(`cannot hand the listening sockets to worker ${child.pid}`, err);
+      child.kill("SIGKILL");
+      return;
+    }
     all.forEach((handle, index) => {
       const listen: ListenMessage = { vsgi: "listen", index, count: all.length, giveBack };
       // A worker that died meanwhile: its exit is handled by whoever watches it.

@@ -27,7 +27,9 @@ async function program(backend: AskableBackend, version: string, args: string[])
   const p = start(APP, ["-p", "0", ...args], { FIXTURE_BACKEND: backend, FIXTURE_VERSION_FILE: file });
   running.push(p);
   const [, port] = await p.waitFor(/Listening on '\w+:\/\/127\.0\.0\.1:(\d+)\/'/);
-  if (args.includes("--forks")) await p.waitFor(/supervises/);
+  const forks = args.indexOf("--forks");
+  // Every worker accepts (worker 1 took over, then the others started).
+  if (forks !== -1) await p.waitFor(new RegExp(`worker ${Number(args[forks + 1]) + 1} \\(pid \\d+\\) accepts`));
   return { p, port: Number(port), file };
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { start, distPath, type Program } from "../helpers/process.js";
 import { ask } from "../helpers/ask.js";
+import { parseCommandLine } from "../../vsgi/index.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -120,6 +121,14 @@ describe("--stop-timeout", () => {
     expect(await p.exited).toBe(0);
     expect(await slow.answer).toBe("");
   }, 60000);
+
+  it("is read in seconds, decimals allowed, into the stop timeout in ms", () => {
+    expect(parseCommandLine(["--stop-timeout", "1.5"]).stopTimeout).toBe(1500);
+    expect(parseCommandLine(["--stop-timeout=0"]).stopTimeout).toBe(0);
+    expect(parseCommandLine([]).stopTimeout).toBeUndefined();
+    expect(() => parseCommandLine(["--stop-timeout", "-1"])).toThrow(/option --stop-timeout takes a number of seconds/);
+    expect(() => parseCommandLine(["--stop-timeout", "90000"])).toThrow(/from 0 to 86400, got "90000"/);
+  });
 
   it("is refused when it is no number of seconds, with exit 2", async () => {
     const p = run(["--stop-timeout", "soon"]);
