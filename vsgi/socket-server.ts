@@ -1,10 +1,10 @@
 import type { ChildProcess } from "node:child_process";
-import { lstatSync, renameSync, unlinkSync } from "node:fs";
 import { Server as NetServer, type Socket, type AddressInfo } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
+import { socketPlace, removeSocket } from "./socket-paths.js";
 import { Workers, isWorker, inheritedListener, listenedOn, leavePrimary } from "./workers.js";
 
 /** Options of the backends that accept connections on sockets. */
@@ -268,16 +268,17 @@ export abstract class SocketServer extends Server {
           server.listen({ path }, done);
           return;
         }
-        // node removes a UNIX socket's path when the server that bound it closes, even while
-        // workers still accept on the socket (a reload hands it over): bind under a temporary
-        // name, then move it into place; stop() removes the path itself.
-        if (pathExists(path)) {
-          reject(Object.assign(new Error(`listen EADDRINUSE: address already in use ${path}`), { code: "EADDRINUSE", syscall: "listen", address: path }));
+        // Bound under a temporary name, moved into place (socket-paths.ts); stop() removes it.
+        let place;
+        try {
+          place = socketPlace(path);
+        } catch (err) {
+          reject(err as Error);
           return;
         }
-        const temporary = `${path}~${process.pid}`;
+        const { temporary } = place;
         renamed = () => {
-          renameSync(temporary, path);
+          place.place();
           this.paths.push(path);
         };
         server.listen({ path: temporary }, done);
@@ -396,28 +397,5 @@ export abstract class SocketServer extends Server {
    */
   protected idleGrace(): number {
     return 0;
-  }
-
-}
-
-function pathExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Removes a UNIX socket's path, if a socket is still there.
- *
- * @example removeSocket("/run/app.sock");
- */
-export function removeSocket(path: string): void {
-  try {
-    if (lstatSync(path).isSocket()) unlinkSync(path);
-  } catch {
-    // gone already
   }
 }

@@ -12,7 +12,7 @@
 // fail at once with exit 1. The main process serves only for the time its first worker starts.
 import type { ChildProcess } from "node:child_process";
 import type { Server } from "./server.js";
-import { removeSocket } from "./socket-server.js";
+import { removeSocket } from "./socket-paths.js";
 import { offerHandles, rawHandle, spawnWorker, type RawHandle } from "./workers.js";
 
 /** The supervisor's timings and limits. */

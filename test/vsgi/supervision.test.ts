@@ -110,6 +110,23 @@ describe("worker supervision", () => {
   }, 60000);
 });
 
+describe("UNIX socket paths", () => {
+  it("a path that exists already is refused as node refuses it: cannot listen, exit 1, the file left alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-supervise-"));
+    try {
+      const path = join(dir, "app.sock");
+      const { writeFileSync, readFileSync } = await import("node:fs");
+      writeFileSync(path, "not a socket");
+      const p = run(["-s", path]);
+      expect(await p.exited).toBe(1);
+      expect(p.stderr()).toMatch(/cannot listen: listen EADDRINUSE: address already in use .*app\.sock/);
+      expect(readFileSync(path, "utf8")).toBe("not a socket");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("--stop-timeout", () => {
   it.each([[[]], [["--forks", "1"]]])("with %j: a request still in flight is cut after it, and the program exits 0", async (args) => {
     const { p, port } = await serving(["--stop-timeout", "0.5", ...args]);
