@@ -69,9 +69,6 @@ export class Application {
       process.exitCode = 1;
       return 1;
     }
-    // Standard error, as every line of the framework's own: behind lighttpd's bin-path or a
-    // CGI gateway standard output goes nowhere or is the response.
-    for (const uri of this.server.uris) console.error(`Listening on '${uri.href}'`);
     const code = await this.supervise(line);
     process.exitCode = code;
     return code;
@@ -90,6 +87,10 @@ export class Application {
     // Installing a listener also keeps node from starting its inspector on SIGUSR1.
     const onReopen = (): void => supervisor.forward("SIGUSR1");
     process.on("SIGTERM", onStop).on("SIGINT", onStop).on("SIGHUP", onReload).on("SIGUSR1", onReopen);
+    // Only now that the signals are handled: whoever reads the line may send one at once.
+    // Standard error, as every line of the framework's own: behind lighttpd's bin-path or a
+    // CGI gateway standard output goes nowhere or is the response.
+    for (const uri of this.server.uris) console.error(`Listening on '${uri.href}'`);
     if (line.forks > 0) {
       if (shareable) supervisor.supervise(line.forks + 1);
       else console.error(`vsgi: --forks ignored: the ${this.server.scheme} server has no listening socket to share`);

@@ -132,7 +132,7 @@ export class Supervisor {
       // Workers still on their way to take over from the main process: let them first.
       if (this.wanted > 0) await Promise.race([this.handover, this.finished]);
       await this.replaceAll();
-    });
+    }).catch((err: Error) => say(`reload failed: ${err.message}`));
   }
 
   /** Sends `signal` to every worker (SIGUSR1: reopen the log files). */
