@@ -158,7 +158,8 @@ export class Supervisor {
   private async replaceAll(): Promise<void> {
     const old = [...this.workers].filter((w) => !w.stopping);
     if (old.length === 0) {
-      // The main process serves itself: a worker with the new code takes over.
+      // The main process serves itself (or every worker died and waits for its replacement):
+      // a worker with the new code takes over.
       const worker = this.spawn(true);
       if (!(await this.started(worker, "reload"))) return;
       this.wanted = Math.max(this.wanted, 1);
@@ -181,7 +182,8 @@ export class Supervisor {
       await worker.accepted;
       return true;
     } catch (err) {
-      if (!this.stopping) say(`${what} failed: ${worker.name} ${(err as Error).message}; the running workers keep serving`);
+      const serving = this.held === null ? `this process (pid ${process.pid}) keeps serving` : "the running workers keep serving";
+      if (!this.stopping) say(`${what} failed: ${worker.name} ${(err as Error).message}; ${serving}`);
       return false;
     }
   }

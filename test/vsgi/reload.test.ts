@@ -146,6 +146,7 @@ describe("SIGHUP with new code that cannot start", () => {
     await writeFile(file, "broken");
     p.kill("SIGHUP");
     await logged(p, /reload failed: /, 1);
+    expect(p.stderr()).toMatch(new RegExp(`reload failed: worker 1 \\(pid \\d+\\) exited with code 1 before accepting; this process \\(pid ${p.child.pid}\\) keeps serving`));
     expect(await ask("scgi", port, "/version")).toBe("200 v1");
     expect(await ask("scgi", port, "/pid")).toBe(`200 ${p.child.pid}`);
     p.kill("SIGTERM");
