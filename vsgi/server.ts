@@ -156,12 +156,13 @@ export abstract class Server {
 
   /**
    * Says that other processes serve the listening sockets from now on (a reload handed them
-   * over): `stop()` leaves the UNIX socket paths in place. Returns the paths, for whoever
-   * removes them last.
+   * over), so that the coming `stop()` leaves the UNIX socket paths in place and lets clients
+   * of kept-alive connections move over without losing a request (http: a grace before idle
+   * connections close). Returns the paths, for whoever removes them last.
    *
-   * @example const paths = server.keepSocketPaths(); await server.stop(); // ... paths.forEach(unlink)
+   * @example const paths = server.handOver(); await server.stop(); // ... paths.forEach(unlink)
    */
-  keepSocketPaths(): string[] {
+  handOver(): string[] {
     return [];
   }
 
@@ -230,8 +231,8 @@ class DeferredServer extends Server {
     return this.loaded?.done ?? null;
   }
 
-  override keepSocketPaths(): string[] {
-    return this.loaded?.keepSocketPaths() ?? [];
+  override handOver(): string[] {
+    return this.loaded?.handOver() ?? [];
   }
 
   override async fork(): Promise<ChildProcess | null> {

@@ -94,6 +94,8 @@ export abstract class SocketServer extends Server {
   private adopted = false;
   /** UNIX socket paths this process bound, removed by `stop()` unless other processes serve them. */
   private readonly paths: string[] = [];
+  /** Other processes serve the sockets: see `handOver`. */
+  private handedOver = false;
 
   constructor(options: SocketServerOptions) {
     super(options);
@@ -294,9 +296,11 @@ export abstract class SocketServer extends Server {
 
   /**
    * The listening sockets live on in other processes (a reload handed them to a worker):
-   * `stop()` leaves the UNIX socket paths in place. Returns the paths, for whoever removes them last.
+   * `stop()` leaves the UNIX socket paths in place and gives idle connections the backend's
+   * grace. Returns the paths, for whoever removes them last.
    */
-  override keepSocketPaths(): string[] {
+  override handOver(): string[] {
+    this.handedOver = true;
     return this.paths.splice(0);
   }
 
@@ -365,7 +369,9 @@ export abstract class SocketServer extends Server {
       this.closeIdleConnections();
       sweep = setInterval(() => this.closeIdleConnections(), 50);
     };
-    const grace = this.idleGrace();
+    // Only when other processes serve on (a worker, which is stopped when replaced, or a
+    // process that handed its sockets over): otherwise the client has nowhere to go anyway.
+    const grace = this.adopted || this.handedOver ? this.idleGrace() : 0;
     const graceTimer = grace > 0 ? setTimeout(sweepIdle, grace) : undefined;
     if (grace === 0) sweepIdle();
     let timer: NodeJS.Timeout | undefined;

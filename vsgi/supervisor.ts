@@ -237,7 +237,7 @@ export class Supervisor {
   /** The first worker accepts: the main process keeps copies of the sockets and stops serving. */
   private takeOver(worker: Worker): void {
     this.held = worker.handles.splice(0);
-    this.paths = this.server.keepSocketPaths();
+    this.paths = this.server.handOver();
     void this.server.stop(this.stopTimeout);
     this.handedOver();
     say(`the workers hold the listening sockets now; this process (pid ${process.pid}) supervises`);

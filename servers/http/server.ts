@@ -211,10 +211,10 @@ export default class HttpServer extends SocketServer {
 
   // A client sends its next request on a kept-alive connection as soon as it has the previous
   // response: closing an idle connection then races that request, which is lost (RFC 9112
-  // 9.3.1 lets clients retry only idempotent ones, and many do not). So a stop closes only the
-  // listener at first; each request that still arrives is answered with `Connection: close`
-  // (onRequest), and the connections still idle after the grace (a second, at most
-  // keepAliveTimeout) are closed: those clients were quiet a while.
+  // 9.3.1 lets clients retry only idempotent ones, and many do not). So when other processes
+  // serve on (a reload), a stop closes only the listener at first; each request that still
+  // arrives is answered with `Connection: close` (onRequest), and the connections still idle
+  // after the grace (a second, at most keepAliveTimeout) are closed: those clients were quiet.
   protected override idleGrace(): number {
     return Math.min(this.limits.keepAliveTimeout, IDLE_GRACE);
   }

@@ -187,6 +187,8 @@ describe("a stopping http server", () => {
     idle.on("data", () => undefined);
     for (const s of [kept, idle]) s.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     while (!text.endsWith("ok")) await new Promise((r) => setTimeout(r, 10));
+    // As a process does when a reload gave its sockets to a new worker.
+    served.server.handOver();
     const stopped = served.close();
     // Sent after the stop began, on a connection the client had every reason to reuse.
     kept.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
