@@ -81,11 +81,16 @@ export async function superviseReloading(folder: string, script: string, args: r
     child.kill(signal);
     void exited.then(([code]) => settle(code ?? 0));
   };
-  process.on("SIGTERM", stop).on("SIGINT", stop);
+  // SIGHUP (a reload) and SIGUSR1 (reopen the logs) are the application's: node's default would
+  // end this process on the first and start an inspector on the second.
+  const forward = (signal: NodeJS.Signals): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  process.on("SIGTERM", stop).on("SIGINT", stop).on("SIGHUP", forward).on("SIGUSR1", forward);
   try {
     return await result;
   } finally {
     watcher.close();
-    process.off("SIGTERM", stop).off("SIGINT", stop);
+    process.off("SIGTERM", stop).off("SIGINT", stop).off("SIGHUP", forward).off("SIGUSR1", forward);
   }
 }

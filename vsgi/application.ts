@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { parseCommandLine, usage, type CommandLine } from "./cli.js";
-import { enableAccessLog } from "./access-log.js";
 import { logError } from "./handler.js";
+import { enableAccessLog } from "./access-log.js";
 import type { Server } from "./server.js";
-import { Workers, isWorker, inheritedListener, moreInheritedListeners, leavePrimary } from "./workers.js";
+import { DEFAULT_STOP_TIMEOUT } from "./socket-server.js";
+import { Supervisor } from "./supervisor.js";
+import { isWorker, moreInheritedListeners, leavePrimary } from "./workers.js";
 
 /**
  * This package's version, from the package.json two folders above the compiled file (the same
@@ -23,18 +25,16 @@ export function packageVersion(): string {
 /**
  * What `server.run(argv)` does: the command line, the listeners, the workers and the signals.
  *
- * Workers (`--forks N`, see workers.ts) are the same program started again: the primary hands
- * them its listening sockets over IPC and they accept on them too, which is what a fork after
- * listen does in Valum. The primary serves as well: `--forks N` makes N+1 processes in all.
+ * The process listens and serves. With `--forks N`, or on the first SIGHUP, it becomes a
+ * supervisor (supervisor.ts): worker processes (the same program started again, N+1 of them with
+ * `--forks N`) take its listening sockets and serve, and it only holds the sockets, replaces the
+ * workers on SIGHUP and restarts those that die. Its pid never changes.
  */
 export class Application {
   private readonly server: Server;
-  private readonly workers: Workers;
-  private stopping = false;
 
   constructor(server: Server) {
     this.server = server;
-    this.workers = new Workers(() => server.listeners());
   }
 
   /**
@@ -42,15 +42,18 @@ export class Application {
    * SIGTERM or SIGINT, and resolves with the exit status.
    */
   async run(argv: readonly string[]): Promise<number> {
-    if (isWorker()) return this.runWorker(argv);
-    let line;
+    let line: CommandLine;
     try {
       line = parseCommandLine(argv.slice(2));
     } catch (err) {
-      console.error(`${(err as Error).message}\n\n${usage(argv)}`);
-      process.exitCode = 2;
-      return 2;
+      if (isWorker()) line = { help: false, version: false, forks: 0, addresses: [], accessLog: null, logFormat: "clf" };
+      else {
+        console.error(`${(err as Error).message}\n\n${usage(argv)}`);
+        process.exitCode = 2;
+        return 2;
+      }
     }
+    if (isWorker()) return this.runWorker(line);
     if (line.help) {
       process.stdout.write(usage(argv));
       return 0;
@@ -59,6 +62,7 @@ export class Application {
       process.stdout.write(`${packageVersion()}\n`);
       return 0;
     }
+    // The main process serves until its first worker accepts: it logs those requests too.
     const logStatus = openAccessLog(line);
     if (logStatus !== 0) return logStatus;
     try {
@@ -69,54 +73,70 @@ export class Application {
       process.exitCode = 1;
       return 1;
     }
-    // Standard error, as every line of the framework's own: behind lighttpd's bin-path or a
-    // CGI gateway standard output goes nowhere or is the response.
-    for (const uri of this.server.uris) console.error(`Listening on '${uri.href}'`);
-    for (let i = 0; i < line.forks; i++) this.workers.spawn();
-    return this.serveUntilSignal();
-  }
-
-  private async runWorker(argv: readonly string[]): Promise<number> {
-    const logStatus = openAccessLog(parseCommandLine(argv.slice(2)));
-    if (logStatus !== 0) return logStatus;
-    const serving = this.serveUntilSignal();
-    void this.adoptListeners();
-    const code = await serving;
-    leavePrimary();
+    const code = await this.supervise(line);
+    process.exitCode = code;
     return code;
   }
 
-  /** Accepts on every listening socket of the primary, as they come. */
-  private async adoptListeners(): Promise<void> {
-    do {
-      const { handle } = await inheritedListener();
-      if (this.stopping) return;
-      await this.server.listen({ handle }).catch((err: Error) => logError("worker cannot listen", err));
-    } while (moreInheritedListeners());
+  /** Serves (then supervises, with `--forks` or after a SIGHUP) until a signal stops it. */
+  private supervise(line: CommandLine): Promise<number> {
+    const shareable = this.server.listeners().length > 0;
+    const stopTimeout = line.stopTimeout ?? this.server.options.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
+    const supervisor = new Supervisor(this.server, stopTimeout);
+    const onStop = (): void => void supervisor.stop(0);
+    const onReload = (): void => {
+      if (shareable) supervisor.reload();
+      else console.error(`vsgi: SIGHUP ignored: the ${this.server.scheme} server has no listening socket to hand to a new worker`);
+    };
+    // Installing a listener also keeps node from starting its inspector on SIGUSR1.
+    const onReopen = (): void => supervisor.forward("SIGUSR1");
+    process.on("SIGTERM", onStop).on("SIGINT", onStop).on("SIGHUP", onReload).on("SIGUSR1", onReopen);
+    // Only now that the signals are handled: whoever reads the line may send one at once.
+    // Standard error, as every line of the framework's own: behind lighttpd's bin-path or a
+    // CGI gateway standard output goes nowhere or is the response.
+    for (const uri of this.server.uris) console.error(`Listening on '${uri.href}'`);
+    if (line.forks > 0) {
+      if (shareable) supervisor.supervise(line.forks + 1);
+      else console.error(`vsgi: --forks ignored: the ${this.server.scheme} server has no listening socket to share`);
+    }
+    const done = this.server.done;
+    if (done !== null) void done.then(onStop);
+    return supervisor.finished.finally(() => {
+      process.off("SIGTERM", onStop).off("SIGINT", onStop).off("SIGHUP", onReload).off("SIGUSR1", onReopen);
+    });
   }
 
-  private serveUntilSignal(): Promise<number> {
+  /** A worker: accepts on its parent's sockets until SIGTERM or SIGINT. */
+  private runWorker(line: CommandLine): Promise<number> {
+    const logStatus = openAccessLog(line);
+    if (logStatus !== 0) return Promise.resolve(logStatus);
     return new Promise((resolve) => {
-      const onSignal = (): void => {
-        if (this.stopping) return;
-        this.stopping = true;
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
-        void Promise.all([this.server.stop(), this.workers.stop()]).then(() => {
-          process.exitCode = 0;
-          resolve(0);
+      let stopping = false;
+      const stop = (code: number): void => {
+        if (stopping) return;
+        stopping = true;
+        process.off("SIGTERM", onStop).off("SIGINT", onStop);
+        void this.server.stop(line.stopTimeout).then(() => {
+          // The parent channel would keep the process alive.
+          leavePrimary();
+          process.exitCode = code;
+          resolve(code);
         });
       };
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
-      const done = this.server.done;
-      if (done !== null) {
-        void done.then(() => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
-          resolve(0);
-        });
-      }
+      const onStop = (): void => stop(0);
+      // SIGHUP is the supervisor's (a terminal's hang-up reaches the whole group); SIGUSR1 is
+      // for whoever writes a log file, and with a listener node starts no inspector.
+      const ignore = (): void => undefined;
+      process.on("SIGTERM", onStop).on("SIGINT", onStop).on("SIGHUP", ignore).on("SIGUSR1", ignore);
+      void (async () => {
+        try {
+          do await this.server.listen();
+          while (!stopping && moreInheritedListeners());
+        } catch (err) {
+          logError(`worker ${process.env.VSGI_WORKER} cannot listen`, err);
+          stop(1);
+        }
+      })();
     });
   }
 }

@@ -13,11 +13,15 @@ export interface CommandLine {
   accessLog: string | null;
   /** `--log-format`. */
   logFormat: LogFormat;
+  /** `--stop-timeout`, in ms: how long a graceful stop waits for requests in flight. */
+  stopTimeout?: number;
 }
 
 /** The flags `run(argv)` takes, as `--help` lists them after the usage line. */
 export const OPTIONS_HELP = `Options:
-      --forks N               fork N more workers (N+1 processes in all)
+      --forks N               serve with N+1 worker processes, this one supervising
+      --stop-timeout SECONDS  how long a stop or a reload waits for requests in flight
+                              before closing them (default 30)
   -a, --address ADDR          listen on ADDR (with --port; default: the loopback)
   -p, --port PORT             listen on TCP port PORT (repeatable; 0: any free port)
   -A, --any                   listen on every interface instead of the loopback
@@ -55,6 +59,13 @@ function integer(flag: string, text: string | undefined, min: number, max: numbe
   return n;
 }
 
+// Seconds as a decimal (0.5), in ms; up to a day.
+function seconds(flag: string, text: string | undefined): number {
+  const n = text === undefined || !/^\d+(\.\d+)?$/.test(text) ? NaN : Number(text);
+  if (!(n <= 86400)) throw new VsgiError(ERR_INVALID_OPTION, `option ${flag} takes a number of seconds from 0 to 86400, got ${JSON.stringify(text ?? "")}`);
+  return Math.round(n * 1000);
+}
+
 /**
  * Parses the flags of `run(argv)` (argv without the node executable and the script). An unknown
  * flag or a bad value is a `VsgiError` naming it.
@@ -89,6 +100,9 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
         break;
       case "--forks":
         line.forks = integer("--forks", value(), 0, 1024);
+        break;
+      case "--stop-timeout":
+        line.stopTimeout = seconds(arg, value());
         break;
       case "-a":
       case "--address": {

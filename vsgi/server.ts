@@ -24,8 +24,11 @@ export type ListenAddress =
    * spawn-fcgi; from `3` under systemd), with the name systemd gave it (`LISTEN_FDNAMES`).
    */
   | { fd: number; name?: string }
-  /** A listening socket shared by the primary process with a worker (`--forks`). */
-  | { handle: NetServer };
+  /**
+   * A listening socket handed over by another process (`--forks`, a reload): a listening
+   * `net.Server`, or a raw handle (node's TCP or Pipe wrap, as `net.Server` keeps in `_handle`).
+   */
+  | { handle: NetServer | { readonly fd: number } };
 
 /**
  * Options of a backend `Server.new` knows nothing about (one from `VSGI_SERVER_PATH`, or a name
@@ -172,11 +175,12 @@ export abstract class Server {
   abstract listen(address?: ListenAddress): Promise<void>;
 
   /**
-   * Stops gracefully: no new requests, in-flight ones finish (up to `stopTimeout`), then resolves.
+   * Stops gracefully: no new requests, in-flight ones finish (up to `timeout` ms, by default the
+   * `stopTimeout` option), then resolves.
    *
    * @example process.on("SIGTERM", () => server.stop());
    */
-  abstract stop(): Promise<void>;
+  abstract stop(timeout?: number): Promise<void>;
 
   /**
    * Where it listens, e.g. `http://127.0.0.1:3003/`, `scgi+unix:///run/app.sock/`, `scgi+fd://0/`,
@@ -198,6 +202,18 @@ export abstract class Server {
   }
 
   /**
+   * Says that other processes serve the listening sockets from now on (a reload handed them
+   * over), so that the coming `stop()` leaves the UNIX socket paths in place and lets clients
+   * of kept-alive connections move over without losing a request (http: a grace before idle
+   * connections close). Returns the paths, for whoever removes them last.
+   *
+   * @example const paths = server.handOver(); await server.stop(); // ... paths.forEach(unlink)
+   */
+  handOver(): string[] {
+    return [];
+  }
+
+  /**
    * Starts one more process that serves this server's listening sockets: Valum's fork after
    * listen, done the way Node can. The program is started again with `VSGI_WORKER` set; in it,
    * `listen()` takes the primary's sockets, in the order the primary listened, instead of
@@ -215,8 +231,9 @@ export abstract class Server {
 
   /**
    * Runs the server as an application: parses the command line (`--help` lists the flags),
-   * listens, logs one line per listener, forks workers with `--forks N`, and stops gracefully on
-   * SIGTERM or SIGINT. Resolves with the exit status once stopped.
+   * listens, logs one line per listener, serves with N+1 supervised workers with `--forks N`,
+   * replaces the serving code without losing a request on SIGHUP, and stops gracefully on
+   * SIGTERM or SIGINT. Resolves with the exit status once stopped (docs/application.md).
    *
    * @example await Server.new("http", { handler: app }).run(process.argv);
    */
@@ -261,6 +278,10 @@ class DeferredServer extends Server {
     return this.loaded?.done ?? null;
   }
 
+  override handOver(): string[] {
+    return this.loaded?.handOver() ?? [];
+  }
+
   override async fork(): Promise<ChildProcess | null> {
     return (await this.loading).fork();
   }
@@ -269,8 +290,8 @@ class DeferredServer extends Server {
     await (await this.loading).listen(address);
   }
 
-  async stop(): Promise<void> {
-    await (await this.loading).stop();
+  async stop(timeout?: number): Promise<void> {
+    await (await this.loading).stop(timeout);
   }
 
   override async run(argv: readonly string[] = process.argv): Promise<number> {

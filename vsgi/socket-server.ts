@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import type { Server as NetServer, Socket, AddressInfo } from "node:net";
+import { Server as NetServer, type Socket, type AddressInfo } from "node:net";
 import { isIP } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
@@ -7,7 +7,8 @@ import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
 import { performance } from "node:perf_hooks";
 import { logError } from "./handler.js";
-import { Workers, isWorker, inheritedListener, leavePrimary } from "./workers.js";
+import { socketPlace, removeSocket } from "./socket-paths.js";
+import { Workers, isWorker, inheritedListener, listenedOn, leavePrimary } from "./workers.js";
 
 /** Options of the backends that accept connections on sockets. */
 export interface SocketServerOptions extends ServerOptions {
@@ -43,7 +44,7 @@ const REFUSALS_QUIET_MS = 10000;
 interface Listener {
   /** The server that serves the protocol. */
   server: NetServer;
-  /** The server that owns the listening socket: `server` itself, or the handle a worker got. */
+  /** The server that owns the listening socket: `server` itself, or a listening `net.Server` given as `handle`. */
   bound: NetServer;
   address: ListenAddress;
 }
@@ -131,6 +132,9 @@ function notAListeningSocket(fd: number, err: Error): Error {
   );
 }
 
+/** How long a graceful stop waits for requests in flight, in ms. @default 30000 */
+export const DEFAULT_STOP_TIMEOUT = 30000;
+
 // The connection `acceptConnection` made for a socket, for `requestStarted(socket)`.
 const TRACKED = Symbol("accepted connection");
 type SocketWithConnection = Socket & { [TRACKED]?: TrackedConnection };
@@ -192,13 +196,17 @@ export abstract class SocketServer extends Server {
   /** The workers `fork()` started (primary), or whether `listen` took the primary's sockets (worker). */
   private workers: Workers | null = null;
   private adopted = false;
+  /** UNIX socket paths this process bound, removed by `stop()` unless other processes serve them. */
+  private readonly paths: string[] = [];
+  /** Other processes serve the sockets: see `handOver`. */
+  private handedOver = false;
 
   constructor(options: SocketServerOptions) {
     super(options);
     if (options.allow !== undefined && !Array.isArray(options.allow)) {
       throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
     }
-    this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", 30000, 0);
+    this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", DEFAULT_STOP_TIMEOUT, 0);
     this.maxConnections = integerOption(options.maxConnections, "maxConnections", SOCKET_LIMITS.maxConnections);
     this.onDrop = this.onDrop.bind(this);
     this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(allowEntry)) : null;
@@ -293,10 +301,15 @@ export abstract class SocketServer extends Server {
   }
 
 
-  /** Closes the idle connections; the http backend overrides it with node's own tracking. */
+  /**
+   * Closes the idle connections; the http backend overrides it with node's own tracking. A
+   * connection that has received nothing yet is not idle: its client just connected and is
+   * about to send a request (it may be in flight, or the connection was accepted as the stop
+   * began); its read timeout or the stop timeout ends it if nothing comes.
+   */
   protected closeIdleConnections(): void {
     if (this.list === null) return;
-    for (const connection of this.list.toArray()) if (connection.busy <= 0) connection.closeIdle();
+    for (const connection of this.list.toArray()) if (connection.busy <= 0 && connection.socket.bytesRead > 0) connection.closeIdle();
   }
 
   /** Resolves when `server` has no connection left (it may not be listening itself). */
@@ -320,10 +333,11 @@ export abstract class SocketServer extends Server {
 
   async listen(address?: ListenAddress): Promise<void> {
     if (isWorker() && (address === undefined || !("handle" in address))) {
-      // A worker of `fork()`: the program listens as the primary did; it gets the primary's socket.
+      // A worker: the program listens as its parent did; it gets the parent's socket instead.
       this.adopted = true;
-      const { handle } = await inheritedListener();
-      return this.listenOne({ handle });
+      const { handle, index } = await inheritedListener();
+      listenedOn(index, await this.listenOne({ handle }));
+      return;
     }
     const addresses = address === undefined ? this.defaultAddresses() : [address];
     if (addresses.length === 0) {
@@ -332,35 +346,65 @@ export abstract class SocketServer extends Server {
     for (const where of addresses) await this.listenOne(where);
   }
 
-  private listenOne(address: ListenAddress): Promise<void> {
+  /** Listens on one address; resolves with the server that accepts on it. */
+  private listenOne(address: ListenAddress): Promise<NetServer> {
     const server = this.createListener();
-    if ("handle" in address) {
-      // A worker's handle arrives already accepting (node listens on it as it is received):
-      // take its connections from now on, synchronously, so that none is lost in between.
+    if ("handle" in address && address.handle instanceof NetServer && address.handle.listening) {
+      // A listening net.Server (as node's IPC delivers one): take its connections from now on,
+      // synchronously, so that none is lost in between.
       const bound = address.handle;
       this.limitConnections(bound);
-      // That server was made by node's IPC, without the listener's options: every protocol here
-      // wants TCP_NODELAY (a response's last small write must not wait for an ACK).
+      // That server was made without the listener's options: every protocol here wants
+      // TCP_NODELAY (a response's last small write must not wait for an ACK).
       bound.on("connection", (socket: Socket) => {
         socket.setNoDelay(true);
         server.emit("connection", socket);
       });
       this.listening.push({ server, bound, address });
-      return Promise.resolve();
+      return Promise.resolve(server);
     }
     this.limitConnections(server);
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => reject("fd" in address ? notAListeningSocket(address.fd, err) : err);
       server.once("error", onError);
+      let renamed: (() => void) | null = null;
       const done = (): void => {
         server.off("error", onError);
+        try {
+          renamed?.();
+        } catch (err) {
+          server.close();
+          reject(err as Error);
+          return;
+        }
         server.on("error", (err) => console.error(`${this.scheme} listener error:`, err));
         this.listening.push({ server, bound: server, address });
-        resolve();
+        resolve(server);
       };
-      if ("fd" in address) server.listen({ fd: address.fd }, done);
-      else if ("path" in address) server.listen({ path: address.path }, done);
-      else {
+      if ("handle" in address) server.listen(address.handle, done);
+      else if ("fd" in address) server.listen({ fd: address.fd }, done);
+      else if ("path" in address) {
+        const path = address.path;
+        // An abstract socket (Linux: a leading NUL) has no file to move or remove.
+        if (path.startsWith("\0")) {
+          server.listen({ path }, done);
+          return;
+        }
+        // Bound under a temporary name, moved into place (socket-paths.ts); stop() removes it.
+        let place;
+        try {
+          place = socketPlace(path);
+        } catch (err) {
+          reject(err as Error);
+          return;
+        }
+        const { temporary } = place;
+        renamed = () => {
+          place.place();
+          this.paths.push(path);
+        };
+        server.listen({ path: temporary }, done);
+      } else {
         if (!Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
           reject(new VsgiError(ERR_INVALID_OPTION, `invalid port ${address.port}: a port is an integer from 0 to 65535`));
           return;
@@ -377,6 +421,16 @@ export abstract class SocketServer extends Server {
     server.on("drop", this.onDrop);
   }
 
+  /**
+   * The listening sockets live on in other processes (a reload handed them to a worker):
+   * `stop()` leaves the UNIX socket paths in place and gives idle connections the backend's
+   * grace. Returns the paths, for whoever removes them last.
+   */
+  override handOver(): string[] {
+    this.handedOver = true;
+    return this.paths.splice(0);
+  }
+
   get uris(): URL[] {
     const uris: URL[] = [];
     for (const listener of this.listening) {
@@ -385,6 +439,10 @@ export abstract class SocketServer extends Server {
         // A systemd socket's name (FileDescriptorName=) shows which one it is.
         const name = address.name !== undefined ? `?${new URLSearchParams({ name: address.name })}` : "";
         uris.push(new URL(`${this.scheme}+fd://${address.fd}/${name}`));
+        continue;
+      }
+      if ("path" in address) {
+        uris.push(new URL(`${this.scheme}+unix://${address.path}/`));
         continue;
       }
       const bound = listener.bound.address();
@@ -409,29 +467,42 @@ export abstract class SocketServer extends Server {
     return (this.workers ??= new Workers(() => this.listeners())).spawn();
   }
 
-  stop(): Promise<void> {
+  /**
+   * `timeout`: how long to wait for requests in flight (ms), instead of the `stopTimeout` option
+   * (`--stop-timeout` on the command line).
+   */
+  stop(timeout = this.stopTimeout): Promise<void> {
     if (this.stopping === null) {
-      this.stopping = Promise.all([this.stopNow(), this.workers?.stop()]).then(() => {
-        // A worker of `fork()` lets go of the primary once its server stopped, so that it can exit.
+      this.stopping = Promise.all([this.stopNow(timeout), this.workers?.stop()]).then(() => {
+        for (const path of this.paths.splice(0)) removeSocket(path);
+        // A worker lets go of its parent once its server stopped, so that it can exit.
         if (this.adopted) leavePrimary();
       });
     }
     return this.stopping;
   }
 
-  private async stopNow(): Promise<void> {
+  private async stopNow(timeout: number): Promise<void> {
     const closed = Promise.all(
       this.listening.flatMap(({ server, bound }) => {
-        const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => s.close(() => resolve()));
-        // A worker's protocol server never listened itself: wait for its connections to end.
+        const close = (s: NetServer): Promise<void> => new Promise<void>((resolve) => this.closeListener(s, () => resolve()));
+        // A protocol server that never listened itself: wait for its connections to end.
         return bound === server ? [close(server)] : [close(bound), this.connectionsClosed(server)];
       }),
     );
     if (this.list !== null) this.list.stopping = true;
-    this.closeIdleConnections();
-    // Connections that were busy become idle as their requests end; sweep them.
-    const sweep = setInterval(() => this.closeIdleConnections(), 50);
-    const timeout = this.stopTimeout;
+    // Connections that were busy become idle as their requests end; sweep them, from the start
+    // or once the backend's grace for kept-alive clients is over.
+    let sweep: NodeJS.Timeout | undefined;
+    const sweepIdle = (): void => {
+      this.closeIdleConnections();
+      sweep = setInterval(() => this.closeIdleConnections(), 50);
+    };
+    // Only when other processes serve on (a worker, which is stopped when replaced, or a
+    // process that handed its sockets over): otherwise the client has nowhere to go anyway.
+    const grace = this.adopted || this.handedOver ? this.idleGrace() : 0;
+    const graceTimer = grace > 0 ? setTimeout(sweepIdle, grace) : undefined;
+    if (grace === 0) sweepIdle();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
@@ -440,9 +511,26 @@ export abstract class SocketServer extends Server {
       }, timeout);
     });
     await Promise.race([closed, expired]);
+    clearTimeout(graceTimer);
     clearInterval(sweep);
     clearTimeout(timer);
     await closed;
     this.list?.close();
+  }
+
+  /**
+   * Stops accepting on `server`; `done` once its connections are all closed too. The http
+   * backend overrides it: node's own `close()` would close its idle connections at once.
+   */
+  protected closeListener(server: NetServer, done: () => void): void {
+    server.close(() => done());
+  }
+
+  /**
+   * How long (ms) a stop leaves idle connections open before closing them: 0 but for http, whose
+   * kept-alive clients may be sending their next request right now (see HttpServer).
+   */
+  protected idleGrace(): number {
+    return 0;
   }
 }

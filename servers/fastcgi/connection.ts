@@ -410,12 +410,14 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
     this.unignore(id);
     const role = (content[0]! << 8) | content[1]!;
     const keepConn = (content[2]! & KEEP_CONN) !== 0;
-    if (!keepConn) this.closeWhenIdle = true;
+    // A request that comes during a stop is served (refused, the front server would answer 502),
+    // and the connection ends after it, as without FCGI_KEEP_CONN.
+    if (!keepConn || this.host.isStopping) this.closeWhenIdle = true;
     const active = this.active;
     let refusal = -1;
     if (role !== RESPONDER) refusal = UNKNOWN_ROLE;
     else if (active > 0 && !this.host.multiplex) refusal = CANT_MPX_CONN;
-    else if (active >= this.host.maxRequests || this.host.isStopping) refusal = OVERLOADED;
+    else if (active >= this.host.maxRequests) refusal = OVERLOADED;
     if (refusal !== -1) {
       this.ignore(id);
       this.out(endRequestRecord(id, 0, refusal));

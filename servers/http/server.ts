@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, ServerResponse, type IncomingMessage, type Server as NodeHttpServer } from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import { createServer as createHttpsServer } from "node:https";
-import type { Server as NetServer, Socket } from "node:net";
+import { Server as NetServer, type Socket } from "node:net";
 import { dispatch, integerOption, reasonPhrase, VsgiError, ERR_INVALID_OPTION } from "../../vsgi/index.js";
 import { SocketServer, SOCKET_SERVER_OPTIONS, systemdOr, type SocketServerOptions } from "../../vsgi/socket-server.js";
 import { optionNames } from "../../vsgi/options.js";
@@ -106,6 +106,9 @@ function targetTooLong(error: Error & { rawPacket?: Buffer; bytesParsed?: number
   if (end === -1) end = seen.indexOf(0x0a, target);
   return (end === -1 ? seen.length : end) - target > max;
 }
+
+/** How long a stopping server leaves kept-alive connections idle before closing them (ms). @default 1000 */
+const IDLE_GRACE = 1000;
 
 // node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
 // default): check at a quarter of the shortest, so that the cut comes close to the timeout.
@@ -220,6 +223,9 @@ export default class HttpServer extends SocketServer {
       return;
     }
     if (this.bodyTimeouts !== null) (nodeReq as VsgiIncomingMessage).bodyTimeouts = this.bodyTimeouts;
+    // A request on a kept-alive connection while stopping is answered, then the connection
+    // closes (`Connection: close`): the client knows not to send another on it.
+    if (this.isStopping) nodeRes.shouldKeepAlive = false;
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http");
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes));
   }
@@ -291,6 +297,24 @@ export default class HttpServer extends SocketServer {
     const req = new HttpRequest(nodeReq, nodeRes, this.tls ? "https" : "http", body);
     const upgrade = framing.kind === "length" ? null : { socket, head, request: nodeReq };
     void dispatch(this.handler, req, new HttpResponse(req, nodeRes, upgrade));
+  }
+
+  // A client sends its next request on a kept-alive connection as soon as it has the previous
+  // response: closing an idle connection then races that request, which is lost (RFC 9112
+  // 9.3.1 lets clients retry only idempotent ones, and many do not). So when other processes
+  // serve on (a reload), a stop closes only the listener at first; each request that still
+  // arrives is answered with `Connection: close` (onRequest), and the connections still idle
+  // after the grace (a second, at most keepAliveTimeout) are closed: those clients were quiet.
+  protected override idleGrace(): number {
+    return Math.min(this.limits.keepAliveTimeout, IDLE_GRACE);
+  }
+
+  protected override closeListener(server: NetServer, done: () => void): void {
+    NetServer.prototype.close.call(server, () => {
+      // node's close() also stops the timer that checks the connections' timeouts: now it can.
+      server.close();
+      done();
+    });
   }
 
   protected override closeIdleConnections(): void {

@@ -1,0 +1,155 @@
+// The supervisor of `run(argv)` with --forks: a crashing worker is replaced while the others
+// serve; workers that cannot start are retried with a growing delay, then given up on; stops
+// wait for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly.
+import { describe, it, expect, afterEach } from "@jest/globals";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { start, distPath, type Program } from "../helpers/process.js";
+import { ask } from "../helpers/ask.js";
+import { parseCommandLine } from "../../vsgi/index.js";
+
+const APP = distPath("test/fixtures/runtime-app.js");
+let running: Program[] = [];
+afterEach(() => {
+  for (const p of running) p.kill("SIGKILL");
+  running = [];
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Program {
+  const p = start(APP, args, env);
+  running.push(p);
+  return p;
+}
+
+async function serving(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ p: Program; port: number }> {
+  const p = run(["-p", "0", ...args], env);
+  const [, port] = await p.waitFor(/Listening on '\w+:\/\/127\.0\.0\.1:(\d+)\/'/);
+  if (args.includes("--forks")) await p.waitFor(/supervises/);
+  return { p, port: Number(port) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sends `GET path` over http on a raw connection; resolves with all that came back before the close. */
+function rawGet(port: number, path: string): { sent: Promise<void>; answer: Promise<string> } {
+  const socket = connect(port, "127.0.0.1");
+  let text = "";
+  socket.setEncoding("latin1").on("data", (c: string) => (text += c));
+  socket.on("error", () => undefined);
+  const sent = new Promise<void>((resolve) => socket.once("connect", () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`, () => resolve())));
+  return { sent, answer: new Promise((resolve) => socket.once("close", () => resolve(text))) };
+}
+
+describe("worker supervision", () => {
+  it("an uncaught exception in a handler ends only its worker: the others answer, and a new worker replaces it", async () => {
+    const { p, port } = await serving(["--forks", "1"]);
+    expect(await ask("http", port, "/crash")).toBe("200 crashing");
+    const [, id, pid, code] = await p.waitFor(/worker (\d+) \(pid (\d+)\) exited with code (\d+); starting another in 100 ms/);
+    expect(code).toBe("1");
+    expect(alive(Number(pid))).toBe(false);
+    // The service answers all along, while the replacement (worker 3) starts.
+    for (let i = 0; i < 10; i++) expect(await ask("http", port, "/version")).toBe("200 none");
+    await p.waitFor(/worker 3 \(pid \d+\) accepts/);
+    expect(id === "1" || id === "2").toBe(true);
+    for (let i = 0; i < 5; i++) expect(await ask("http", port, "/version")).toBe("200 none");
+    expect(p.child.exitCode).toBeNull();
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }, 60000);
+
+  it("workers that fail at import are retried with a doubling delay, then the supervisor gives up: exit 1 and one line", async () => {
+    const p = run(["-p", "0", "--forks", "1"], { FIXTURE_FAIL_IN_WORKER: "1" });
+    expect(await p.exited).toBe(1);
+    const delays = [...p.stderr().matchAll(/exited with code 1 before accepting; starting another in (\d+) ms/g)].map((m) => Number(m[1]));
+    expect(delays).toEqual([100, 200, 400, 800]);
+    expect(p.stderr()).toMatch(/exited with code 1 before accepting; giving up: 5 workers in a row exited before accepting; stopping\n/);
+  }, 60000);
+
+  it("SIGUSR1 is forwarded to the workers, which neither die nor start an inspector", async () => {
+    const { p, port } = await serving(["--forks", "1"]);
+    await p.waitFor(/worker 2 \(pid \d+\) accepts/);
+    const pids = [...p.stderr().matchAll(/worker \d+ \(pid (\d+)\) accepts/g)].map((m) => Number(m[1]));
+    expect(pids).toHaveLength(2);
+    p.kill("SIGUSR1");
+    p.kill("SIGUSR1");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await ask("http", port, "/version")).toBe("200 none");
+    for (const pid of pids) expect(alive(pid)).toBe(true);
+    expect(p.stderr()).not.toMatch(/Debugger listening|exited|killed/);
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }, 60000);
+
+  it("SIGTERM stops every worker and the supervisor exits 0; its UNIX socket is removed", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-supervise-"));
+    try {
+      const path = join(dir, "app.sock");
+      const p = run(["-s", path, "--forks", "2"], { FIXTURE_BACKEND: "scgi" });
+      await p.waitFor(/supervises/);
+      await p.waitFor(/worker 3 \(pid \d+\) accepts/);
+      const pids = [...p.stderr().matchAll(/worker \d+ \(pid (\d+)\) accepts/g)].map((m) => Number(m[1]));
+      const { scgiRequest } = await import("../helpers/scgi-client.js");
+      expect((await scgiRequest({ path }, { method: "GET", target: "/version" })).body.toString()).toBe("none");
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      const { existsSync } = await import("node:fs");
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});
+
+describe("UNIX socket paths", () => {
+  it("a path that exists already is refused as node refuses it: cannot listen, exit 1, the file left alone", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-supervise-"));
+    try {
+      const path = join(dir, "app.sock");
+      const { writeFileSync, readFileSync } = await import("node:fs");
+      writeFileSync(path, "not a socket");
+      const p = run(["-s", path]);
+      expect(await p.exited).toBe(1);
+      expect(p.stderr()).toMatch(/cannot listen: listen EADDRINUSE: address already in use .*app\.sock/);
+      expect(readFileSync(path, "utf8")).toBe("not a socket");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("--stop-timeout", () => {
+  it.each([[[]], [["--forks", "1"]]])("with %j: a request still in flight is cut after it, and the program exits 0", async (args) => {
+    const { p, port } = await serving(["--stop-timeout", "0.5", ...args]);
+    const slow = rawGet(port, "/slow");
+    await slow.sent;
+    // The request is in the handler, which answers only after two minutes.
+    await new Promise((r) => setTimeout(r, 200));
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+    expect(await slow.answer).toBe("");
+  }, 60000);
+
+  it("is read in seconds, decimals allowed, into the stop timeout in ms", () => {
+    expect(parseCommandLine(["--stop-timeout", "1.5"]).stopTimeout).toBe(1500);
+    expect(parseCommandLine(["--stop-timeout=0"]).stopTimeout).toBe(0);
+    expect(parseCommandLine([]).stopTimeout).toBeUndefined();
+    expect(() => parseCommandLine(["--stop-timeout", "-1"])).toThrow(/option --stop-timeout takes a number of seconds/);
+    expect(() => parseCommandLine(["--stop-timeout", "90000"])).toThrow(/from 0 to 86400, got "90000"/);
+  });
+
+  it("is refused when it is no number of seconds, with exit 2", async () => {
+    const p = run(["--stop-timeout", "soon"]);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toMatch(/option --stop-timeout takes a number of seconds from 0 to 86400, got "soon"/);
+  });
+});
