@@ -1,7 +1,8 @@
 // One test per bug the property-based fuzz suite (test/fuzz/properties/) found, named after it:
 // the shrunk counterexample fast-check printed, kept so that the bug stays fixed.
 import { describe, it, expect } from "@jest/globals";
-import { decodeVariable } from "../../vsgi/cgi-environment.js";
+import { decodeVariable, requestFromEnvironment } from "../../vsgi/cgi-environment.js";
+import { VsgiError } from "../../vsgi/errors.js";
 import { decodePairs, decodeVariables } from "../../servers/fastcgi/records.js";
 
 describe("fuzz regressions: FastCGI name-value pairs", () => {
@@ -16,5 +17,28 @@ describe("fuzz regressions: FastCGI name-value pairs", () => {
     // was "HTTP_" -> " " (UTF-8) while decodeVariable gives "\u00c2\u00a0" (Latin-1)
     const block = Buffer.concat([Buffer.from([5, 2]), Buffer.from("HTTP_"), Buffer.from("\u00a0")]);
     expect(decodePairs(block)).toEqual([["HTTP_", decodeVariable("HTTP_", Buffer.from("\u00a0"))]]);
+  });
+});
+
+describe("fuzz regressions: CGI environment reader", () => {
+  it("cgi-lone-surrogate-path-info: a PATH_INFO that is no well-formed text is a 400, not a URIError", () => {
+    // was URIError: URI malformed (from encodeURI), a 500 on the cgi backend
+    const env = { REQUEST_METHOD: "GET", SCRIPT_NAME: "/app", PATH_INFO: "\ud800" };
+    expect(() => requestFromEnvironment(env, undefined)).toThrow(expect.objectContaining({ status: 400, message: expect.stringContaining("PATH_INFO") }));
+    expect(() => requestFromEnvironment({ REQUEST_METHOD: "GET", SCRIPT_NAME: "/\udc00", PATH_INFO: "/a" }, undefined)).toThrow(VsgiError);
+  });
+});
+
+describe("fuzz regressions: CGI environment reader, paths", () => {
+  it("cgi-path-without-slash: SCRIPT_NAME or PATH_INFO without a leading / still gives a path starting with /", () => {
+    // was path "A:" (and uri "a:", a URL of its own)
+    expect(requestFromEnvironment({ REQUEST_METHOD: "GET", SCRIPT_NAME: "A:" }, undefined).path).toBe("/A:");
+    expect(requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "/a", SCRIPT_NAME: "/0", PATH_INFO: "A:" }, undefined).path).toBe("/A:");
+  });
+
+  it("cgi-request-uri-other-scheme: a REQUEST_URI such as a:b is a path, not a URL whose path has no /", () => {
+    // was path "b"
+    expect(requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "a:b" }, undefined).path).toBe("/a:b");
+    expect(requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "http://h/x?y" }, undefined).target).toBe("/x?y");
   });
 });
