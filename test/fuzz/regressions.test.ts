@@ -3,6 +3,7 @@
 import { describe, it, expect } from "@jest/globals";
 import { decodeVariable, requestFromEnvironment } from "../../vsgi/cgi-environment.js";
 import { VsgiError } from "../../vsgi/errors.js";
+import { RuleError, compileRule, parseRule } from "../../valum/rule.js";
 import { decodePairs, decodeVariables } from "../../servers/fastcgi/records.js";
 
 describe("fuzz regressions: FastCGI name-value pairs", () => {
@@ -40,5 +41,20 @@ describe("fuzz regressions: CGI environment reader, paths", () => {
     // was path "b"
     expect(requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "a:b" }, undefined).path).toBe("/a:b");
     expect(requestFromEnvironment({ REQUEST_METHOD: "GET", REQUEST_URI: "http://h/x?y" }, undefined).target).toBe("/x?y");
+  });
+});
+
+describe("fuzz regressions: rule grammar", () => {
+  it("rule-lone-surrogate: a rule holding a lone surrogate is a RuleError, not a URIError", () => {
+    // was URIError: URI malformed, from encodeLiteral at compile time
+    expect(() => compileRule("/a\ud800")).toThrow(RuleError);
+    expect(() => parseRule("/\udc00")).toThrow(/lone surrogate/);
+    expect(compileRule("/\ud83d\ude00").match("/%F0%9F%98%80")).toEqual({});
+  });
+
+  it("rule-reverse-lone-surrogate: urlFor with a value holding a lone surrogate is a RuleError, not a URIError", () => {
+    // was URIError: URI malformed, from encodeURIComponent in reverse
+    expect(() => compileRule("/a/<p>").reverse({ p: "\ud800" })).toThrow(RuleError);
+    expect(() => compileRule("/a/<path:p>").reverse({ p: "x/\ud800" })).toThrow(/not well-formed/);
   });
 });
