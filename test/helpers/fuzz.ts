@@ -121,8 +121,13 @@ export function mutatedText(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 /** Random bytes, short and long. */
 export const randomBytes: fc.Arbitrary<Uint8Array> = fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ maxLength: 2048 }));
 
-/** Random text: any UTF-16 (lone surrogates included), and printable ASCII. */
-export const randomText: fc.Arbitrary<string> = fc.oneof(fc.string({ unit: "binary", maxLength: 200 }), fc.string({ unit: "grapheme-ascii", maxLength: 200 }), fc.string({ maxLength: 200 }));
+/** Random text: any code points, any UTF-16 units (lone surrogates included), printable ASCII. */
+export const randomText: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 200 }),
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 50 }),
+  fc.string({ unit: "grapheme-ascii", maxLength: 200 }),
+  fc.string({ maxLength: 200 }),
+);
 
 /**
  * Calls `fn`; returns its result, or the error when it is an instance of `type` (the parser's
