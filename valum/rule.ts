@@ -148,6 +148,8 @@ export type RuleNode =
   | { kind: "star"; optional: boolean };
 
 const NAME = /^\w+$/;
+/** How deep groups may nest in a rule. */
+const MAX_DEPTH = 32;
 
 /**
  * Parses a rule into its constructs. Throws a `RuleError` on bad syntax.
@@ -181,6 +183,8 @@ export function parseRule(rule: string): RuleNode[] {
         nodes.push({ kind: "param", name, type, optional: false });
         i = end + 1;
       } else if (c === "(") {
+        // bounded: the parser (and compile, reverse) recurse once per level
+        if (depth === MAX_DEPTH) throw new RuleError(rule, `groups nested deeper than ${MAX_DEPTH} at ${i}`);
         const start = i++;
         const inner = sequence(depth + 1);
         if (rule[i] !== ")") throw new RuleError(rule, `unclosed "(" at ${start}`);

@@ -68,3 +68,12 @@ describe("fuzz regressions: Cookie reader", () => {
     expect(parseCookies([";".repeat(1000) + "a=1" + ",".repeat(1000) + "b"]).get("a")).toBe("1");
   });
 });
+
+describe("fuzz regressions: rule grammar, nesting", () => {
+  it("rule-deep-nesting: groups nested thousands deep are a RuleError, not a stack overflow", () => {
+    // was RangeError: Maximum call stack size exceeded (10,000 levels)
+    expect(() => compileRule("/" + "(a".repeat(10000) + ")?".repeat(10000))).toThrow(RuleError);
+    expect(() => parseRule("/" + "(".repeat(33) + ")".repeat(33))).toThrow(/nested deeper than 32/);
+    expect(compileRule("/" + "(a".repeat(32) + ")?".repeat(32)).match("/aaa")).toEqual({});
+  });
+});

@@ -79,8 +79,11 @@ describe("rule grammar, properties", () => {
   it(
     "a compiled rule matches any path or not: parameters, null, or a URIError for a malformed percent-encoding",
     () => {
+      // At most two parameters or stars: adjacent ones (`<a><b>x`) backtrack polynomially in
+      // the path's length, to the power of their number (see docs/fuzzing.md, "Limits").
+      const fewCaptures = ruleText.filter((t) => (t.match(/<|\*/g)?.length ?? 0) <= 2);
       fc.assert(
-        fc.property(fc.oneof(ruleText, ruleWithValues.map((r) => r.rule)), pathText, (text, path) => {
+        fc.property(fc.oneof(fewCaptures, ruleWithValues.map((r) => r.rule)), pathText, (text, path) => {
           const rule = ruleOutcome(() => compileRule(text));
           if (rule instanceof RuleError) return;
           try {
