@@ -131,9 +131,10 @@ describe("Basic and Digest middlewares on random Authorization headers, properti
       await fc.assert(
         fc.asyncProperty(fc.oneof(anyText.map((t) => "Basic " + t), anyText, mutatedText(fc.constant("Basic " + encodeBasicCredentials("ana", "open: sesame")))), async (header) => {
           expect((await run(basic, "/x", "Basic " + encodeBasicCredentials("ana", "open: sesame"))).head!.status).toBe(200);
-          const status = (await run(basic, "/x", header.replace(/[\r\n\0]/g, ""))).head?.status;
+          const sent = header.replace(/[\r\n\0]/g, "");
+          const status = (await run(basic, "/x", sent)).head?.status;
           expect([200, 400, 401]).toContain(status);
-          if (status === 200) expect(decodeBasicCredentials(parseCredentials(header).token68!, null)).toEqual({ username: "ana", password: "open: sesame" });
+          if (status === 200) expect(decodeBasicCredentials(parseCredentials(sent).token68!, null)).toEqual({ username: "ana", password: "open: sesame" });
         }),
         params(),
       );
