@@ -148,6 +148,8 @@ export type RuleNode =
   | { kind: "star"; optional: boolean };
 
 const NAME = /^\w+$/;
+/** How deep groups may nest in a rule. */
+const MAX_DEPTH = 32;
 
 /**
  * Parses a rule into its constructs. Throws a `RuleError` on bad syntax.
@@ -181,6 +183,8 @@ export function parseRule(rule: string): RuleNode[] {
         nodes.push({ kind: "param", name, type, optional: false });
         i = end + 1;
       } else if (c === "(") {
+        // bounded: the parser (and compile, reverse) recurse once per level
+        if (depth === MAX_DEPTH) throw new RuleError(rule, `groups nested deeper than ${MAX_DEPTH} at ${i}`);
         const start = i++;
         const inner = sequence(depth + 1);
         if (rule[i] !== ")") throw new RuleError(rule, `unclosed "(" at ${start}`);
@@ -194,6 +198,8 @@ export function parseRule(rule: string): RuleNode[] {
       } else {
         // one code point: an optional `é?` makes the whole character optional
         const code = rule.codePointAt(i)!;
+        // a lone surrogate is no character: it has no UTF-8, so no path can hold it
+        if (code >= 0xd800 && code <= 0xdfff) throw new RuleError(rule, `lone surrogate U+${code.toString(16).toUpperCase()} at ${i}: a rule is well-formed text`);
         const text = String.fromCodePoint(code);
         nodes.push({ kind: "text", text, optional: false });
         i += text.length;
@@ -513,7 +519,13 @@ export class CompiledRule {
   private encodeParam(name: string, typeName: string, value: unknown): string {
     const type = this.types(typeName)!;
     const text = typeof value === "string" ? value : type.format ? type.format(value) : String(value);
-    const encoded = typeName === "path" ? text.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(text);
+    let encoded: string;
+    try {
+      encoded = typeName === "path" ? text.split("/").map(encodeURIComponent).join("/") : encodeURIComponent(text);
+    } catch {
+      // a lone surrogate: no UTF-8, so no path can carry it
+      throw new RuleError(this.source, `value ${JSON.stringify(text)} of parameter ${JSON.stringify(name)} is not well-formed text`);
+    }
     const whole = new RegExp(`^(?:${type.pattern.source})$`);
     if (!whole.test(encoded) || (type.check !== null && !type.check(text))) {
       throw new RuleError(this.source, `value ${JSON.stringify(text)} does not match the type ${typeName} of parameter ${JSON.stringify(name)}`);

@@ -196,15 +196,32 @@ function schemeOf(env: CgiVariables): string {
   return scheme !== undefined && scheme !== "http" && scheme.toLowerCase() === "https" ? "https" : "http";
 }
 
+/**
+ * `encodePath` of SCRIPT_NAME and PATH_INFO, starting with `/` as RFC 3875 has them (a path
+ * without one would read as a URL of its own, `a:b`); text that cannot be encoded (a lone
+ * surrogate) is a 400.
+ */
+function encodeVariablePath(text: string): string {
+  let path: string;
+  try {
+    path = encodePath(text);
+  } catch {
+    throw new VsgiError(ERR_BAD_REQUEST, `SCRIPT_NAME + PATH_INFO is not well-formed text: ${JSON.stringify(text.slice(0, 64))}`, { status: 400 });
+  }
+  return path.charCodeAt(0) === 47 ? path : "/" + path;
+}
+
 /** The origin-form path and query of a REQUEST_URI that may be in absolute form. */
 function originForm(requestUri: string): string {
   if (requestUri.startsWith("/")) return requestUri;
   try {
     const url = new URL(requestUri);
-    return url.pathname + url.search;
+    // An absolute form is http(s); `a:b` (another scheme, a path without `/`) is a path.
+    if (url.protocol === "http:" || url.protocol === "https:") return url.pathname + url.search;
   } catch {
-    return "/" + requestUri;
+    // not a URL: a path without its `/`
   }
+  return "/" + requestUri;
 }
 
 /**
@@ -261,7 +278,7 @@ export function requestFromEnvironment(
   if (requestUri !== undefined && requestUri !== "") {
     target = originForm(requestUri);
   } else {
-    target = encodePath(scriptName + (pathInfo ?? "")) || "/";
+    target = encodeVariablePath(scriptName + (pathInfo ?? ""));
     if (query !== undefined && query !== "") target += "?" + query;
   }
   const q = target.indexOf("?");
@@ -272,7 +289,7 @@ export function requestFromEnvironment(
   // send no PATH_INFO: then there is no prefix to strip.
   let prefix = "";
   if (options.scriptName !== undefined) prefix = options.scriptName;
-  else if (pathInfo !== undefined && pathInfo !== "" && scriptName !== "") prefix = encodePath(scriptName);
+  else if (pathInfo !== undefined && pathInfo !== "" && scriptName !== "") prefix = encodeVariablePath(scriptName);
 
   let path = fullPath;
   if (prefix !== "") {
@@ -280,7 +297,7 @@ export function requestFromEnvironment(
       path = fullPath.length === prefix.length ? "/" : fullPath.slice(prefix.length);
     } else if (options.scriptName === undefined && pathInfo !== undefined) {
       // REQUEST_URI spells the prefix differently (encoding, rewrites): trust PATH_INFO.
-      path = normalizePath(encodePath(pathInfo));
+      path = normalizePath(encodeVariablePath(pathInfo));
     } else {
       prefix = "";
     }

@@ -30,14 +30,17 @@ export function parseCookies(headers: readonly string[]): Map<string, string> {
     let start = 0;
     const length = header.length;
     while (start < length) {
+      // One pass for the separator and the first "=": an indexOf("=") from `start` would scan
+      // to the end of the header for each piece, quadratic on ";;;;..." without any "=".
       let end = start;
+      let eq = -1;
       while (end < length) {
         const c = header.charCodeAt(end);
         if (c === 59 /* ; */ || c === 44 /* , */) break;
+        if (c === 61 /* = */ && eq === -1) eq = end;
         end++;
       }
-      const eq = header.indexOf("=", start);
-      if (eq !== -1 && eq < end) {
+      if (eq !== -1) {
         const name = header.slice(start, eq).trim();
         if (name.length > 0) cookies.set(name, decode(header.slice(eq + 1, end).trim()));
       }

@@ -1,6 +1,6 @@
 // The FastCGI 1.0 wire format, pure: bytes in, records out, and records to bytes. No sockets
 // here: this is what the unit tests and the fuzzers drive directly.
-import { isAscii } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { NameSequence } from "../../vsgi/variable-names.js";
 import { CgiVariables } from "../../vsgi/cgi-variables.js";
 import { keepBytes } from "../../vsgi/shared-reads.js";
@@ -355,8 +355,8 @@ function readLength(bytes: Buffer, offset: number): number {
 
 /**
  * Decodes a whole block of name-value pairs (the PARAMS stream put together). Names are read
- * as Latin-1 (they are ASCII), values as UTF-8 (paths), except those of `HTTP_*` variables,
- * read as Latin-1 like node:http reads header values. Throws `FastcgiProtocolError` when a
+ * as Latin-1 (they are ASCII), values as `decodeVariable` reads them: UTF-8 (paths), except
+ * those of `HTTP_*` variables and bytes that are no UTF-8, read as Latin-1. Throws `FastcgiProtocolError` when a
  * pair is cut short.
  *
  * @example decodePairs(encodePairs([["A", "1"]])); // [["A", "1"]]
@@ -427,9 +427,12 @@ function decode(bytes: Buffer): string[] {
     const name = NAMES.at(index >> 1, bytes, offset, nameEnd);
     const valueEnd = nameEnd + valueLength;
     let value: string;
+    // As decodeVariable reads values (every backend the same): HTTP_* and bytes that are no
+    // UTF-8 as Latin-1, the rest as UTF-8.
     if (text !== null) value = text.slice(nameEnd, valueEnd);
-    else if (nameLength > 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_")) value = raw.latin1Slice(nameEnd, valueEnd);
-    else value = raw.utf8Slice(nameEnd, valueEnd);
+    else if (nameLength >= 5 && bytes[offset] === 72 && bytes[offset + 4] === 95 && name.startsWith("HTTP_")) value = raw.latin1Slice(nameEnd, valueEnd);
+    else if (isUtf8(bytes.subarray(nameEnd, valueEnd))) value = raw.utf8Slice(nameEnd, valueEnd);
+    else value = raw.latin1Slice(nameEnd, valueEnd);
     out[index++] = name;
     out[index++] = value;
     offset = valueEnd;

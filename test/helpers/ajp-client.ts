@@ -102,7 +102,7 @@ export interface ForwardSpec {
  */
 export function forwardRequest(spec: ForwardSpec): Buffer {
   const w = new AjpWriter().byte(2);
-  const code = spec.forceStored ? undefined : METHOD_CODES[spec.method];
+  const code = spec.forceStored || !Object.hasOwn(METHOD_CODES, spec.method) ? undefined : METHOD_CODES[spec.method];
   w.byte(code ?? 0xff);
   w.string(spec.protocol ?? "HTTP/1.1");
   w.string(spec.uri);
@@ -114,7 +114,7 @@ export function forwardRequest(spec: ForwardSpec): Buffer {
   const headers = spec.headers ?? [];
   w.uint16(headers.length);
   for (const [name, value] of headers) {
-    const hc = spec.codedHeaders === false ? undefined : HEADER_CODES[name.toLowerCase()];
+    const hc = spec.codedHeaders === false || !Object.hasOwn(HEADER_CODES, name.toLowerCase()) ? undefined : HEADER_CODES[name.toLowerCase()];
     if (hc !== undefined) w.uint16(hc);
     else w.string(name);
     w.string(value);

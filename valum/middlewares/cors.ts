@@ -214,7 +214,17 @@ export function cors(options: CorsOptions = {}): HandlerCallback {
 
 /** The headers a preflight asks for, if they are a well-formed list of names. */
 function requestedHeaders(req: Request): string | null {
-  const value = req.header("access-control-request-headers");
+  return parseRequestHeaders(req.header("access-control-request-headers"));
+}
+
+/**
+ * Reads an `Access-Control-Request-Headers` value: the names, lower-cased and joined with `, `
+ * (what a preflight's answer allows when `allowHeaders` is null), or `null` when absent or not a
+ * list of header names (then none is allowed).
+ *
+ * @example parseRequestHeaders("X-Token,  Content-Type"); // "x-token, content-type"
+ */
+export function parseRequestHeaders(value: string | null): string | null {
   if (value === null) return null;
   const names = splitList(value);
   if (names === null || !names.every(isToken)) return null;
