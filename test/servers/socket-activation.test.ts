@@ -90,12 +90,19 @@ maybe("socket activation with systemd-socket-activate", () => {
       expect(JSON.parse(env.body)).toEqual({});
     }, LONG);
 
-    it(`${backend} --forks 1: two processes serve the activated socket`, async () => {
+    it(`${backend} --forks 1: two worker processes serve the activated socket`, async () => {
       const port = await freePort();
       const run = await activateNode([`127.0.0.1:${port}`], [APP, "--forks", "1"], { FIXTURE_BACKEND: backend });
-      const pids = await servingPids(backend, { port }, 2);
-      expect(pids.size).toBe(2);
+      // systemd-socket-activate starts the program at the first connection; the main process
+      // serves until its first worker accepts, then supervises only.
+      expect((await request(backend, { port }, "/hello")).status).toBe(200);
       await run.waitFor(`Listening on '${backend}+fd://3/'`);
+      const accepting = (): Set<string> => new Set([...run.stderr().matchAll(/vsgi: worker \d+ \(pid (\d+)\) accepts/g)].map((m) => m[1]!));
+      while (accepting().size < 2) await new Promise((wait) => setTimeout(wait, 50));
+      const workers = accepting();
+      expect(workers.size).toBe(2);
+      const pids = await servingPids(backend, { port }, 2);
+      expect(pids).toEqual(workers);
       // The workers got the socket from the main process, not from the environment.
       for (let i = 0; i < 4; i++) expect(JSON.parse((await request(backend, { port }, "/env")).body)).toEqual({});
     }, LONG);
