@@ -156,7 +156,8 @@ export async function handler(req: Request, res: Response): Promise<boolean> {
   if (path === "/upload" && (req.method === "POST" || req.method === "PUT")) return upload(req, res);
   if (path === "/download") return download(req, res);
   if (path === "/slow") return slow(req, res);
-  if (path === "/seen") return json(res, seen);
+  // Counters are per process: the pid tells which one answered (with workers, any of them).
+  if (path === "/seen") return json(res, { ...seen, pid: process.pid });
   if (path === "/sse") return events(req, res, notHandled, createContext());
   if (path === "/sse-next") {
     const g = gate(req.lookupQuery("stream") ?? "");
