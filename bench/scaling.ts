@@ -82,8 +82,10 @@ async function measure(run: Run, iterations: number, dir: string): Promise<numbe
       front = await startNginx(dir, port, appPort);
     }
     const url = `http://127.0.0.1:${port}/`;
-    // Warm-up: the JIT, and the worker of --forks started and accepting.
-    load(url, 2, CONNECTIONS);
+    // Warm-up: the JIT, and the workers of --forks started and accepting, the main process
+    // handing its sockets over under load: no request may fail there either.
+    const warm = load(url, 2, CONNECTIONS);
+    if (warm.errors > 0) throw new Error(`${key(run)}: ${warm.errors} errors while warming up (the hand-over)`);
     const result = load(url, seconds, CONNECTIONS);
     if (result.errors > 0) throw new Error(`${key(run)}: ${result.errors} errors`);
     return result.requestsPerSecond;

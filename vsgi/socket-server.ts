@@ -65,6 +65,9 @@ function notAListeningSocket(fd: number, err: Error): Error {
   );
 }
 
+/** How long a stop that hands over leaves idle connections open (ms): see `idleGrace`. @default 1000 */
+const IDLE_GRACE = 1000;
+
 /** How long a graceful stop waits for requests in flight, in ms. @default 30000 */
 export const DEFAULT_STOP_TIMEOUT = 30000;
 
@@ -460,10 +463,16 @@ export abstract class SocketServer extends Server {
   }
 
   /**
-   * How long (ms) a stop leaves idle connections open before closing them: 0 but for http, whose
-   * kept-alive clients may be sending their next request right now (see HttpServer).
+   * How long (ms) a stop that hands over to other processes leaves idle connections open before
+   * closing them. A front server that keeps its connections (nginx's fastcgi_keep_conn, Apache's
+   * AJP pool, an http client) sends its next request as soon as it has the previous response:
+   * a connection that looks idle may hold a request not read yet (a busy event loop reads
+   * late), and closing it loses that request (nginx: "upstream prematurely closed"). During the
+   * grace each such request is served and its connection closed after the response; only those
+   * still quiet after it are closed. The http backend takes the smaller of this and its
+   * keep-alive timeout.
    */
   protected idleGrace(): number {
-    return 0;
+    return IDLE_GRACE;
   }
 }

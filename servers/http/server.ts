@@ -107,9 +107,6 @@ function targetTooLong(error: Error & { rawPacket?: Buffer; bytesParsed?: number
   return (end === -1 ? seen.length : end) - target > max;
 }
 
-/** How long a stopping server leaves kept-alive connections idle before closing them (ms). @default 1000 */
-const IDLE_GRACE = 1000;
-
 // node checks headersTimeout and requestTimeout only every connectionsCheckingInterval (30 s by
 // default): check at a quarter of the shortest, so that the cut comes close to the timeout.
 function checkingInterval(headersTimeout: number, requestTimeout: number): number {
@@ -306,7 +303,7 @@ export default class HttpServer extends SocketServer {
   // arrives is answered with `Connection: close` (onRequest), and the connections still idle
   // after the grace (a second, at most keepAliveTimeout) are closed: those clients were quiet.
   protected override idleGrace(): number {
-    return Math.min(this.limits.keepAliveTimeout, IDLE_GRACE);
+    return Math.min(this.limits.keepAliveTimeout, super.idleGrace());
   }
 
   protected override closeListener(server: NetServer, done: () => void): void {
