@@ -68,6 +68,13 @@ export class BodyTimeouts {
   private expire(body: WatchedBody): void {
     this.disarm(body);
     const socket = body.socket;
+    if (socket.destroyed) {
+      // The connection is gone already (the response was sent without reading the body, then
+      // the client or a stop closed it; node aborts only requests still unanswered): nobody
+      // waits for these bytes but a reader, which is told, and there is nothing to log.
+      body.abortBody(abortedError("the client closed the connection before the end of the request body"));
+      return;
+    }
     const why = `no request body for bodyTimeout (${this.timeout} ms)`;
     logError(`http: ${body.method} ${body.url} from ${socket.remoteAddress}: ${why}; closing the connection`);
     // 408 when nothing of the response went out yet (as node's own request timeout does),

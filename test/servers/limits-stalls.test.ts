@@ -53,6 +53,37 @@ describe("clients that stop sending", () => {
     expect(logged.join("\n")).toMatch(/POST \/read from [^:]*: no request body for bodyTimeout \(300 ms\); closing the connection/);
   }, 20000);
 
+  it("http: a body still awaited after the response was sent and the client left is not logged at bodyTimeout, and its read is aborted", async () => {
+    server = await Server.load("http", {
+      handler: (req, res) => {
+        void req.flatten().then(
+          (body) => seen.push(`read ${body.length}`),
+          (error: { code?: string }) => seen.push(`read failed ${error.code}`),
+        );
+        return res.expandUtf8("early");
+      },
+      bodyTimeout: 300,
+      requestTimeout: 0,
+    });
+    await server.listen({ port: 0, host: "127.0.0.1" });
+    const port = Number(server.uris[0]!.port);
+    const socket = connect(port, "127.0.0.1");
+    let reply = "";
+    await new Promise<void>((resolve) => {
+      socket.on("data", (c: Buffer) => {
+        reply += c.toString("latin1");
+        // the whole answer came: the client leaves without the rest of its body
+        if (reply.endsWith("early")) socket.destroy(), resolve();
+      });
+      socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes.");
+    });
+    await until(() => seen.length > 0, "the handler's failed read");
+    await new Promise((resolve) => setTimeout(resolve, 600)); // past bodyTimeout
+    expect(reply).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(seen).toEqual(["read failed ERR_VSGI_ABORTED"]);
+    expect(logged).toEqual([]);
+  }, 20000);
+
   it("http: a body trickling in, a byte well within each bodyTimeout, is read whole", async () => {
     const port = await start("http", { bodyTimeout: 1000, requestTimeout: 0 });
     const body = "fifteen bytes!!";
