@@ -87,3 +87,17 @@ export function untilClosed(port: number, bytes: string | Buffer, closeAfterRepl
     socket.write(bytes);
   });
 }
+
+/**
+ * Resolves once `check()` holds, looking every 10 ms; fails after 10 s naming `what` (no loop
+ * outlives its test).
+ *
+ * @example await until(() => seen.length > 0, "the handler's abort");
+ */
+export async function until(check: () => boolean | Promise<boolean>, what = "the condition"): Promise<void> {
+  const deadline = Date.now() + 10000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

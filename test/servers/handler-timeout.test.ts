@@ -12,32 +12,12 @@ import { AjpSocket, exchange as ajpExchange } from "../helpers/ajp-client.js";
 import { runCgi } from "../helpers/cgi-client.js";
 import { distPath } from "../helpers/process.js";
 import { limitsApp } from "../helpers/limits-app.js";
+import { until, untilClosed } from "../helpers/limits-clients.js";
 import { encodeHead } from "../../servers/scgi/index.js";
 import { Server, HandlerTimeouts, SERVER_LIMITS, VsgiError } from "../../vsgi/index.js";
 
 const TIMEOUT = 200;
 const CGI_LIMITS_APP = distPath("test/helpers/cgi-limits-app.js");
-
-/** Resolves once `check()` holds, looking every 10 ms; fails after 10 s (no loop outlives its test). */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("the handler's abort was not reported within 10 s");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Writes `bytes` on a new connection; resolves with all that came back once the server closed it. */
-function untilClosed(port: number, bytes: string | Buffer): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    socket.on("data", (c: Buffer) => chunks.push(c));
-    socket.on("error", () => undefined);
-    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
-    socket.write(bytes);
-  });
-}
 
 describe("handlerTimeout on the http backend", () => {
   let served: Served | null = null;

@@ -5,20 +5,11 @@ import { describe, it, expect, afterEach } from "@jest/globals";
 import { connect, type Socket } from "node:net";
 import { loggedLines } from "../helpers/log.js";
 import { limitsApp } from "../helpers/limits-app.js";
-import { ask, requestBytes, untilClosed, SOCKET_BACKENDS, type SocketBackend } from "../helpers/limits-clients.js";
+import { ask, requestBytes, until, untilClosed, SOCKET_BACKENDS, type SocketBackend } from "../helpers/limits-clients.js";
 import { AjpSocket, exchange } from "../helpers/ajp-client.js";
 import { Server, SOCKET_LIMITS } from "../../vsgi/index.js";
 import { HTTP_LIMITS } from "../../servers/http/index.js";
 import { AJP_LIMITS } from "../../servers/ajp/index.js";
-
-/** Resolves once `check()` holds, looking every 10 ms; fails after 10 s (no loop outlives its test). */
-async function until(check: () => boolean | Promise<boolean>, what = "the condition"): Promise<void> {
-  const deadline = Date.now() + 10000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.each(SOCKET_BACKENDS)("%s backend: maxConnections", (backend: SocketBackend) => {
   let server: Server | null = null;

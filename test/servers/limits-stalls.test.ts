@@ -6,19 +6,10 @@ import { describe, it, expect, afterEach } from "@jest/globals";
 import { connect } from "node:net";
 import { loggedLines } from "../helpers/log.js";
 import { limitsApp } from "../helpers/limits-app.js";
-import { untilClosed } from "../helpers/limits-clients.js";
+import { until, untilClosed } from "../helpers/limits-clients.js";
 import { FastcgiClient, nginxParams } from "../helpers/fastcgi-client.js";
 import { beginRequestRecord, encodePairs, encodeRecord, KEEP_CONN, PARAMS, RESPONDER, STDIN } from "../../servers/fastcgi/records.js";
 import { Server } from "../../vsgi/index.js";
-
-/** Resolves once `check()` holds, looking every 10 ms; fails after 10 s. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within 10 s`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("clients that stop sending", () => {
   let server: Server | null = null;
