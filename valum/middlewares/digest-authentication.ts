@@ -263,6 +263,10 @@ export class DigestAuthentication implements AuthenticationScheme<DigestAuthoriz
   private nonceTime(nonce: string): number | null {
     if (!NONCE.test(nonce)) return null;
     const bytes = Buffer.from(nonce, "base64url");
+    // 43 characters carry 258 bits for 256: the last one's two low bits are padding, so four
+    // spellings decode to the same bytes. Only the one this scheme wrote is its nonce (the
+    // replay check keys on the text).
+    if (bytes.toString("base64url") !== nonce) return null;
     const mac = this.mac("nonce", bytes.subarray(0, 16));
     return timingSafeEqual(mac.subarray(0, 16), bytes.subarray(16)) ? bytes.readUIntBE(0, 6) : null;
   }
