@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parseCommandLine, usage, type CommandLine } from "./cli.js";
+import { defaultCommandLine, parseCommandLine, usage, type CommandLine } from "./cli.js";
 import { logError } from "./handler.js";
 import { enableAccessLog } from "./access-log.js";
 import type { Server } from "./server.js";
@@ -46,7 +46,7 @@ export class Application {
     try {
       line = parseCommandLine(argv.slice(2));
     } catch (err) {
-      if (isWorker()) line = { help: false, version: false, forks: 0, addresses: [], accessLog: null, logFormat: "clf" };
+      if (isWorker()) line = defaultCommandLine();
       else {
         console.error(`${(err as Error).message}\n\n${usage(argv)}`);
         process.exitCode = 2;

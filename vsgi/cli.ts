@@ -67,13 +67,22 @@ function seconds(flag: string, text: string | undefined): number {
 }
 
 /**
+ * The command line with no flag given: what `parseCommandLine([])` returns.
+ *
+ * @example const line = defaultCommandLine(); // { forks: 0, addresses: [], ... }
+ */
+export function defaultCommandLine(): CommandLine {
+  return { help: false, version: false, forks: 0, addresses: [], accessLog: null, logFormat: "clf" };
+}
+
+/**
  * Parses the flags of `run(argv)` (argv without the node executable and the script). An unknown
  * flag or a bad value is a `VsgiError` naming it.
  *
  * @example parseCommandLine(["--port", "8080", "--forks", "3"]);
  */
 export function parseCommandLine(args: readonly string[]): CommandLine {
-  const line: CommandLine = { help: false, version: false, forks: 0, addresses: [], accessLog: null, logFormat: "clf" };
+  const line = defaultCommandLine();
   let logFormat: string | undefined;
   const ports: number[] = [];
   const hosts: string[] = [];

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { EXAMPLES } from "../../examples/deploy/generate.js";
 import type { Mount } from "../../examples/deploy/templates.js";
 import { send } from "../helpers/http.js";
-import { DIST, Managed, frontServerAvailable, freePort, removeFolder, startFront, tempFolder, type Front, type FrontName } from "./harness.js";
+import { DIST, Managed, frontServerAvailable, waitForPort, freePort, removeFolder, startFront, tempFolder, type Front, type FrontName } from "./harness.js";
 
 const HOST_APP = join(DIST, "test/fixtures/host-app.js");
 const ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
@@ -22,24 +22,6 @@ interface Host {
   proc: Managed;
 }
 
-/** Resolves when `address:port` accepts connections; rejects if the host exits first. */
-async function listening(host: Host): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (!host.proc.running) throw new Error(`${host.name} exited (${host.proc.exitCode}):\n${host.proc.log}`);
-    const open = await new Promise<boolean>((ok) => {
-      const s = connect(host.port, host.address);
-      s.once("connect", () => {
-        s.destroy();
-        ok(true);
-      });
-      s.once("error", () => ok(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${host.name} did not listen on ${host.address}:${host.port}:\n${host.proc.log}`);
-}
-
 /** Starts one host per address: `-a ADDRESS -p PORT --forks 1`, allowing only the balancer's address. */
 async function startHosts(backend: Mount["backend"]): Promise<Host[]> {
   const hosts: Host[] = [];
@@ -50,7 +32,7 @@ async function startHosts(backend: Mount["backend"]): Promise<Host[]> {
     const proc = new Managed(`${backend} host ${name}`, process.execPath, args, { cwd: DIST, env: { ...process.env, HOST_NAME: name } });
     hosts.push({ name, address, port, proc });
   }
-  await Promise.all(hosts.map(listening));
+  await Promise.all(hosts.map((h) => waitForPort(h.port, h.proc, h.name, h.address)));
   return hosts;
 }
 

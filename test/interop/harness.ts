@@ -116,12 +116,12 @@ export class Managed {
   }
 }
 
-/** Resolves when something accepts TCP connections on the port; rejects if `proc` exits first. */
-export async function waitForPort(port: number, proc: Managed, what = proc.name): Promise<void> {
+/** Resolves when something accepts TCP connections on `host:port`; rejects if `proc` exits first. */
+export async function waitForPort(port: number, proc: Managed, what = proc.name, host = "127.0.0.1"): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    if (!proc.running) throw new Error(`${what} exited (${proc.exitCode}) before listening on ${port}:\n${proc.log}`);
+    if (!proc.running) throw new Error(`${what} exited (${proc.exitCode}) before listening on ${host}:${port}:\n${proc.log}`);
     const open = await new Promise<boolean>((ok) => {
-      const s = connect(port, "127.0.0.1");
+      const s = connect(port, host);
       s.once("connect", () => {
         s.destroy();
         ok(true);
@@ -131,7 +131,7 @@ export async function waitForPort(port: number, proc: Managed, what = proc.name)
     if (open) return;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`${what} did not listen on ${port}:\n${proc.log}`);
+  throw new Error(`${what} did not listen on ${host}:${port}:\n${proc.log}`);
 }
 
 /** Resolves when a UNIX socket file appears; rejects if `proc` exits first. */
