@@ -3,7 +3,8 @@
 // response reports here once its last byte is handed to the connection, or once the client
 // went away (see Response.logStart).
 import { LogFile } from "./log-file.js";
-import { formatter, type AccessEntry, type LogFormat } from "./log-format.js";
+import { lineWriter, type AccessEntry, type LogFormat } from "./log-format.js";
+import type { LogBuffer } from "./log-buffer.js";
 import type { Request } from "./request.js";
 import type { Response } from "./response.js";
 
@@ -37,18 +38,19 @@ export class AccessLog {
   readonly format: LogFormat;
   /** `VSGI_WORKER` of this process, read once. */
   readonly worker: number;
-  private readonly formatEntry: (entry: AccessEntry) => string;
+  private readonly writeLine: (out: LogBuffer, entry: AccessEntry) => void;
 
   constructor(options: AccessLogOptions = {}) {
     this.format = options.format ?? ACCESS_LOG_DEFAULTS.format;
-    this.formatEntry = formatter(this.format);
+    this.writeLine = lineWriter(this.format);
     this.file = new LogFile(options.file ?? ACCESS_LOG_DEFAULTS.file);
     this.worker = Number.parseInt(process.env.VSGI_WORKER ?? "0", 10) || 0;
   }
 
   /** Writes one entry. */
   write(entry: AccessEntry): void {
-    this.file.write(this.formatEntry(entry));
+    this.writeLine(this.file.batch, entry);
+    this.file.wrote();
   }
 
   /** Opens the file again (logrotate); see `LogFile.reopen`. */
@@ -94,6 +96,25 @@ export function disableAccessLog(): void {
   log.file.close();
 }
 
+/**
+ * The entry `finishEntry` fills for each request: one object for the process, as the line is
+ * written before `finishEntry` returns (an object per request was a tenth of the log's cost).
+ */
+const entry: AccessEntry = {
+  remoteAddress: null,
+  user: null,
+  time: 0,
+  method: "",
+  target: "",
+  protocol: "",
+  status: 0,
+  bytes: 0,
+  referer: null,
+  userAgent: null,
+  duration: 0,
+  worker: 0,
+};
+
 /** The wall clock less `performance.now()`, and when it was last measured. */
 let clockOffset = 0;
 let clockCheckedAt = -Infinity;
@@ -121,20 +142,19 @@ export function finishEntry(res: Response, status: number): void {
     clockOffset = Date.now() - now;
     clockCheckedAt = now;
   }
-  log.write({
-    remoteAddress: req.remoteAddress,
-    user: req.remoteUser ?? basicUser(req.header("authorization")),
-    time: start + clockOffset,
-    method: req.method,
-    target: req.target,
-    protocol: "HTTP/" + req.httpVersion,
-    status,
-    bytes: res.logBytes,
-    referer: req.header("referer"),
-    userAgent: req.header("user-agent"),
-    duration: Math.round((now - start) * 1000),
-    worker: log.worker,
-  });
+  entry.remoteAddress = req.remoteAddress;
+  entry.user = req.remoteUser ?? basicUser(req.header("authorization"));
+  entry.time = start + clockOffset;
+  entry.method = req.method;
+  entry.target = req.target;
+  entry.protocol = req.httpVersion === "1.1" ? "HTTP/1.1" : "HTTP/" + req.httpVersion;
+  entry.status = status;
+  entry.bytes = res.logBytes;
+  entry.referer = req.header("referer");
+  entry.userAgent = req.header("user-agent");
+  entry.duration = Math.round((now - start) * 1000);
+  entry.worker = log.worker;
+  log.write(entry);
 }
 
 /** The user name of Basic credentials, as Apache's `%u` logs it (whether or not the password was right). */

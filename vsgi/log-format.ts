@@ -1,5 +1,9 @@
-// The access log's line formats, as pure functions: an entry in, one line out (with its "\n").
-// No clock, no I/O: the time is in the entry, so that a test can pin every byte of a line.
+// The access log's line formats, as pure functions: an entry in, one line out (with its "\n"),
+// written into a `LogBuffer` (what the log does) or returned as a string. No clock, no I/O: the
+// time is in the entry, so that a test can pin every byte of a line.
+import { LogBuffer } from "./log-buffer.js";
+
+export { escapeLogText } from "./log-buffer.js";
 
 /** The access log's formats: Apache's Combined Log Format with the duration appended, or JSON lines. */
 export type LogFormat = "clf" | "json";
@@ -72,86 +76,106 @@ function isoTimeCached(ms: number): string {
   return isoText + (milli < 10 ? ".00" : milli < 100 ? ".0" : ".") + milli + "Z";
 }
 
-// What Apache's ap_escape_logitem escapes: a quote, a backslash, and any byte that is not
-// printable ASCII. Nothing a client sends can then end a field or a line early.
-const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\uffff]/;
-const SHORT: Record<number, string> = { 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 13: "\\r", 34: '\\"', 92: "\\\\" };
-const HEX = "0123456789abcdef";
-
-function hexByte(byte: number): string {
-  return "\\x" + HEX[byte >> 4] + HEX[byte & 15];
-}
-
 /**
- * A field as Apache writes it: `"` and `\` escaped with a backslash, `\n`, `\r`, `\t`, `\b`,
- * `\v` by name, any other byte outside printable ASCII as `\xhh` (characters above U+00FF by
- * their UTF-8 bytes; node gives header values as latin-1, one character per byte).
+ * Writes the Combined Log Format line (`LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\"
+ * \"%{User-agent}i\" %D"` in Apache's terms) into `out`: the duration in microseconds last,
+ * `-` for an empty field and for a body of 0 bytes, fields escaped as `escapeLogText` does.
  *
- * @example escapeLogText('a"b\r\n'); // 'a\\"b\\r\\n'
+ * @example writeCombined(file.batch, entry);
  */
-export function escapeLogText(text: string): string {
-  if (!NEEDS_ESCAPE.test(text)) return text;
-  let out = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x20 && c < 0x7f && c !== 34 && c !== 92) out += text[i];
-    else if (SHORT[c] !== undefined) out += SHORT[c];
-    else if (c <= 0xff) out += hexByte(c);
-    else {
-      const end = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length ? i + 2 : i + 1;
-      for (const byte of Buffer.from(text.slice(i, end), "utf8")) out += hexByte(byte);
-      i = end - 1;
-    }
-  }
-  return out;
-}
-
-/** A field: `-` when unknown or empty; one test and no copy for the usual, plain one. */
-function field(value: string | null): string {
-  if (value === null || value.length === 0) return "-";
-  return NEEDS_ESCAPE.test(value) ? escapeLogText(value) : value;
+export function writeCombined(out: LogBuffer, e: AccessEntry): void {
+  out.field(e.remoteAddress);
+  out.ascii(" - ");
+  out.field(e.user);
+  out.ascii(" [");
+  out.ascii(clfTimeCached(e.time));
+  out.ascii('] "');
+  out.field(e.method);
+  out.byte(0x20);
+  out.field(e.target);
+  out.byte(0x20);
+  out.field(e.protocol);
+  out.ascii('" ');
+  out.integer(e.status);
+  out.byte(0x20);
+  if (e.bytes === 0) out.byte(0x2d);
+  else out.integer(e.bytes);
+  out.ascii(' "');
+  out.field(e.referer);
+  out.ascii('" "');
+  out.field(e.userAgent);
+  out.ascii('" ');
+  out.integer(e.duration);
+  out.byte(0x0a);
 }
 
 /**
- * The Combined Log Format line (`LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\"
- * \"%{User-agent}i\" %D"` in Apache's terms): the duration in microseconds last, `-` for an
- * empty field and for a body of 0 bytes.
+ * Writes the JSON line into `out`: the entry's fields by name, `time` in ISO 8601 (UTC), numbers
+ * as numbers, `null` where a field is unknown, `duration` in microseconds.
+ *
+ * @example writeJson(file.batch, entry);
+ */
+export function writeJson(out: LogBuffer, e: AccessEntry): void {
+  out.ascii('{"time":"');
+  out.ascii(isoTimeCached(e.time));
+  out.ascii('","remoteAddress":');
+  out.json(e.remoteAddress);
+  out.ascii(',"user":');
+  out.json(e.user);
+  out.ascii(',"method":');
+  out.json(e.method);
+  out.ascii(',"target":');
+  out.json(e.target);
+  out.ascii(',"protocol":');
+  out.json(e.protocol);
+  out.ascii(',"status":');
+  out.integer(e.status);
+  out.ascii(',"bytes":');
+  out.integer(e.bytes);
+  out.ascii(',"referer":');
+  out.json(e.referer);
+  out.ascii(',"userAgent":');
+  out.json(e.userAgent);
+  out.ascii(',"duration":');
+  out.integer(e.duration);
+  out.ascii(',"worker":');
+  out.integer(e.worker);
+  out.ascii("}\n");
+}
+
+/** A format's line writer. */
+export function lineWriter(format: LogFormat): (out: LogBuffer, entry: AccessEntry) => void {
+  return format === "json" ? writeJson : writeCombined;
+}
+
+/**
+ * The Combined Log Format line as a string (see `writeCombined`).
  *
  * @example
  * formatCombined(entry);
  * // 127.0.0.1 - - [10/Oct/2000:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326 "http://x/" "curl/8" 1520\n
  */
 export function formatCombined(e: AccessEntry): string {
-  return (
-    field(e.remoteAddress) + " - " + field(e.user) + " [" + clfTimeCached(e.time) + '] "' + field(e.method) + " " +
-    field(e.target) + " " + field(e.protocol) + '" ' + e.status + " " + (e.bytes === 0 ? "-" : e.bytes) + ' "' +
-    field(e.referer) + '" "' + field(e.userAgent) + '" ' + e.duration + "\n"
-  );
-}
-
-function json(value: string | null): string {
-  return value === null ? "null" : JSON.stringify(value);
+  const out = new LogBuffer(256);
+  writeCombined(out, e);
+  return out.toString();
 }
 
 /**
- * The JSON line: the entry's fields by name, `time` in ISO 8601 (UTC), numbers as numbers,
- * `null` where a field is unknown, `duration` in microseconds.
+ * The JSON line as a string (see `writeJson`).
  *
  * @example
  * formatJson(entry);
  * // {"time":"2000-10-10T20:55:36.123Z","remoteAddress":"127.0.0.1","user":null,"method":"GET",...}\n
  */
 export function formatJson(e: AccessEntry): string {
-  return (
-    '{"time":"' + isoTimeCached(e.time) + '","remoteAddress":' + json(e.remoteAddress) + ',"user":' + json(e.user) +
-    ',"method":' + json(e.method) + ',"target":' + json(e.target) + ',"protocol":' + json(e.protocol) +
-    ',"status":' + e.status + ',"bytes":' + e.bytes + ',"referer":' + json(e.referer) +
-    ',"userAgent":' + json(e.userAgent) + ',"duration":' + e.duration + ',"worker":' + e.worker + "}\n"
-  );
+  const out = new LogBuffer(256);
+  writeJson(out, e);
+  return out.toString();
 }
 
 /**
- * The formatter of a format.
+ * The formatter of a format, as strings.
  *
  * @example const format = formatter("json"); out.write(format(entry));
  */

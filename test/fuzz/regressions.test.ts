@@ -6,6 +6,7 @@ import { VsgiError } from "../../vsgi/errors.js";
 import { RuleError, compileRule, parseRule } from "../../valum/rule.js";
 import { parseCookies } from "../../vsgi/cookies.js";
 import { decodePairs, decodeVariables } from "../../servers/fastcgi/records.js";
+import { escapeLogText } from "../../vsgi/log-buffer.js";
 
 describe("fuzz regressions: FastCGI name-value pairs", () => {
   it("fastcgi-invalid-utf8-value: a value that is no UTF-8 is read byte for byte, as on the other backends", () => {
@@ -75,5 +76,13 @@ describe("fuzz regressions: rule grammar, nesting", () => {
     expect(() => compileRule("/" + "(a".repeat(10000) + ")?".repeat(10000))).toThrow(RuleError);
     expect(() => parseRule("/" + "(".repeat(33) + ")".repeat(33))).toThrow(/nested deeper than 32/);
     expect(compileRule("/" + "(a".repeat(32) + ")?".repeat(32)).match("/aaa")).toEqual({});
+  });
+});
+
+describe("fuzz regressions: access log escaping", () => {
+  it("log-lone-surrogate-before-latin1: a lone high surrogate does not take the character after it into its UTF-8 bytes", () => {
+    // was "\\xef\\xbf\\xbd\\xc3\\xa9": é, a latin-1 byte everywhere else in the line, written as UTF-8
+    expect(escapeLogText("\ud800\u00e9")).toBe("\\xef\\xbf\\xbd\\xe9");
+    expect(escapeLogText("\ud83d\ude00")).toBe("\\xf0\\x9f\\x98\\x80");
   });
 });

@@ -1,0 +1,71 @@
+// The access log's cost: the Router's hello world with `--access-log FILE` against the same
+// without, in pairs run back to back (off, on, off, on...), each pair's ratio kept, and the
+// median reported. Pairs, because this machine's speed drifts by ±25% over minutes: two runs
+// next to each other see the same machine, two best-of figures minutes apart do not.
+//   node dist/bench/access-log.js            (4 s per run, 8 pairs)
+//   node dist/bench/access-log.js 5 12 json  (5 s, 12 pairs, --log-format json)
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cpuSeconds, haveWrk, load, listening, startNode, stop } from "./wrk.js";
+
+const seconds = Number(process.argv[2] ?? 4);
+const pairs = Number(process.argv[3] ?? 8);
+const format = process.argv[4] ?? "clf";
+const port = 3104;
+const script = fileURLToPath(new URL("./apps/valum-router.js", import.meta.url));
+
+if (!haveWrk()) {
+  console.error("wrk is not installed (apt-get install -y wrk)");
+  process.exit(1);
+}
+
+const logs = mkdtempSync(join(tmpdir(), "valum-bench-"));
+const file = process.env.ACCESS_LOG_FILE ?? join(logs, "access.log");
+
+/** One run: requests per second and the server's CPU microseconds per request. */
+async function measure(args: string[]): Promise<{ rps: number; cpu: number }> {
+  const child = startNode(script, [String(port), ...args]);
+  try {
+    await listening(child);
+    load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
+    const before = cpuSeconds(child.pid!);
+    const result = load(`http://127.0.0.1:${port}/`, seconds);
+    if (result.errors > 0) throw new Error(`${result.errors} errors with ${args.join(" ") || "no log"}`);
+    return { rps: result.requestsPerSecond, cpu: ((cpuSeconds(child.pid!) - before) * 1e6) / (result.requestsPerSecond * seconds) };
+  } finally {
+    await stop(child);
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+console.log(`access log (${format}) against none, ${pairs} pairs of ${seconds} s runs, wrk -t1 -c64 on CPU 1, server on CPU 0`);
+console.log("pair".padEnd(6) + "off req/s".padStart(11) + "on req/s".padStart(11) + "ratio".padStart(8) + "off µs".padStart(9) + "on µs".padStart(9) + "ratio".padStart(8));
+const rpsRatios: number[] = [];
+const cpuRatios: number[] = [];
+for (let pair = 0; pair < pairs; pair++) {
+  // alternate which runs first, so that a drift within a pair favours neither side
+  const order = pair % 2 === 0 ? [false, true] : [true, false];
+  const runs = new Map<boolean, { rps: number; cpu: number }>();
+  for (const on of order) runs.set(on, await measure(on ? ["--access-log", file, "--log-format", format] : []));
+  const off = runs.get(false)!;
+  const on = runs.get(true)!;
+  rpsRatios.push(on.rps / off.rps);
+  cpuRatios.push(off.cpu / on.cpu);
+  console.log(
+    String(pair + 1).padEnd(6) + off.rps.toFixed(0).padStart(11) + on.rps.toFixed(0).padStart(11) + (on.rps / off.rps).toFixed(3).padStart(8) +
+      off.cpu.toFixed(2).padStart(9) + on.cpu.toFixed(2).padStart(9) + (off.cpu / on.cpu).toFixed(3).padStart(8),
+  );
+}
+const written = file.startsWith("/dev/") ? 0 : statSync(file).size;
+rmSync(logs, { recursive: true, force: true });
+console.log(
+  `\nmedian, log on / off: ${median(rpsRatios).toFixed(3)} in req/s, ${median(cpuRatios).toFixed(3)} in CPU per request (target >= 0.95); ` +
+    `${(written / 1048576).toFixed(0)} MiB of log written`,
+);
