@@ -88,10 +88,6 @@ function apps(options = {}): Router[] {
   return [viaPath, viaCapture];
 }
 
-function head(raw: string): string {
-  return raw.slice(0, raw.indexOf("\r\n\r\n"));
-}
-
 function statusOf(raw: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
 }
