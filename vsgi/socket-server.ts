@@ -1,6 +1,5 @@
 import type { ChildProcess } from "node:child_process";
 import { Server as NetServer, type Socket, type AddressInfo } from "node:net";
-import { isIP } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
@@ -8,6 +7,7 @@ import { ConnectionList, TrackedConnection } from "./connections.js";
 import { performance } from "node:perf_hooks";
 import { logError } from "./handler.js";
 import { socketPlace, removeSocket } from "./socket-paths.js";
+import { peerAllowList, peerAllowed } from "./allow-list.js";
 import { Workers, isWorker, inheritedListener, listenedOn, leavePrimary } from "./workers.js";
 
 // Socket activation lives in systemd.ts; the backends import it from here, with the rest.
@@ -75,38 +75,6 @@ export const DEFAULT_STOP_TIMEOUT = 30000;
 const TRACKED = Symbol("accepted connection");
 type SocketWithConnection = Socket & { [TRACKED]?: TrackedConnection };
 
-function stripMapped(address: string): string {
-  return address.startsWith("::ffff:") ? address.slice(7) : address;
-}
-
-/**
- * An allow-list entry in the spelling node gives a peer's address: IPv4 dotted, IPv6 compressed
- * and in lower case (RFC 5952), an IPv4-mapped one as its IPv4 address. Anything that is no IP
- * address is an error: a host name or a range would silently refuse every peer.
- *
- * @example allowEntry("0:0:0:0:0:0:0:1"); // "::1"
- */
-function allowEntry(entry: unknown): string {
-  const family = typeof entry === "string" ? isIP(entry) : 0;
-  if (family === 0) {
-    throw new VsgiError(ERR_INVALID_OPTION, `option allow must list IP addresses (no host names or ranges), got ${JSON.stringify(entry)}`);
-  }
-  const address = entry as string;
-  if (family === 4) return address;
-  let host: string;
-  try {
-    host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  } catch {
-    return address.toLowerCase(); // a zone index (fe80::1%eth0), which URL does not take
-  }
-  // the URL serializer writes a mapped IPv4 address in hex (::ffff:7f00:1)
-  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host);
-  if (mapped === null) return host;
-  const high = parseInt(mapped[1]!, 16);
-  const low = parseInt(mapped[2]!, 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
-
 /**
  * The part shared by the backends that listen on sockets (http, scgi, fastcgi, ajp): listeners,
  * URIs, peer allow-list, and a graceful stop that waits for in-flight requests.
@@ -139,13 +107,10 @@ export abstract class SocketServer extends Server {
 
   constructor(options: SocketServerOptions) {
     super(options);
-    if (options.allow !== undefined && !Array.isArray(options.allow)) {
-      throw new VsgiError(ERR_INVALID_OPTION, "option allow must be a list of peer addresses");
-    }
     this.stopTimeout = integerOption(options.stopTimeout, "stopTimeout", DEFAULT_STOP_TIMEOUT, 0);
     this.maxConnections = integerOption(options.maxConnections, "maxConnections", SOCKET_LIMITS.maxConnections);
     this.onDrop = this.onDrop.bind(this);
-    this.allow = options.allow !== undefined && options.allow.length > 0 ? new Set(options.allow.map(allowEntry)) : null;
+    this.allow = peerAllowList(options.allow);
   }
 
   /** A new `net.Server` (or `http.Server`) that serves this backend's protocol. */
@@ -182,7 +147,7 @@ export abstract class SocketServer extends Server {
    * then `track` their connection object.
    */
   protected admit(socket: Socket): boolean {
-    if (this.allow !== null && socket.remoteAddress !== undefined && !this.allow.has(stripMapped(socket.remoteAddress))) {
+    if (this.allow !== null && !peerAllowed(this.allow, socket.remoteAddress)) {
       socket.destroy();
       return false;
     }
