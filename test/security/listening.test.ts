@@ -4,7 +4,9 @@
 // Linux (connect with localAddress), a peer outside the list without leaving the machine.
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { connect } from "node:net";
-import { networkInterfaces } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Server } from "../../vsgi/index.js";
 import { encodeHead } from "../../servers/scgi/wire.js";
 import { beginRequestRecord, encodePairs, encodeRecord, streamRecords, PARAMS, STDIN, RESPONDER } from "../../servers/fastcgi/records.js";
@@ -116,6 +118,31 @@ describe.each(["scgi", "fastcgi", "ajp", "http"] as const)("%s", (backend) => {
       const answer = await probe(backend, to, port, from);
       expect([allow, (answer as Buffer).toString("latin1").includes("served")]).toEqual([allow, true]);
       for (const server of servers.splice(0)) await server.stop();
+    }
+  });
+
+  it("a peer on a UNIX socket, which has no IP address, is served whatever the list: its file's permissions guard it", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-allow-"));
+    try {
+      const path = join(dir, "backend.sock");
+      const server = await Server.load(backend, { handler: (req: unknown, res: { expandUtf8(t: string): Promise<true> }) => res.expandUtf8("served"), allow: ["127.0.0.2"] });
+      await server.listen({ path });
+      servers.push(server);
+      const answer = await new Promise<Buffer>((resolve) => {
+        const socket = connect({ path });
+        const chunks: Buffer[] = [];
+        socket.on("connect", () => socket.write(requestBytes(backend)));
+        socket.on("data", (c: Buffer) => {
+          chunks.push(c);
+          if (Buffer.concat(chunks).includes("served")) socket.destroy();
+        });
+        socket.on("error", () => undefined);
+        socket.on("close", () => resolve(Buffer.concat(chunks)));
+      });
+      expect(answer.toString("latin1")).toContain("served");
+    } finally {
+      for (const server of servers.splice(0)) await server.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
