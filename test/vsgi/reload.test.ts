@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "node:http";
 import { start, distPath, type Program } from "../helpers/process.js";
-import { ask, type AskableBackend } from "../helpers/ask.js";
+import { ask, KeptAjpConnection, type AskableBackend } from "../helpers/ask.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -62,17 +62,24 @@ function askKept(agent: Agent, port: number, path: string): Promise<string> {
 
 /**
  * A client that sends requests one after another until stopped, each on a new connection (or,
- * `kept`, on one kept-alive connection for as long as the server keeps it).
+ * `kept`, on one kept-alive connection for as long as the server keeps it: an http agent, or an
+ * AJP connection pooled as Apache does).
  */
 function steadyLoad(backend: AskableBackend, port: number, kept = false): { answers: string[]; failures: string[]; stop(): Promise<void> } {
-  const agent = kept ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
+  const agent = kept && backend === "http" ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
+  const ajp = kept && backend === "ajp" ? new KeptAjpConnection(port) : null;
   const answers: string[] = [];
   const failures: string[] = [];
   let going = true;
+  const once = (): Promise<string> => {
+    if (agent !== null) return askKept(agent, port, "/version");
+    if (ajp !== null) return ajp.ask("/version");
+    return ask(backend, port, "/version");
+  };
   const loop = (async () => {
     while (going) {
       try {
-        answers.push(await (agent !== null ? askKept(agent, port, "/version") : ask(backend, port, "/version")));
+        answers.push(await once());
       } catch (err) {
         failures.push((err as Error).message);
       }
@@ -85,6 +92,7 @@ function steadyLoad(backend: AskableBackend, port: number, kept = false): { answ
       going = false;
       await loop;
       agent?.destroy();
+      ajp?.close();
     },
   };
 }
@@ -97,7 +105,7 @@ async function more(answers: string[], more: number): Promise<void> {
 
 describe("SIGHUP under a steady load", () => {
   const cases: [string, number][] = [];
-  for (const backend of ["http", "http kept alive", "scgi", "fastcgi"]) for (const forks of [0, 1]) cases.push([backend, forks]);
+  for (const backend of ["http", "http kept alive", "scgi", "fastcgi", "ajp", "ajp kept alive"]) for (const forks of [0, 1]) cases.push([backend, forks]);
 
   it.each(cases)("%s with --forks %i: no request lost, the new code answers after each reload, same pid", async (name, forks) => {
     const backend = name.split(" ")[0] as AskableBackend;
