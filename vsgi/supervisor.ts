@@ -29,7 +29,10 @@ export const SUPERVISION = {
    * of starting (they crash-loop). @default 5
    */
   giveUpAfter: 5,
-  /** How long a new worker has to accept before it counts as failed (ms). @default 30000 */
+  /**
+   * How long a new worker has to accept before it is killed and counts as failed (ms);
+   * `--start-timeout` on the command line. @default 30000
+   */
   startTimeout: 30000,
   /** How long past its stop timeout a stopping worker has before SIGKILL (ms). @default 10000 */
   killGrace: 10000,
@@ -45,6 +48,8 @@ class Worker {
   /** The copies of the sockets it sent back (asked of the first worker only). */
   readonly handles: RawHandle[] = [];
   accepting = false;
+  /** Why the supervisor killed it before it accepted (its start timeout), for the line that tells of its death. */
+  killedBecause: string | null = null;
   /** Sent SIGTERM by the supervisor: its exit is expected. */
   stopping = false;
   /** Settles once it accepts (or rejects with why it did not). */
@@ -80,13 +85,14 @@ function say(line: string): void {
  * own, which serves until a first worker accepts.
  *
  * @example
- * const supervisor = new Supervisor(server, 30000);
+ * const supervisor = new Supervisor(server, 30000, 120000);
  * supervisor.supervise(4); process.on("SIGHUP", () => supervisor.reload());
  * process.exitCode = await supervisor.finished;
  */
 export class Supervisor {
   private readonly server: Server;
   private readonly stopTimeout: number;
+  private readonly startTimeout: number;
   private readonly workers = new Set<Worker>();
   /** The sockets, not accepted on, once a worker took over from the main process. */
   private held: RawHandle[] | null = null;
@@ -107,10 +113,14 @@ export class Supervisor {
   /** Resolves with the exit status: 0 once stopped, 1 after giving up. */
   readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
 
-  /** `stopTimeout`: the workers' graceful stop (ms), after which (and a grace) they are killed. */
-  constructor(server: Server, stopTimeout: number) {
+  /**
+   * `stopTimeout`: the workers' graceful stop (ms), after which (and a grace) they are killed.
+   * `startTimeout`: how long a new worker has to accept (ms) before it is killed; 0: no limit.
+   */
+  constructor(server: Server, stopTimeout: number, startTimeout: number = SUPERVISION.startTimeout) {
     this.server = server;
     this.stopTimeout = stopTimeout;
+    this.startTimeout = startTimeout;
   }
 
   /** Hands the sockets to `count` workers: the first takes over from the main process, then the rest start. */
@@ -203,10 +213,15 @@ export class Supervisor {
     const worker = new Worker(id, spawnWorker(id), forReload);
     this.workers.add(worker);
     offerHandles(worker.child, () => this.held ?? this.server.listeners().map(rawHandle), giveBack);
-    const timer = setTimeout(() => {
-      worker.settle(`did not accept within ${SUPERVISION.startTimeout / 1000} s`);
-      worker.child.kill("SIGKILL");
-    }, SUPERVISION.startTimeout);
+    // A worker stuck before it accepts (an import that never settles) would hold its place forever.
+    const timer =
+      this.startTimeout > 0
+        ? setTimeout(() => {
+            worker.killedBecause = `did not accept within ${this.startTimeout / 1000} s and was killed`;
+            worker.settle(worker.killedBecause);
+            worker.child.kill("SIGKILL");
+          }, this.startTimeout)
+        : undefined;
     worker.child.on("message", (message: { vsgi?: string }, handle?: RawHandle) => {
       if (message?.vsgi === "handle" && handle !== undefined) worker.handles.push(handle);
       else if (message?.vsgi === "accepting") {
@@ -250,7 +265,7 @@ export class Supervisor {
     if (worker.accepting && lived >= SUPERVISION.stableAfter) this.failures = 0;
     this.failures++;
     if (!worker.accepting) this.startFailures++;
-    const what = `${worker.name} ${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`;
+    const what = `${worker.name} ${worker.killedBecause ?? `${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`}`;
     const why =
       this.startFailures >= SUPERVISION.giveUpAfter
         ? `${this.startFailures} workers in a row exited before accepting`

@@ -97,6 +97,20 @@ function steadyLoad(backend: AskableBackend, port: number, kept = false): { answ
   };
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `condition` holds, checked every 20 ms. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
+}
+
 /** Resolves once `answers` grew by `more`. */
 async function more(answers: string[], more: number): Promise<void> {
   const target = answers.length + more;
@@ -140,6 +154,29 @@ describe("SIGHUP with new code that cannot start", () => {
     await logged(p, /reload failed: /, 1);
     expect(p.stderr()).toMatch(/reload failed: worker 3 \(pid \d+\) exited with code 1 before accepting; the running workers keep serving/);
     for (let i = 0; i < 4; i++) expect(await ask("http", port, "/version")).toBe("200 v1");
+    // A later reload with code that starts goes through.
+    await writeFile(file, "v2");
+    p.kill("SIGHUP");
+    await logged(p, /reloaded: /, 1);
+    expect(await ask("http", port, "/version")).toBe("200 v2");
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }, 60000);
+
+  it("a new worker that does not accept within --start-timeout is killed; the running workers keep serving meanwhile and after", async () => {
+    const { p, port, file } = await program("http", "v1", ["--forks", "1", "--start-timeout", "1"]);
+    await writeFile(file, "hang");
+    const load = steadyLoad("http", port);
+    p.kill("SIGHUP");
+    await logged(p, /reload failed: /, 1);
+    await more(load.answers, 5);
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    expect(new Set(load.answers)).toEqual(new Set(["200 v1"]));
+    const [, pid] = p.stderr().match(/reload failed: worker 3 \(pid (\d+)\) did not accept within 1 s and was killed; the running workers keep serving\n/)!;
+    // A reload's worker that failed is not started again: the reload is over.
+    expect(p.stderr()).not.toMatch(/starting another|worker 4/);
+    await until(() => !alive(Number(pid)));
     // A later reload with code that starts goes through.
     await writeFile(file, "v2");
     p.kill("SIGHUP");
