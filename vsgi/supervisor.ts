@@ -26,7 +26,7 @@ export const SUPERVISION = {
   /**
    * The supervisor gives up after this many workers in a row exit before they accept (the code
    * cannot start), or this many times the number of workers die in a row within `stableAfter`
-   * of starting (they crash-loop). @default 5
+   * of accepting (they crash-loop). @default 5
    */
   giveUpAfter: 5,
   /**
@@ -44,7 +44,8 @@ class Worker {
   readonly id: number;
   /** Started by a reload (rather than to fill a place): failing to start is the reload's to report. */
   readonly forReload: boolean;
-  readonly startedAt = Date.now();
+  /** When it said it accepts (Date.now()): how long it served is counted from then, not from its start. */
+  acceptedAt = 0;
   /** The copies of the sockets it sent back (asked of the first worker only). */
   readonly handles: RawHandle[] = [];
   accepting = false;
@@ -103,7 +104,8 @@ export class Supervisor {
   private failures = 0;
   /** Workers in a row that exited before accepting. */
   private startFailures = 0;
-  private restartTimer: NodeJS.Timeout | null = null;
+  /** One timer per dead worker, each starting its replacement after that death's delay. */
+  private readonly restarts = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private reloadQueued = false;
   private stopping = false;
@@ -154,7 +156,8 @@ export class Supervisor {
   async stop(code = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    for (const timer of this.restarts) clearTimeout(timer);
+    this.restarts.clear();
     const stops: Promise<void>[] = [...this.workers].map((worker) => this.stopWorker(worker));
     // The main process's own serving: stopping since a worker took over, or stopped now.
     stops.push(this.server.stop(this.stopTimeout));
@@ -198,10 +201,13 @@ export class Supervisor {
     }
   }
 
-  /** Starts workers until there are as many as wanted (one only, until one took over). */
+  /**
+   * Starts workers until there are as many as wanted (one only, until one took over); a place
+   * whose dead worker waits out its delay counts as filled.
+   */
   private fill(): void {
-    if (this.stopping || this.restartTimer !== null) return;
-    let live = 0;
+    if (this.stopping) return;
+    let live = this.restarts.size;
     for (const worker of this.workers) if (!worker.stopping) live++;
     const wanted = this.held === null ? Math.min(this.wanted, 1) : this.wanted;
     for (; live < wanted; live++) this.spawn().accepted.catch(() => undefined);
@@ -227,6 +233,7 @@ export class Supervisor {
       else if (message?.vsgi === "accepting") {
         clearTimeout(timer);
         worker.accepting = true;
+        worker.acceptedAt = Date.now();
         this.startFailures = 0;
         say(`${worker.name} accepts`);
         if (this.held === null && !this.stopping) this.takeOver(worker);
@@ -261,8 +268,9 @@ export class Supervisor {
 
   /** A worker died on its own: another one after a delay that doubles while they keep dying. */
   private died(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    const lived = Date.now() - worker.startedAt;
-    if (worker.accepting && lived >= SUPERVISION.stableAfter) this.failures = 0;
+    // Served, not lived: with a long --start-timeout, code that loads for a minute and then
+    // crashes at its first request would otherwise reset the back-off at every death.
+    if (worker.accepting && Date.now() - worker.acceptedAt >= SUPERVISION.stableAfter) this.failures = 0;
     this.failures++;
     if (!worker.accepting) this.startFailures++;
     const what = `${worker.name} ${worker.killedBecause ?? `${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`}`;
@@ -270,7 +278,7 @@ export class Supervisor {
       this.startFailures >= SUPERVISION.giveUpAfter
         ? `${this.startFailures} workers in a row exited before accepting`
         : this.failures >= SUPERVISION.giveUpAfter * Math.max(1, this.wanted)
-          ? `${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of starting`
+          ? `${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of accepting`
           : null;
     if (why !== null) {
       say(`${what}; giving up: ${why}; stopping`);
@@ -279,11 +287,12 @@ export class Supervisor {
     }
     const delay = Math.min(SUPERVISION.firstDelay * 2 ** (this.failures - 1), SUPERVISION.maxDelay);
     say(`${what}; starting another in ${delay} ms`);
-    if (this.restartTimer !== null) return;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
+    // Its own timer, not one shared with earlier deaths: the replacement starts when the line says.
+    const timer = setTimeout(() => {
+      this.restarts.delete(timer);
       this.fill();
     }, delay);
+    this.restarts.add(timer);
   }
 
   /** SIGTERM (a graceful stop), SIGKILL if it outlasts its stop timeout; resolves once it exited. */

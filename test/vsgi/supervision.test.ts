@@ -1,7 +1,7 @@
 // The supervisor of `run(argv)` with --forks: a crashing worker is replaced while the others
-// serve; workers that cannot start (or do not accept within --start-timeout) are retried with a
-// growing delay, then given up on; stops wait for requests in flight up to --stop-timeout;
-// SIGUSR1 reaches the workers harmlessly.
+// serve; workers that cannot start (or do not accept within --start-timeout), and workers that
+// crash soon after they accept, are retried with a growing delay, then given up on; stops wait
+// for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly.
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
@@ -88,6 +88,22 @@ describe("worker supervision", () => {
     expect(killed[4]![4]).toBe("5 workers in a row exited before accepting; stopping");
     for (const m of killed) expect(alive(Number(m[2]))).toBe(false);
     expect(stderr).not.toMatch(/accepts|supervises/);
+  }, 60000);
+
+  it("workers that die soon after they accept, by an exception or a signal, are restarted with a doubling delay, each death logged; then it gives up: exit 1 and one line", async () => {
+    // Two workers, each dying 300 ms after it accepts; worker 3 by SIGKILL.
+    const p = run(["-p", "0", "--forks", "1"], { FIXTURE_CRASH_AFTER: "300", FIXTURE_KILLED_WORKER: "3" });
+    expect(await p.exited).toBe(1);
+    const stderr = p.stderr();
+    const deaths = [...stderr.matchAll(/vsgi: worker (\d+) \(pid (\d+)\) (exited with code \d+|was killed by \w+)(.*)\n/g)];
+    // Every worker accepted before it died: none died "before accepting".
+    expect(deaths.map((m) => Number(m[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const [, id, , fate] of deaths) expect(fate).toBe(id === "3" ? "was killed by SIGKILL" : "exited with code 1");
+    for (const m of deaths) expect(stderr).toMatch(new RegExp(`worker ${m[1]} \\(pid ${m[2]}\\) accepts`));
+    // The delay doubles at each death in a row, up to 5 s; the 10th (5 × 2 workers) gives up.
+    expect(deaths.slice(0, 9).map((m) => m[4])).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000].map((ms) => `; starting another in ${ms} ms`));
+    expect(deaths[9]![4]).toBe("; giving up: 10 workers in a row exited within 10 s of accepting; stopping");
+    for (const m of deaths) expect(alive(Number(m[2]))).toBe(false);
   }, 60000);
 
   it("SIGUSR1 is forwarded to the workers, which neither die nor start an inspector", async () => {
