@@ -230,7 +230,8 @@ export class Supervisor {
         : undefined;
     worker.child.on("message", (message: { vsgi?: string }, handle?: RawHandle) => {
       if (message?.vsgi === "handle" && handle !== undefined) worker.handles.push(handle);
-      else if (message?.vsgi === "accepting") {
+      // Too late: it is being killed for its start timeout, which its exit reports.
+      else if (message?.vsgi === "accepting" && worker.killedBecause === null) {
         clearTimeout(timer);
         worker.accepting = true;
         worker.acceptedAt = Date.now();
