@@ -82,7 +82,7 @@ export class Application {
   private supervise(line: CommandLine): Promise<number> {
     const shareable = this.server.listeners().length > 0;
     const stopTimeout = line.stopTimeout ?? this.server.options.stopTimeout ?? DEFAULT_STOP_TIMEOUT;
-    const supervisor = new Supervisor(this.server, stopTimeout);
+    const supervisor = new Supervisor(this.server, stopTimeout, line.startTimeout);
     const onStop = (): void => void supervisor.stop(0);
     const onReload = (): void => {
       if (shareable) supervisor.reload();

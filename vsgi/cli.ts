@@ -15,6 +15,8 @@ export interface CommandLine {
   logFormat: LogFormat;
   /** `--stop-timeout`, in ms: how long a graceful stop waits for requests in flight. */
   stopTimeout?: number;
+  /** `--start-timeout`, in ms: how long a new worker has to accept before it is killed; 0: no limit. */
+  startTimeout?: number;
 }
 
 /** The flags `run(argv)` takes, as `--help` lists them after the usage line. */
@@ -22,6 +24,8 @@ export const OPTIONS_HELP = `Options:
       --forks N               serve with N+1 worker processes, this one supervising
       --stop-timeout SECONDS  how long a stop or a reload waits for requests in flight
                               before closing them (default 30)
+      --start-timeout SECONDS a new worker that does not accept within it is killed
+                              and counts as failed (default 30; 0: no limit)
   -a, --address ADDR          listen on ADDR (with --port; default: the loopback)
   -p, --port PORT             listen on TCP port PORT (repeatable; 0: any free port)
   -A, --any                   listen on every interface instead of the loopback
@@ -112,6 +116,9 @@ export function parseCommandLine(args: readonly string[]): CommandLine {
         break;
       case "--stop-timeout":
         line.stopTimeout = seconds(arg, value());
+        break;
+      case "--start-timeout":
+        line.startTimeout = seconds(arg, value());
         break;
       case "-a":
       case "--address": {

@@ -26,10 +26,13 @@ export const SUPERVISION = {
   /**
    * The supervisor gives up after this many workers in a row exit before they accept (the code
    * cannot start), or this many times the number of workers die in a row within `stableAfter`
-   * of starting (they crash-loop). @default 5
+   * of accepting (they crash-loop). @default 5
    */
   giveUpAfter: 5,
-  /** How long a new worker has to accept before it counts as failed (ms). @default 30000 */
+  /**
+   * How long a new worker has to accept before it is killed and counts as failed (ms);
+   * `--start-timeout` on the command line. @default 30000
+   */
   startTimeout: 30000,
   /** How long past its stop timeout a stopping worker has before SIGKILL (ms). @default 10000 */
   killGrace: 10000,
@@ -41,10 +44,13 @@ class Worker {
   readonly id: number;
   /** Started by a reload (rather than to fill a place): failing to start is the reload's to report. */
   readonly forReload: boolean;
-  readonly startedAt = Date.now();
+  /** When it said it accepts (Date.now()): how long it served is counted from then, not from its start. */
+  acceptedAt = 0;
   /** The copies of the sockets it sent back (asked of the first worker only). */
   readonly handles: RawHandle[] = [];
   accepting = false;
+  /** Why the supervisor killed it before it accepted (its start timeout), for the line that tells of its death. */
+  killedBecause: string | null = null;
   /** Sent SIGTERM by the supervisor: its exit is expected. */
   stopping = false;
   /** Settles once it accepts (or rejects with why it did not). */
@@ -80,13 +86,14 @@ function say(line: string): void {
  * own, which serves until a first worker accepts.
  *
  * @example
- * const supervisor = new Supervisor(server, 30000);
+ * const supervisor = new Supervisor(server, 30000, 120000);
  * supervisor.supervise(4); process.on("SIGHUP", () => supervisor.reload());
  * process.exitCode = await supervisor.finished;
  */
 export class Supervisor {
   private readonly server: Server;
   private readonly stopTimeout: number;
+  private readonly startTimeout: number;
   private readonly workers = new Set<Worker>();
   /** The sockets, not accepted on, once a worker took over from the main process. */
   private held: RawHandle[] | null = null;
@@ -97,7 +104,8 @@ export class Supervisor {
   private failures = 0;
   /** Workers in a row that exited before accepting. */
   private startFailures = 0;
-  private restartTimer: NodeJS.Timeout | null = null;
+  /** One timer per dead worker, each starting its replacement after that death's delay. */
+  private readonly restarts = new Set<NodeJS.Timeout>();
   private queue: Promise<void> = Promise.resolve();
   private reloadQueued = false;
   private stopping = false;
@@ -107,10 +115,14 @@ export class Supervisor {
   /** Resolves with the exit status: 0 once stopped, 1 after giving up. */
   readonly finished = new Promise<number>((resolve) => (this.finish = resolve));
 
-  /** `stopTimeout`: the workers' graceful stop (ms), after which (and a grace) they are killed. */
-  constructor(server: Server, stopTimeout: number) {
+  /**
+   * `stopTimeout`: the workers' graceful stop (ms), after which (and a grace) they are killed.
+   * `startTimeout`: how long a new worker has to accept (ms) before it is killed; 0: no limit.
+   */
+  constructor(server: Server, stopTimeout: number, startTimeout: number = SUPERVISION.startTimeout) {
     this.server = server;
     this.stopTimeout = stopTimeout;
+    this.startTimeout = startTimeout;
   }
 
   /** Hands the sockets to `count` workers: the first takes over from the main process, then the rest start. */
@@ -144,7 +156,8 @@ export class Supervisor {
   async stop(code = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    for (const timer of this.restarts) clearTimeout(timer);
+    this.restarts.clear();
     const stops: Promise<void>[] = [...this.workers].map((worker) => this.stopWorker(worker));
     // The main process's own serving: stopping since a worker took over, or stopped now.
     stops.push(this.server.stop(this.stopTimeout));
@@ -188,10 +201,13 @@ export class Supervisor {
     }
   }
 
-  /** Starts workers until there are as many as wanted (one only, until one took over). */
+  /**
+   * Starts workers until there are as many as wanted (one only, until one took over); a place
+   * whose dead worker waits out its delay counts as filled.
+   */
   private fill(): void {
-    if (this.stopping || this.restartTimer !== null) return;
-    let live = 0;
+    if (this.stopping) return;
+    let live = this.restarts.size;
     for (const worker of this.workers) if (!worker.stopping) live++;
     const wanted = this.held === null ? Math.min(this.wanted, 1) : this.wanted;
     for (; live < wanted; live++) this.spawn().accepted.catch(() => undefined);
@@ -203,15 +219,22 @@ export class Supervisor {
     const worker = new Worker(id, spawnWorker(id), forReload);
     this.workers.add(worker);
     offerHandles(worker.child, () => this.held ?? this.server.listeners().map(rawHandle), giveBack);
-    const timer = setTimeout(() => {
-      worker.settle(`did not accept within ${SUPERVISION.startTimeout / 1000} s`);
-      worker.child.kill("SIGKILL");
-    }, SUPERVISION.startTimeout);
+    // A worker stuck before it accepts (an import that never settles) would hold its place forever.
+    const timer =
+      this.startTimeout > 0
+        ? setTimeout(() => {
+            worker.killedBecause = `did not accept within ${this.startTimeout / 1000} s and was killed`;
+            worker.settle(worker.killedBecause);
+            worker.child.kill("SIGKILL");
+          }, this.startTimeout)
+        : undefined;
     worker.child.on("message", (message: { vsgi?: string }, handle?: RawHandle) => {
       if (message?.vsgi === "handle" && handle !== undefined) worker.handles.push(handle);
-      else if (message?.vsgi === "accepting") {
+      // Too late: it is being killed for its start timeout, which its exit reports.
+      else if (message?.vsgi === "accepting" && worker.killedBecause === null) {
         clearTimeout(timer);
         worker.accepting = true;
+        worker.acceptedAt = Date.now();
         this.startFailures = 0;
         say(`${worker.name} accepts`);
         if (this.held === null && !this.stopping) this.takeOver(worker);
@@ -246,16 +269,17 @@ export class Supervisor {
 
   /** A worker died on its own: another one after a delay that doubles while they keep dying. */
   private died(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
-    const lived = Date.now() - worker.startedAt;
-    if (worker.accepting && lived >= SUPERVISION.stableAfter) this.failures = 0;
+    // Served, not lived: with a long --start-timeout, code that loads for a minute and then
+    // crashes at its first request would otherwise reset the back-off at every death.
+    if (worker.accepting && Date.now() - worker.acceptedAt >= SUPERVISION.stableAfter) this.failures = 0;
     this.failures++;
     if (!worker.accepting) this.startFailures++;
-    const what = `${worker.name} ${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`;
+    const what = `${worker.name} ${worker.killedBecause ?? `${fate(code, signal)}${worker.accepting ? "" : " before accepting"}`}`;
     const why =
       this.startFailures >= SUPERVISION.giveUpAfter
         ? `${this.startFailures} workers in a row exited before accepting`
         : this.failures >= SUPERVISION.giveUpAfter * Math.max(1, this.wanted)
-          ? `${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of starting`
+          ? `${this.failures} workers in a row exited within ${SUPERVISION.stableAfter / 1000} s of accepting`
           : null;
     if (why !== null) {
       say(`${what}; giving up: ${why}; stopping`);
@@ -264,11 +288,12 @@ export class Supervisor {
     }
     const delay = Math.min(SUPERVISION.firstDelay * 2 ** (this.failures - 1), SUPERVISION.maxDelay);
     say(`${what}; starting another in ${delay} ms`);
-    if (this.restartTimer !== null) return;
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
+    // Its own timer, not one shared with earlier deaths: the replacement starts when the line says.
+    const timer = setTimeout(() => {
+      this.restarts.delete(timer);
       this.fill();
     }, delay);
+    this.restarts.add(timer);
   }
 
   /** SIGTERM (a graceful stop), SIGKILL if it outlasts its stop timeout; resolves once it exited. */

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "node:http";
 import { start, distPath, type Program } from "../helpers/process.js";
-import { ask, type AskableBackend } from "../helpers/ask.js";
+import { ask, KeptAjpConnection, type AskableBackend } from "../helpers/ask.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -62,17 +62,24 @@ function askKept(agent: Agent, port: number, path: string): Promise<string> {
 
 /**
  * A client that sends requests one after another until stopped, each on a new connection (or,
- * `kept`, on one kept-alive connection for as long as the server keeps it).
+ * `kept`, on one kept-alive connection for as long as the server keeps it: an http agent, or an
+ * AJP connection pooled as Apache does).
  */
 function steadyLoad(backend: AskableBackend, port: number, kept = false): { answers: string[]; failures: string[]; stop(): Promise<void> } {
-  const agent = kept ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
+  const agent = kept && backend === "http" ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
+  const ajp = kept && backend === "ajp" ? new KeptAjpConnection(port) : null;
   const answers: string[] = [];
   const failures: string[] = [];
   let going = true;
+  const once = (): Promise<string> => {
+    if (agent !== null) return askKept(agent, port, "/version");
+    if (ajp !== null) return ajp.ask("/version");
+    return ask(backend, port, "/version");
+  };
   const loop = (async () => {
     while (going) {
       try {
-        answers.push(await (agent !== null ? askKept(agent, port, "/version") : ask(backend, port, "/version")));
+        answers.push(await once());
       } catch (err) {
         failures.push((err as Error).message);
       }
@@ -85,8 +92,23 @@ function steadyLoad(backend: AskableBackend, port: number, kept = false): { answ
       going = false;
       await loop;
       agent?.destroy();
+      ajp?.close();
     },
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `condition` holds, checked every 20 ms. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Resolves once `answers` grew by `more`. */
@@ -97,7 +119,7 @@ async function more(answers: string[], more: number): Promise<void> {
 
 describe("SIGHUP under a steady load", () => {
   const cases: [string, number][] = [];
-  for (const backend of ["http", "http kept alive", "scgi", "fastcgi"]) for (const forks of [0, 1]) cases.push([backend, forks]);
+  for (const backend of ["http", "http kept alive", "scgi", "fastcgi", "ajp", "ajp kept alive"]) for (const forks of [0, 1]) cases.push([backend, forks]);
 
   it.each(cases)("%s with --forks %i: no request lost, the new code answers after each reload, same pid", async (name, forks) => {
     const backend = name.split(" ")[0] as AskableBackend;
@@ -132,6 +154,29 @@ describe("SIGHUP with new code that cannot start", () => {
     await logged(p, /reload failed: /, 1);
     expect(p.stderr()).toMatch(/reload failed: worker 3 \(pid \d+\) exited with code 1 before accepting; the running workers keep serving/);
     for (let i = 0; i < 4; i++) expect(await ask("http", port, "/version")).toBe("200 v1");
+    // A later reload with code that starts goes through.
+    await writeFile(file, "v2");
+    p.kill("SIGHUP");
+    await logged(p, /reloaded: /, 1);
+    expect(await ask("http", port, "/version")).toBe("200 v2");
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }, 60000);
+
+  it("a new worker that does not accept within --start-timeout is killed; the running workers keep serving meanwhile and after", async () => {
+    const { p, port, file } = await program("http", "v1", ["--forks", "1", "--start-timeout", "1"]);
+    await writeFile(file, "hang");
+    const load = steadyLoad("http", port);
+    p.kill("SIGHUP");
+    await logged(p, /reload failed: /, 1);
+    await more(load.answers, 5);
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    expect(new Set(load.answers)).toEqual(new Set(["200 v1"]));
+    const [, pid] = p.stderr().match(/reload failed: worker 3 \(pid (\d+)\) did not accept within 1 s and was killed; the running workers keep serving\n/)!;
+    // A reload's worker that failed is not started again: the reload is over.
+    expect(p.stderr()).not.toMatch(/starting another|worker 4/);
+    await until(() => !alive(Number(pid)));
     // A later reload with code that starts goes through.
     await writeFile(file, "v2");
     p.kill("SIGHUP");

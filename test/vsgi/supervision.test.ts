@@ -1,6 +1,7 @@
 // The supervisor of `run(argv)` with --forks: a crashing worker is replaced while the others
-// serve; workers that cannot start are retried with a growing delay, then given up on; stops
-// wait for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly.
+// serve; workers that cannot start (or do not accept within --start-timeout), and workers that
+// crash soon after they accept, are retried with a growing delay, then given up on; stops wait
+// for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly.
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
@@ -8,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { start, distPath, type Program } from "../helpers/process.js";
 import { ask } from "../helpers/ask.js";
-import { parseCommandLine } from "../../vsgi/index.js";
+import { parseCommandLine, usage } from "../../vsgi/index.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -74,6 +75,37 @@ describe("worker supervision", () => {
     expect(p.stderr()).toMatch(/exited with code 1 before accepting; giving up: 5 workers in a row exited before accepting; stopping\n/);
   }, 60000);
 
+  it("workers that never accept are killed after --start-timeout and retried with a doubling delay, the main process serving meanwhile; then it gives up: exit 1 and one line", async () => {
+    const p = run(["-p", "0", "--forks", "1", "--start-timeout", "1"], { FIXTURE_HANG_IN_WORKER: "1" });
+    const [, port] = await p.waitFor(/Listening on 'http:\/\/127\.0\.0\.1:(\d+)\/'/);
+    // No worker took over: the main process answers itself.
+    expect(await ask("http", Number(port), "/pid")).toBe(`200 ${p.child.pid}`);
+    expect(await p.exited).toBe(1);
+    const stderr = p.stderr();
+    const killed = [...stderr.matchAll(/worker (\d+) \(pid (\d+)\) did not accept within 1 s and was killed; (?:starting another in (\d+) ms|giving up: (.*))\n/g)];
+    expect(killed.map((m) => Number(m[1]))).toEqual([1, 2, 3, 4, 5]);
+    expect(killed.slice(0, 4).map((m) => Number(m[3]))).toEqual([100, 200, 400, 800]);
+    expect(killed[4]![4]).toBe("5 workers in a row exited before accepting; stopping");
+    for (const m of killed) expect(alive(Number(m[2]))).toBe(false);
+    expect(stderr).not.toMatch(/accepts|supervises/);
+  }, 60000);
+
+  it("workers that die soon after they accept, by an exception or a signal, are restarted with a doubling delay, each death logged; then it gives up: exit 1 and one line", async () => {
+    // Two workers, each dying 300 ms after it accepts; worker 3 by SIGKILL.
+    const p = run(["-p", "0", "--forks", "1"], { FIXTURE_CRASH_AFTER: "300", FIXTURE_KILLED_WORKER: "3" });
+    expect(await p.exited).toBe(1);
+    const stderr = p.stderr();
+    const deaths = [...stderr.matchAll(/vsgi: worker (\d+) \(pid (\d+)\) (exited with code \d+|was killed by \w+)(.*)\n/g)];
+    // Every worker accepted before it died: none died "before accepting".
+    expect(deaths.map((m) => Number(m[1])).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const [, id, , fate] of deaths) expect(fate).toBe(id === "3" ? "was killed by SIGKILL" : "exited with code 1");
+    for (const m of deaths) expect(stderr).toMatch(new RegExp(`worker ${m[1]} \\(pid ${m[2]}\\) accepts`));
+    // The delay doubles at each death in a row, up to 5 s; the 10th (5 × 2 workers) gives up.
+    expect(deaths.slice(0, 9).map((m) => m[4])).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000].map((ms) => `; starting another in ${ms} ms`));
+    expect(deaths[9]![4]).toBe("; giving up: 10 workers in a row exited within 10 s of accepting; stopping");
+    for (const m of deaths) expect(alive(Number(m[2]))).toBe(false);
+  }, 60000);
+
   it("SIGUSR1 is forwarded to the workers, which neither die nor start an inspector", async () => {
     const { p, port } = await serving(["--forks", "1"]);
     await p.waitFor(/worker 2 \(pid \d+\) accepts/);
@@ -108,6 +140,25 @@ describe("worker supervision", () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 60000);
+});
+
+describe("--start-timeout", () => {
+  it("is read in seconds, decimals allowed, into the start timeout in ms, and --help lists it", () => {
+    expect(parseCommandLine(["--start-timeout", "120"]).startTimeout).toBe(120000);
+    expect(parseCommandLine(["--start-timeout=2.5"]).startTimeout).toBe(2500);
+    expect(parseCommandLine(["--start-timeout", "0"]).startTimeout).toBe(0);
+    expect(parseCommandLine([]).startTimeout).toBeUndefined();
+    expect(() => parseCommandLine(["--start-timeout", "-1"])).toThrow(/option --start-timeout takes a number of seconds/);
+    expect(() => parseCommandLine(["--start-timeout", "90000"])).toThrow(/from 0 to 86400, got "90000"/);
+    expect(() => parseCommandLine(["--start-timeout"])).toThrow(/from 0 to 86400, got ""/);
+    expect(usage(["node", "app.js"])).toMatch(/--start-timeout SECONDS/);
+  });
+
+  it("is refused when it is no number of seconds, with exit 2", async () => {
+    const p = run(["--start-timeout", "1m"]);
+    expect(await p.exited).toBe(2);
+    expect(p.stderr()).toMatch(/^option --start-timeout takes a number of seconds from 0 to 86400, got "1m"\n/);
+  });
 });
 
 describe("UNIX socket paths", () => {
