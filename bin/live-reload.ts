@@ -1,47 +1,89 @@
 // `vsgi --live-reload`: a supervisor that runs the application as a child `vsgi` (which loads the
-// module and runs the backend, workers included) and starts a fresh one when a file under the
-// module's folder changes. A fresh process, because an ES module once imported cannot be
-// imported again in the same process. The child inherits the standard streams, fd 0 included,
-// so the listening socket lighttpd's bin-path or spawn-fcgi hands over stays the same.
+// module and runs the backend, workers included) and sends it SIGHUP when a file under the
+// module's folder changes. The child's `run` then does its zero-downtime reload: a worker process
+// loads the new code and takes the listening sockets over before the old code stops, so no
+// request sees a closed port, and new code that cannot start leaves the old one serving (the
+// child logs why). A reload rather than a restart of the child, because a stopped child closes
+// its port (or stops accepting on fd 0) until the next one listens; a process for the new code,
+// because an ES module once imported cannot be imported again in the same process. The child
+// inherits the standard streams, fd 0 included, so the listening socket lighttpd's bin-path or
+// spawn-fcgi hands over stays the same; a child that has exited is started afresh on a change.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { watch } from "node:fs";
 import { sep } from "node:path";
 
-/** How long the folder must be quiet before a restart: an editor's save is several events. */
+/** How long the folder must be quiet before a reload: an editor's save is several events. */
 export const RELOAD_DEBOUNCE_MS = 100;
 
+type Exit = [number | null, NodeJS.Signals | null];
+
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function say(line: string): void {
+  process.stderr.write(`vsgi: ${line}\n`);
+}
+
 /**
- * Runs `node script args` under supervision, restarting it on changes under `folder`
- * (`node_modules` ignored); resolves with the exit status once stopped by SIGTERM or SIGINT.
+ * Runs `node script args` under supervision, reloading it (SIGHUP) on changes under `folder`
+ * (`node_modules` ignored), or starting it again if it has exited; resolves with the exit status
+ * once stopped by SIGTERM or SIGINT, or once the first child exits on its own before any change.
  *
  * @example process.exitCode = await superviseReloading("/srv/app", "/usr/lib/vsgi.js", ["app.js"]);
  */
 export async function superviseReloading(folder: string, script: string, args: readonly string[]): Promise<number> {
-  const start = (): ChildProcess => spawn(process.execPath, [script, ...args], { stdio: "inherit" });
-  let child = start();
-  let exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
+  let child!: ChildProcess;
+  let exited!: Promise<Exit>;
+  // Whether this child was sent SIGHUP: dying of it means it had not yet taken the signal over
+  // from node's default (it was still loading), not that it failed.
+  let hupped = false;
+  // Until the first change, the child ending on its own is the command ending (a module's
+  // mistake: its one line is on stderr already); after it, a mistake is being fixed, and the
+  // next change starts the application again.
+  let changedYet = false;
   let stopping = false;
+  let settle: (code: number) => void = () => undefined;
+  const result = new Promise<number>((ok) => (settle = ok));
+
+  const launch = (): void => {
+    const started = spawn(process.execPath, [script, ...args], { stdio: "inherit" });
+    child = started;
+    hupped = false;
+    exited = once(started, "exit") as Promise<Exit>;
+    void exited.then(([code, signal]) => {
+      if (stopping || started !== child) return;
+      if (signal === "SIGHUP" && hupped) {
+        say("the application was still starting; starting it again");
+        launch();
+      } else if (!changedYet) {
+        stopping = true;
+        settle(code ?? 1);
+      } else {
+        say(`the application exited (${signal ?? code}); waiting for a change`);
+      }
+    });
+  };
+
+  // What a change (or a SIGHUP to this process) does: the running child reloads, an exited one
+  // is started again.
+  const reload = (what: string): void => {
+    if (stopping) return;
+    changedYet = true;
+    if (alive(child)) {
+      say(`${what}, reloading`);
+      hupped = true;
+      child.kill("SIGHUP");
+    } else {
+      say(`${what}, restarting`);
+      launch();
+    }
+  };
+
+  launch();
   let timer: NodeJS.Timeout | undefined;
   const changed = new Set<string>();
-  let replaced: ChildProcess | undefined; // the child a restart stops: its exit is expected
-
-  const restart = async (): Promise<void> => {
-    if (stopping) return;
-    process.stderr.write(`vsgi: ${[...changed].join(", ")} changed, restarting\n`);
-    changed.clear();
-    replaced = child;
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM"); // a graceful stop: the listeners close before the new child binds
-      await exited;
-    }
-    if (stopping) return;
-    child = start();
-    exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;
-    void watchExit(child, exited, true);
-  };
-  // A restart chain: a change while the previous restart still waits for its child is queued.
-  let restarting = Promise.resolve();
   const watcher = watch(folder, { recursive: true }, (_event, name) => {
     if (name === null) return;
     const file = name.toString();
@@ -49,48 +91,33 @@ export async function superviseReloading(folder: string, script: string, args: r
     changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
-      restarting = restarting.then(restart);
+      const names = [...changed].join(", ");
+      changed.clear();
+      reload(`${names} changed`);
     }, RELOAD_DEBOUNCE_MS);
   });
-
-  // The first child ending on its own is the command ending (a module's mistake: its one line
-  // is on stderr already); a restarted one failing, as while a mistake is being fixed, waits for
-  // the next change.
-  const watchExit = async (which: ChildProcess, done: typeof exited, restarted: boolean): Promise<void> => {
-    const [code, signal] = await done;
-    if (stopping || which !== child || which === replaced) return;
-    if (!restarted) {
-      stopping = true;
-      settle(code ?? 1);
-      return;
-    }
-    process.stderr.write(`vsgi: the application exited (${signal ?? code}); waiting for a change\n`);
-  };
-  let settle: (code: number) => void = () => undefined;
-  const result = new Promise<number>((ok) => (settle = ok));
-  void watchExit(child, exited, false);
 
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
     clearTimeout(timer);
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (!alive(child)) {
       settle(0);
       return;
     }
     child.kill(signal);
     void exited.then(([code]) => settle(code ?? 0));
   };
-  // SIGHUP (a reload) and SIGUSR1 (reopen the logs) are the application's: node's default would
-  // end this process on the first and start an inspector on the second.
+  const onHangUp = (): void => reload("SIGHUP");
+  // SIGUSR1 (reopen the logs) is the application's: with a listener node starts no inspector.
   const forward = (signal: NodeJS.Signals): void => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (alive(child)) child.kill(signal);
   };
-  process.on("SIGTERM", stop).on("SIGINT", stop).on("SIGHUP", forward).on("SIGUSR1", forward);
+  process.on("SIGTERM", stop).on("SIGINT", stop).on("SIGHUP", onHangUp).on("SIGUSR1", forward);
   try {
     return await result;
   } finally {
     watcher.close();
-    process.off("SIGTERM", stop).off("SIGINT", stop).off("SIGHUP", forward).off("SIGUSR1", forward);
+    process.off("SIGTERM", stop).off("SIGINT", stop).off("SIGHUP", onHangUp).off("SIGUSR1", forward);
   }
 }

@@ -25,8 +25,9 @@ a function (req, res) => boolean.
   -s, --server NAME     the backend: http (default), cgi, scgi, fastcgi, ajp, or a module in a
                         folder of VSGI_SERVER_PATH
   -C, --directory DIR   the folder MODULE is resolved against
-      --live-reload     restart the application when a file under MODULE's folder changes
-                        (node_modules ignored)
+      --live-reload     reload the application, without a gap, when a file under MODULE's
+                        folder changes (node_modules ignored); a broken save leaves the
+                        last good code serving
   -h, --help            show this help and exit
       --version         show the version and exit
 

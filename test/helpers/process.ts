@@ -31,7 +31,17 @@ export interface Program {
  * @example const app = start(distPath("test/fixtures/app.js"), ["-p", "0"]);
  */
 export function start(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Program {
-  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  return startCommand(process.execPath, [script, ...args], env);
+}
+
+/**
+ * Starts any `command args` (a program that starts node in turn: spawn-fcgi, a front server)
+ * and collects what it prints.
+ *
+ * @example const app = startCommand("spawn-fcgi", ["-n", "-p", String(port), "--", process.execPath, BIN, "scgi", APP]);
+ */
+export function startCommand(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Program {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const text: Record<Stream, string> = { stdout: "", stderr: "" };
   const waiters: { pattern: RegExp; stream: Stream; resolve: (m: RegExpMatchArray) => void }[] = [];
   for (const stream of ["stdout", "stderr"] as const) {

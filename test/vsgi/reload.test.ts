@@ -4,9 +4,9 @@ import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "node:http";
 import { start, distPath, type Program } from "../helpers/process.js";
-import { ask, KeptAjpConnection, type AskableBackend } from "../helpers/ask.js";
+import { ask, type AskableBackend } from "../helpers/ask.js";
+import { steadyLoad, more, count, logged } from "../helpers/steady-load.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -33,70 +33,6 @@ async function program(backend: AskableBackend, version: string, args: string[])
   return { p, port: Number(port), file };
 }
 
-/** How many times `pattern` occurs in the program's standard error. */
-function count(p: Program, pattern: RegExp): number {
-  return p.stderr().match(new RegExp(pattern.source, "g"))?.length ?? 0;
-}
-
-/** Resolves once `pattern` occurred `times` times on standard error. */
-async function logged(p: Program, pattern: RegExp, times: number): Promise<void> {
-  while (count(p, pattern) < times) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`exited before ${pattern} ×${times}:\n${p.stderr()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** `GET path` through `agent` (which keeps its connection alive between requests): "STATUS BODY". */
-function askKept(agent: Agent, port: number, path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, agent }, (res) => {
-      let body = "";
-      res.setEncoding("utf8").on("data", (c: string) => (body += c));
-      res.on("end", () => resolve(`${res.statusCode} ${body}`));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
-/**
- * A client that sends requests one after another until stopped, each on a new connection (or,
- * `kept`, on one kept-alive connection for as long as the server keeps it: an http agent, or an
- * AJP connection pooled as Apache does).
- */
-function steadyLoad(backend: AskableBackend, port: number, kept = false): { answers: string[]; failures: string[]; stop(): Promise<void> } {
-  const agent = kept && backend === "http" ? new Agent({ keepAlive: true, maxSockets: 1 }) : null;
-  const ajp = kept && backend === "ajp" ? new KeptAjpConnection(port) : null;
-  const answers: string[] = [];
-  const failures: string[] = [];
-  let going = true;
-  const once = (): Promise<string> => {
-    if (agent !== null) return askKept(agent, port, "/version");
-    if (ajp !== null) return ajp.ask("/version");
-    return ask(backend, port, "/version");
-  };
-  const loop = (async () => {
-    while (going) {
-      try {
-        answers.push(await once());
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-  })();
-  return {
-    answers,
-    failures,
-    stop: async () => {
-      going = false;
-      await loop;
-      agent?.destroy();
-      ajp?.close();
-    },
-  };
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -111,12 +47,6 @@ async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 20));
 }
 
-/** Resolves once `answers` grew by `more`. */
-async function more(answers: string[], more: number): Promise<void> {
-  const target = answers.length + more;
-  while (answers.length < target) await new Promise((r) => setTimeout(r, 10));
-}
-
 describe("SIGHUP under a steady load", () => {
   const cases: [string, number][] = [];
   for (const backend of ["http", "http kept alive", "scgi", "fastcgi", "ajp", "ajp kept alive"]) for (const forks of [0, 1]) cases.push([backend, forks]);
@@ -125,7 +55,7 @@ describe("SIGHUP under a steady load", () => {
     const backend = name.split(" ")[0] as AskableBackend;
     const { p, port, file } = await program(backend, "v0", forks > 0 ? ["--forks", String(forks)] : []);
     const pid = p.child.pid;
-    const load = steadyLoad(backend, port, name !== backend);
+    const load = steadyLoad(backend, port, "/version", name !== backend);
     await more(load.answers, 5);
     for (let k = 1; k <= 2; k++) {
       await writeFile(file, `v${k}`);
@@ -166,7 +96,7 @@ describe("SIGHUP with new code that cannot start", () => {
   it("a new worker that does not accept within --start-timeout is killed; the running workers keep serving meanwhile and after", async () => {
     const { p, port, file } = await program("http", "v1", ["--forks", "1", "--start-timeout", "1"]);
     await writeFile(file, "hang");
-    const load = steadyLoad("http", port);
+    const load = steadyLoad("http", port, "/version");
     p.kill("SIGHUP");
     await logged(p, /reload failed: /, 1);
     await more(load.answers, 5);
