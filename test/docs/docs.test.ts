@@ -34,6 +34,25 @@ function codeBlocks(markdown: string): string[] {
   return [...markdown.matchAll(/^```(?:ts|typescript|js|javascript)\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
+/**
+ * The anchors of a page's headings as GitHub makes them: lower case, punctuation dropped but
+ * `-` and `_`, spaces as `-`, a repeated one numbered (`-1`, `-2`).
+ */
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of prose(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*$/gm)) {
+    const base = m[1]!
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    let slug = base;
+    for (let n = 1; out.has(slug); n++) slug = `${base}-${n}`;
+    out.add(slug);
+  }
+  return out;
+}
+
 const TOP = ["valum", "vsgi", "servers", "bin", "examples", "test", "bench", "docs", ".ci"];
 
 describe("the documentation", () => {
@@ -44,6 +63,20 @@ describe("the documentation", () => {
         const target = m[1]!.split("#")[0]!;
         if (target === "" || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // an anchor or a URL
         if (!existsSync(join(dirname(page), decodeURIComponent(target)))) broken.push(`${relative(ROOT, page)}: ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it("links to headings that exist, on its own page or another", () => {
+    const broken: string[] = [];
+    for (const page of PAGES) {
+      for (const m of prose(readFileSync(page, "utf8")).matchAll(/\]\(([^)\s]*#[^)\s]+)\)/g)) {
+        const [file, fragment] = m[1]!.split("#") as [string, string];
+        if (/^[a-z][a-z0-9+.-]*:/i.test(file)) continue; // another site's
+        const target = file === "" ? page : join(dirname(page), decodeURIComponent(file));
+        if (!target.endsWith(".md") || !existsSync(target)) continue; // a source file's line, or the test above
+        if (!anchors(readFileSync(target, "utf8")).has(decodeURIComponent(fragment))) broken.push(`${relative(ROOT, page)}: ${m[1]}`);
       }
     }
     expect(broken).toEqual([]);
