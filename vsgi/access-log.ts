@@ -2,6 +2,7 @@
 // start when the log is on (one null check when it is off: no clock read, no closure), and the
 // response reports here once its last byte is handed to the connection, or once the client
 // went away (see Response.logStart).
+import { performance } from "node:perf_hooks";
 import { LogFile } from "./log-file.js";
 import { lineWriter, type AccessEntry, type LogFormat } from "./log-format.js";
 import type { LogBuffer } from "./log-buffer.js";

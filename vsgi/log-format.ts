@@ -56,13 +56,22 @@ let clfText = "";
 let isoSecond = NaN;
 let isoText = "";
 
-function clfTimeCached(ms: number): string {
+/** ` [10/Oct/2000:13:55:36 -0700] "`: the time with the separators around it, one copy per line. */
+function clfStamp(ms: number): string {
   const second = Math.floor(ms / 1000);
   if (second !== clfSecond) {
-    clfText = clfTime(new Date(second * 1000));
+    clfText = ' [' + clfTime(new Date(second * 1000)) + '] "';
     clfSecond = second;
   }
   return clfText;
+}
+
+// `" 200 `: the end of the request line, the status and the space after it, made once per status.
+const STATUS_TEXT: string[] = [];
+
+function statusText(status: number): string {
+  if (status >= 100 && status <= 999) return (STATUS_TEXT[status] ??= '" ' + status + " ");
+  return '" ' + status + " ";
 }
 
 /** `2000-10-10T20:55:36.123Z`: ISO 8601 in UTC, milliseconds included. */
@@ -84,20 +93,17 @@ function isoTimeCached(ms: number): string {
  * @example writeCombined(file.batch, entry);
  */
 export function writeCombined(out: LogBuffer, e: AccessEntry): void {
+  // Separators go with the constant text next to them: fewer calls per line is what costs least.
   out.field(e.remoteAddress);
   out.ascii(" - ");
   out.field(e.user);
-  out.ascii(" [");
-  out.ascii(clfTimeCached(e.time));
-  out.ascii('] "');
+  out.ascii(clfStamp(e.time));
   out.field(e.method);
   out.byte(0x20);
   out.field(e.target);
   out.byte(0x20);
   out.field(e.protocol);
-  out.ascii('" ');
-  out.integer(e.status);
-  out.byte(0x20);
+  out.ascii(statusText(e.status));
   if (e.bytes === 0) out.byte(0x2d);
   else out.integer(e.bytes);
   out.ascii(' "');

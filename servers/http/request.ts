@@ -52,6 +52,24 @@ export class VsgiIncomingMessage extends IncomingMessage implements WatchedBody 
   }
 }
 
+// The headers of which node keeps the first and drops the duplicates (`matchKnownFields` in
+// node's _http_incoming.js), read straight from rawHeaders, with the same answer: building
+// node's header object for a few look-ups (the access log's Referer, User-Agent and
+// Authorization) cost more than scanning the raw list.
+const FIRST_WINS: ReadonlySet<string> = new Set([
+  "content-type", "content-length", "user-agent", "referer", "host", "authorization", "proxy-authorization",
+  "if-modified-since", "if-unmodified-since", "from", "location", "max-forwards", "retry-after", "etag",
+  "last-modified", "server", "age", "expires",
+]);
+
+function firstRawHeader(raw: readonly string[], lower: string): string | null {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === lower.length && (name === lower || name.toLowerCase() === lower)) return raw[i + 1]!;
+  }
+  return null;
+}
+
 /**
  * A request from node:http. Node parses the head; this reads it lazily: the host, the peer and
  * the header table are only looked at when asked for.
@@ -82,7 +100,9 @@ export class HttpRequest extends Request {
   }
 
   protected override rawHeader(name: string): string | null {
-    const value = this.node.headers[name.toLowerCase()];
+    const lower = name.toLowerCase();
+    if (FIRST_WINS.has(lower)) return firstRawHeader(this.node.rawHeaders, lower);
+    const value = this.node.headers[lower];
     if (value === undefined) return null;
     return typeof value === "string" ? value : value.join(", ");
   }

@@ -26,6 +26,19 @@ describe("http backend", () => {
     expect(text).toMatch(/\/1HTTP\/1\.1 200 OK[\s\S]*\r\n\r\n\/2$/);
   });
 
+  it("reads a repeated header as node does: the first of those node keeps one of, the others joined", async () => {
+    // header() reads the first-wins ones from the raw list, the others from node's table
+    served = await serve((req, res) =>
+      res.expandUtf8(JSON.stringify([req.header("User-Agent"), req.header("referer"), req.header("AUTHORIZATION"), req.header("accept"), req.header("x-none")])),
+    );
+    const text = await raw(
+      served.port,
+      "GET / HTTP/1.1\r\nHost: x\r\nuser-agent: first\r\nUser-Agent: second\r\nReferer: http://r/\r\nAuthorization: Basic eDp5\r\n" +
+        "Accept: a/b\r\nACCEPT: c/d\r\nConnection: close\r\n\r\n",
+    );
+    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual(["first", "http://r/", "Basic eDp5", "a/b, c/d", null]);
+  });
+
   it("reads a chunked request body", async () => {
     served = await serve(async (req, res) => res.expandUtf8(await req.flattenUtf8()));
     const text = await raw(
