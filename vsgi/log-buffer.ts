@@ -103,8 +103,9 @@ export class LogBuffer {
     this.length += this.bytes.write(text, this.length, "utf8");
   }
 
-  /** A non-negative integer in decimal (a status, a byte count, microseconds). */
+  /** A non-negative integer in decimal (a status, a byte count, microseconds); `-` for any other number. */
   integer(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) return this.byte(0x2d);
     if (n < 10) {
       this.byte(48 + n);
       return;
@@ -125,6 +126,12 @@ export class LogBuffer {
       b[i] = b[j]!;
       b[j] = c;
     }
+  }
+
+  /** A non-negative integer as a JSON number; `null` for any other number. */
+  jsonInteger(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) return this.ascii("null");
+    this.integer(n);
   }
 
   /** A CLF field: `-` when unknown or empty, else escaped as `escapeLogText` does. */

@@ -135,17 +135,17 @@ export function writeJson(out: LogBuffer, e: AccessEntry): void {
   out.ascii(',"protocol":');
   out.json(e.protocol);
   out.ascii(',"status":');
-  out.integer(e.status);
+  out.jsonInteger(e.status);
   out.ascii(',"bytes":');
-  out.integer(e.bytes);
+  out.jsonInteger(e.bytes);
   out.ascii(',"referer":');
   out.json(e.referer);
   out.ascii(',"userAgent":');
   out.json(e.userAgent);
   out.ascii(',"duration":');
-  out.integer(e.duration);
+  out.jsonInteger(e.duration);
   out.ascii(',"worker":');
-  out.integer(e.worker);
+  out.jsonInteger(e.worker);
   out.ascii("}\n");
 }
 

@@ -51,6 +51,12 @@ describe("formatCombined", () => {
     expect(line).toBe(`- - - [${localStamp(TIME)}] "GET /apache_pb.gif?a=1 HTTP/1.0" 304 - "-" "-" 1520\n`);
   });
 
+  it("writes - (JSON: null) for a number that is no count (an entry made by hand), never digits past the line's room", () => {
+    const line = formatCombined(entry({ bytes: 1e300, duration: -5 }));
+    expect(line).toMatch(/" 200 - "http:\/\/www\.example\.com\/start\.html" "Mozilla\/4\.08 \[en\] \(Win98; I ;Nav\)" -\n$/);
+    expect(JSON.parse(formatJson(entry({ bytes: Number.NaN })))).toMatchObject({ bytes: null, status: 200 });
+  });
+
   it("keeps the formatted second and changes it with the next one", () => {
     expect(formatCombined(entry({ time: TIME + 500 }))).toContain(`[${localStamp(TIME)}]`);
     expect(formatCombined(entry({ time: TIME + 1000 }))).toContain(`[${localStamp(TIME + 1000)}]`);
