@@ -7,7 +7,8 @@
 // its port (or stops accepting on fd 0) until the next one listens; a process for the new code,
 // because an ES module once imported cannot be imported again in the same process. The child
 // inherits the standard streams, fd 0 included, so the listening socket lighttpd's bin-path or
-// spawn-fcgi hands over stays the same; a child that has exited is started afresh on a change.
+// spawn-fcgi hands over stays the same, and the sockets of systemd's socket activation (see
+// `activatedSockets`); a child that has exited is started afresh on a change.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { watch } from "node:fs";
@@ -20,6 +21,18 @@ type Exit = [number | null, NodeJS.Signals | null];
 
 function alive(child: ChildProcess): boolean {
   return child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * How many sockets systemd passed this process (socket activation: LISTEN_FDS from fd 3, when
+ * LISTEN_PID is this process), for the child to serve: it gets them at the same descriptors,
+ * and LISTEN_PID names it, set by `sh -c 'LISTEN_PID=$$ exec ...'` since a pid is known only once
+ * the process exists (what systemd-socket-activate does itself). This process never closes them:
+ * a child started again after an exit serves the same sockets.
+ */
+function activatedSockets(): number {
+  const count = Number(process.env.LISTEN_FDS);
+  return Number(process.env.LISTEN_PID) === process.pid && Number.isSafeInteger(count) && count > 0 ? count : 0;
 }
 
 function say(line: string): void {
@@ -47,8 +60,14 @@ export async function superviseReloading(folder: string, script: string, args: r
   let settle: (code: number) => void = () => undefined;
   const result = new Promise<number>((ok) => (settle = ok));
 
+  const activated = activatedSockets();
   const launch = (): void => {
-    const started = spawn(process.execPath, [script, ...args], { stdio: "inherit" });
+    const started =
+      activated === 0
+        ? spawn(process.execPath, [script, ...args], { stdio: "inherit" })
+        : spawn("/bin/sh", ["-c", 'LISTEN_PID=$$ exec "$0" "$@"', process.execPath, script, ...args], {
+            stdio: ["inherit", "inherit", "inherit", ...Array.from({ length: activated }, (_, i) => 3 + i)],
+          });
     child = started;
     hupped = false;
     exited = once(started, "exit") as Promise<Exit>;

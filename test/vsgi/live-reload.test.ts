@@ -10,14 +10,18 @@ import { start, startCommand, distPath, type Program } from "../helpers/process.
 import { ask, type AskableBackend } from "../helpers/ask.js";
 import { freePort } from "../helpers/ports.js";
 import { steadyLoad as startLoad, more, count, logged, type SteadyLoad } from "../helpers/steady-load.js";
+import { activate, activationAvailable, type Activated } from "../helpers/activate.js";
 
 const BIN = distPath("bin/vsgi.js");
 let running: Program[] = [];
 let dirs: string[] = [];
 let loads: SteadyLoad[] = [];
+let activated: Activated[] = [];
 afterEach(async () => {
   for (const load of loads) await load.stop();
   loads = [];
+  for (const run of activated) await run.stop();
+  activated = [];
   // After a failure: the child `vsgi` too, which SIGKILL leaves behind (its workers follow it).
   for (const p of running) {
     if (p.child.exitCode !== null || p.child.signalCode !== null) continue; // its pid may be another's now
@@ -197,4 +201,25 @@ describe("vsgi --live-reload when the application is not running", () => {
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
   }, 120000);
+});
+
+(activationAvailable() ? describe : describe.skip)("vsgi --live-reload under systemd-socket-activate", () => {
+  it("the application serves the socket systemd passed, and a change reloads it without a failed request", async () => {
+    const app = await folder(version("v0"));
+    const port = await freePort();
+    const run = await activate([`127.0.0.1:${port}`], [process.execPath, BIN, "--live-reload", app]);
+    activated.push(run);
+    // started at the first connection, which waits in the socket's backlog meanwhile
+    const load = steadyLoad("http", port, "/");
+    await more(load.answers, 5);
+    await run.waitFor("Listening on 'http+fd://3/'");
+    await writeFile(app, version("v1"));
+    await run.waitFor("reloaded: ");
+    const mark = load.answers.length + 1;
+    await more(load.answers, 6);
+    expect(load.answers.slice(mark)).toEqual(Array(load.answers.length - mark).fill("200 v1"));
+    await load.stop();
+    expect(load.failures).toEqual([]);
+    expect(run.stderr()).not.toMatch(/restarting/);
+  }, 60000);
 });
