@@ -7,6 +7,8 @@ export interface LoadResult {
   requestsPerSecond: number;
   latencyAverage: string;
   errors: number;
+  /** What the errors were, as wrk counts them: "non-2xx 3, connect 0, read 1, write 0, timeout 0". */
+  errorKinds: string;
 }
 
 /** Whether wrk is on the PATH (Debian's package `wrk`). */
@@ -82,6 +84,9 @@ export function load(url: string, seconds: number, connections = 64): LoadResult
     requestsPerSecond: rps ? Number(rps[1]) : 0,
     latencyAverage: latency ? latency[1]! : "?",
     errors: (errors ? Number(errors[1]) : 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+    errorKinds:
+      `non-2xx ${errors ? errors[1] : 0}, ` +
+      (socketErrors ? `connect ${socketErrors[1]}, read ${socketErrors[2]}, write ${socketErrors[3]}, timeout ${socketErrors[4]}` : "no socket errors"),
   };
 }
 
