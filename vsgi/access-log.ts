@@ -99,7 +99,7 @@ export function disableAccessLog(): void {
 
 /**
  * The entry `finishEntry` fills for each request: one object for the process, as the line is
- * written before `finishEntry` returns (an object per request was a tenth of the log's cost).
+ * written before `finishEntry` returns (an object per request is garbage the collector pays for).
  */
 const entry: AccessEntry = {
   remoteAddress: null,

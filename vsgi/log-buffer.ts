@@ -1,8 +1,8 @@
 // The bytes of access log lines, written field by field into one reused buffer. Why not strings:
 // a line built by `+` is some twenty-five string pieces, and a batch of them waiting for its
-// write is a rope of thousands that every young-generation collection copies, then flattens at
-// the write; under a hello world's load that was most of the log's cost. Here a line is copied
-// once, character by character, and the plain-text test is that same copy.
+// write is a rope of thousands that every young-generation collection copies, then flattened at
+// the write (bench/README.md, "Access log", has the profiles). Here a line is copied once,
+// character by character, and the plain-text test is that same copy.
 //
 // Pure: no I/O, no clock. `LogFile` holds one and writes its bytes.
 

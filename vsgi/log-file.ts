@@ -8,7 +8,7 @@ import { VsgiError, ERR_LOG_FILE } from "./errors.js";
 import { logError } from "./handler.js";
 import { LogBuffer } from "./log-buffer.js";
 
-/** Gathered text past this many characters is written at once. */
+/** Gathered lines past this many bytes are written at once. */
 const BATCH_BYTES = 64 * 1024;
 /** Milliseconds a line may wait for the lines after it, at most. */
 const FLUSH_MS = 100;
