@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuSeconds, haveWrk, load, listening, startNode, stop } from "./wrk.js";
+import { haveWrk, measureServer } from "./wrk.js";
 
 const seconds = Number(process.argv[2] ?? 4);
 const pairs = Number(process.argv[3] ?? 8);
@@ -26,17 +26,9 @@ const file = process.env.ACCESS_LOG_FILE ?? join(logs, "access.log");
 
 /** One run: requests per second and the server's CPU microseconds per request. */
 async function measure(args: string[]): Promise<{ rps: number; cpu: number }> {
-  const child = startNode(script, [String(port), ...args]);
-  try {
-    await listening(child);
-    load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
-    const before = cpuSeconds(child.pid!);
-    const result = load(`http://127.0.0.1:${port}/`, seconds);
-    if (result.errors > 0) throw new Error(`${result.errors} errors with ${args.join(" ") || "no log"}`);
-    return { rps: result.requestsPerSecond, cpu: ((cpuSeconds(child.pid!) - before) * 1e6) / (result.requestsPerSecond * seconds) };
-  } finally {
-    await stop(child);
-  }
+  const result = await measureServer(script, port, args, seconds);
+  if (result.errors > 0) throw new Error(`${result.errors} errors with ${args.join(" ") || "no log"}: ${result.errorKinds}`);
+  return { rps: result.requestsPerSecond, cpu: result.cpuPerRequest };
 }
 
 const median = (values: number[]): number => {

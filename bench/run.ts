@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cpuSeconds, haveWrk, load, listening, startNode, stop, type LoadResult } from "./wrk.js";
+import { haveWrk, measureServer, type LoadResult } from "./wrk.js";
 
 const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 2);
@@ -33,18 +33,9 @@ const results = new Map<string, LoadResult[]>();
 const cpu = new Map<string, number[]>();
 for (let round = 0; round < rounds; round++) {
   for (const { name, script, args = [] } of contenders) {
-    const child = startNode(script, [String(port), ...args]);
-    try {
-      await listening(child);
-      load(`http://127.0.0.1:${port}/`, 1); // warm-up: let the JIT settle
-      const before = cpuSeconds(child.pid!);
-      const result = load(`http://127.0.0.1:${port}/`, seconds);
-      const used = cpuSeconds(child.pid!) - before;
-      results.set(name, [...(results.get(name) ?? []), result]);
-      cpu.set(name, [...(cpu.get(name) ?? []), (used * 1e6) / (result.requestsPerSecond * seconds)]);
-    } finally {
-      await stop(child);
-    }
+    const result = await measureServer(script, port, args, seconds);
+    results.set(name, [...(results.get(name) ?? []), result]);
+    cpu.set(name, [...(cpu.get(name) ?? []), result.cpuPerRequest]);
   }
 }
 rmSync(logs, { recursive: true, force: true });

@@ -100,3 +100,29 @@ export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** One server's run: what wrk measured, and the server's CPU microseconds per request. */
+export interface ServerRun extends LoadResult {
+  cpuPerRequest: number;
+}
+
+/**
+ * Starts `node script PORT args` pinned to CPU 0, warms it up for 1 s (the JIT), loads
+ * `http://127.0.0.1:PORT/` for `seconds` with wrk on CPU 1, and stops it: the hello-world
+ * benchmarks' one run of one server.
+ *
+ * @example const run = await measureServer(app("node-http"), 3103, [], 5);
+ */
+export async function measureServer(script: string, port: number, args: string[], seconds: number): Promise<ServerRun> {
+  const child = startNode(script, [String(port), ...args]);
+  try {
+    await listening(child);
+    load(`http://127.0.0.1:${port}/`, 1);
+    const before = cpuSeconds(child.pid!);
+    const result = load(`http://127.0.0.1:${port}/`, seconds);
+    const used = cpuSeconds(child.pid!) - before;
+    return { ...result, cpuPerRequest: (used * 1e6) / (result.requestsPerSecond * seconds) };
+  } finally {
+    await stop(child);
+  }
+}

@@ -29,14 +29,7 @@ export class ResponseBody extends Writable {
 
   override _write(chunk: Buffer | string, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const res = this.response;
-    if (!res.headWritten) {
-      try {
-        res.writeHead();
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-    }
+    if (!headOut(res, callback)) return;
     const top = res.bodyTarget;
     // An aborted request's response has no reader left: the writer learns it at once, the same
     // on every backend, rather than from whatever the backend's sink does (some drop silently).
@@ -55,14 +48,7 @@ export class ResponseBody extends Writable {
 
   override _final(callback: (error?: Error | null) => void): void {
     const res = this.response;
-    if (!res.headWritten) {
-      try {
-        res.writeHead();
-      } catch (err) {
-        callback(err as Error);
-        return;
-      }
-    }
+    if (!headOut(res, callback)) return;
     res.bodyTarget.end();
     if (res.logStart >= 0 && !res.filtered) finishEntry(res, res.status);
     callback();
@@ -71,6 +57,18 @@ export class ResponseBody extends Writable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (error !== null) destroyResponse(this.response, error);
     callback(error);
+  }
+}
+
+/** Sends the head if it is not out yet; false (and `callback` told why) when it cannot be. */
+function headOut(res: Response, callback: (error?: Error | null) => void): boolean {
+  if (res.headWritten) return true;
+  try {
+    res.writeHead();
+    return true;
+  } catch (err) {
+    callback(err as Error);
+    return false;
   }
 }
 

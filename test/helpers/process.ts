@@ -7,6 +7,20 @@ export function distPath(relative: string): string {
   return fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 }
 
+/**
+ * Whether a process of this pid exists (signal 0 checks without sending anything).
+ *
+ * @example expect(alive(Number(pid))).toBe(false);
+ */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Which output of a program to read. */
 export type Stream = "stdout" | "stderr";
 

@@ -101,3 +101,17 @@ export async function logged(p: Program, pattern: RegExp, times: number): Promis
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Waits for the `reloads`-th `reloaded:` line, then returns the answers that came after it
+ * (past the one request that may have been on its way then, served by the old code): what
+ * only the new code answered.
+ *
+ * @example expect(await answersAfterReload(p, load, 1)).toEqual(Array(6).fill("200 v1"));
+ */
+export async function answersAfterReload(p: Program, load: SteadyLoad, reloads: number): Promise<string[]> {
+  await logged(p, /reloaded: /, reloads);
+  const mark = load.answers.length + 1;
+  await more(load.answers, 6);
+  return load.answers.slice(mark);
+}

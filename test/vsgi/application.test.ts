@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:net";
-import { start, distPath, type Program } from "../helpers/process.js";
+import { start, distPath, alive, type Program } from "../helpers/process.js";
 import { send } from "../helpers/http.js";
 import { parseCommandLine } from "../../vsgi/index.js";
 
@@ -17,15 +17,6 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Program {
   const p = start(APP, args, env);
   running.push(p);
   return p;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("parseCommandLine", () => {

@@ -4,9 +4,10 @@ import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { start, distPath, type Program } from "../helpers/process.js";
+import { start, distPath, alive, type Program } from "../helpers/process.js";
 import { ask, type AskableBackend } from "../helpers/ask.js";
-import { steadyLoad, more, count, logged } from "../helpers/steady-load.js";
+import { steadyLoad, more, count, logged, answersAfterReload } from "../helpers/steady-load.js";
+import { until } from "../helpers/limits-clients.js";
 
 const APP = distPath("test/fixtures/runtime-app.js");
 let running: Program[] = [];
@@ -33,20 +34,6 @@ async function program(backend: AskableBackend, version: string, args: string[])
   return { p, port: Number(port), file };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Resolves once `condition` holds, checked every 20 ms. */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 20));
-}
-
 describe("SIGHUP under a steady load", () => {
   const cases: [string, number][] = [];
   for (const backend of ["http", "http kept alive", "scgi", "fastcgi", "ajp", "ajp kept alive"]) for (const forks of [0, 1]) cases.push([backend, forks]);
@@ -60,11 +47,9 @@ describe("SIGHUP under a steady load", () => {
     for (let k = 1; k <= 2; k++) {
       await writeFile(file, `v${k}`);
       p.kill("SIGHUP");
-      await logged(p, /reloaded: /, k);
-      // Every old worker has stopped once the reload is logged (the request on its way then may be older).
-      const mark = load.answers.length + 1;
-      await more(load.answers, 6);
-      expect(load.answers.slice(mark)).toEqual(Array(load.answers.length - mark).fill(`200 v${k}`));
+      // Every old worker has stopped once the reload is logged.
+      const after = await answersAfterReload(p, load, k);
+      expect(after).toEqual(Array(after.length).fill(`200 v${k}`));
     }
     await load.stop();
     expect(load.failures).toEqual([]);
@@ -76,6 +61,14 @@ describe("SIGHUP under a steady load", () => {
   }, 90000);
 });
 
+/** Writes `version`, sends SIGHUP, waits for the reload; resolves with what the server answers then. */
+async function reloadTo(p: Program, file: string, port: number, version: string): Promise<string> {
+  await writeFile(file, version);
+  p.kill("SIGHUP");
+  await logged(p, /reloaded: /, 1);
+  return ask("http", port, "/version");
+}
+
 describe("SIGHUP with new code that cannot start", () => {
   it("leaves the running workers serving and logs why", async () => {
     const { p, port, file } = await program("http", "v1", ["--forks", "1"]);
@@ -85,10 +78,7 @@ describe("SIGHUP with new code that cannot start", () => {
     expect(p.stderr()).toMatch(/reload failed: worker 3 \(pid \d+\) exited with code 1 before accepting; the running workers keep serving/);
     for (let i = 0; i < 4; i++) expect(await ask("http", port, "/version")).toBe("200 v1");
     // A later reload with code that starts goes through.
-    await writeFile(file, "v2");
-    p.kill("SIGHUP");
-    await logged(p, /reloaded: /, 1);
-    expect(await ask("http", port, "/version")).toBe("200 v2");
+    expect(await reloadTo(p, file, port, "v2")).toBe("200 v2");
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
   }, 60000);
@@ -108,10 +98,7 @@ describe("SIGHUP with new code that cannot start", () => {
     expect(p.stderr()).not.toMatch(/starting another|worker 4/);
     await until(() => !alive(Number(pid)));
     // A later reload with code that starts goes through.
-    await writeFile(file, "v2");
-    p.kill("SIGHUP");
-    await logged(p, /reloaded: /, 1);
-    expect(await ask("http", port, "/version")).toBe("200 v2");
+    expect(await reloadTo(p, file, port, "v2")).toBe("200 v2");
     p.kill("SIGTERM");
     expect(await p.exited).toBe(0);
   }, 60000);

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { start, distPath, type Program } from "../helpers/process.js";
+import { start, distPath, alive, type Program } from "../helpers/process.js";
 import { ask } from "../helpers/ask.js";
 import { parseCommandLine, usage } from "../../vsgi/index.js";
 
@@ -29,15 +29,6 @@ async function serving(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ p
   const [, port] = await p.waitFor(/Listening on '\w+:\/\/127\.0\.0\.1:(\d+)\/'/);
   if (args.includes("--forks")) await p.waitFor(/supervises/);
   return { p, port: Number(port) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Sends `GET path` over http on a raw connection; resolves with all that came back before the close. */
