@@ -4,11 +4,34 @@
 // next to each other see the same machine, two best-of figures minutes apart do not.
 //   node dist/bench/access-log.js            (4 s per run, 8 pairs)
 //   node dist/bench/access-log.js 5 12 json  (5 s, 12 pairs, --log-format json)
+//   node dist/bench/access-log.js instructions [json]
+//                                            (instructions per request under callgrind, on and off:
+//                                             see instructions.ts; about 3 minutes)
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { haveWrk, measureServer } from "./wrk.js";
+import { haveValgrind, instructionsPerRequest } from "./instructions.js";
+
+if (process.argv[2] === "instructions") {
+  if (!haveValgrind()) {
+    console.error("valgrind is not installed (apt-get install -y valgrind)");
+    process.exit(1);
+  }
+  const format = process.argv[3] ?? "clf";
+  const script = fileURLToPath(new URL("./apps/valum-router.js", import.meta.url));
+  const logs = mkdtempSync(join(tmpdir(), "valum-bench-"));
+  console.log(`access log (${format}) against none: instructions per request under callgrind, 16,000 requests after 4,000`);
+  // side by side: a count does not depend on what else runs
+  const [off, on] = await Promise.all([
+    instructionsPerRequest(script, 3105, []),
+    instructionsPerRequest(script, 3106, ["--access-log", join(logs, "access.log"), "--log-format", format]),
+  ]);
+  rmSync(logs, { recursive: true, force: true });
+  console.log(`off ${off.toFixed(0)}, on ${on.toFixed(0)}: the log adds ${(on - off).toFixed(0)}, off / on ${(off / on).toFixed(3)} (target >= 0.95)`);
+  process.exit(0);
+}
 
 const seconds = Number(process.argv[2] ?? 4);
 const pairs = Number(process.argv[3] ?? 8);
