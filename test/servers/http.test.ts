@@ -33,7 +33,7 @@ describe("http backend", () => {
     );
     const text = await raw(
       served.port,
-      "GET / HTTP/1.1\r\nHost: x\r\nuser-agent: first\r\nUser-Agent: second\r\nReferer: http://r/\r\nAuthorization: Basic eDp5\r\n" +
+      "GET / HTTP/1.1\r\nHost: x\r\nX-Agent-Ua: no\r\nuser-agent: first\r\nUser-Agent: second\r\nReferex: no\r\nReferer: http://r/\r\nAuthorization: Basic eDp5\r\n" +
         "Accept: a/b\r\nACCEPT: c/d\r\nConnection: close\r\n\r\n",
     );
     expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual(["first", "http://r/", "Basic eDp5", "a/b, c/d", null]);
