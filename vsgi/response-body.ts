@@ -85,8 +85,15 @@ function writeOn(below: Writable, chunk: Buffer | string, encoding: BufferEncodi
   else waitDrain(below, callback);
 }
 
-/** Calls back once `stream` drains, or with an error if it closes or fails first. */
+/**
+ * Calls back once `stream` drains, or with an error if it closes or fails first, or is already
+ * destroyed (a write on a destroyed stream returns false after its 'close': nothing would come).
+ */
 export function waitDrain(stream: Writable, callback: (error?: Error | null) => void): void {
+  if (stream.destroyed) {
+    process.nextTick(callback, new VsgiError(ERR_REQUEST_ENDED, "the response sink is closed"));
+    return;
+  }
   const done = (err?: Error): void => {
     stream.off("drain", onDrain);
     stream.off("close", onClose);

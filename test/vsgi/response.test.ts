@@ -269,6 +269,30 @@ describe("Response helpers", () => {
     expect(await outcome).toMatch(/^failed: /);
   });
 
+  it("append on a body already destroyed and closed fails instead of waiting for ever", async () => {
+    // A write on a destroyed stream returns false, and its 'close' is over: waiting for a
+    // 'drain', 'close' or 'error' to come would wait for ever, the handler with it.
+    let settle!: (outcome: string) => void;
+    const outcome = new Promise<string>((resolve) => (settle = resolve));
+    const port = await with1(async (req, res) => {
+      await res.append("first");
+      res.body.destroy();
+      await once(res.body, "close");
+      try {
+        await res.append("second");
+        settle("finished");
+      } catch (error) {
+        settle(`failed: ${(error as Error).message}`);
+      }
+      return true;
+    });
+    const socket = connect(port, "127.0.0.1", () => socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    socket.on("error", () => undefined);
+    socket.resume();
+    expect(await outcome).toMatch(/^failed: /);
+    socket.destroy();
+  });
+
   it("onHead after the head is an error", async () => {
     let message = "";
     const port = await with1(async (req, res) => {
