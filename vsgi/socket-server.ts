@@ -1,12 +1,13 @@
 import type { ChildProcess } from "node:child_process";
-import { Server as NetServer, type Socket, type AddressInfo } from "node:net";
+import { Server as NetServer, type Socket } from "node:net";
 import { Server, SERVER_OPTIONS, type ListenAddress, type ServerOptions } from "./server.js";
 import { VsgiError, ERR_INVALID_OPTION } from "./errors.js";
 import { integerOption, type OptionNames } from "./options.js";
 import { ConnectionList, TrackedConnection } from "./connections.js";
 import { performance } from "node:perf_hooks";
 import { logError } from "./handler.js";
-import { socketPlace, removeSocket } from "./socket-paths.js";
+import { removeSocket } from "./socket-paths.js";
+import { listenAt, listenerUri } from "./listen-address.js";
 import { peerAllowList, peerAllowed } from "./allow-list.js";
 import { Workers, isWorker, inheritedListener, listenedOn, leavePrimary } from "./workers.js";
 
@@ -50,19 +51,6 @@ interface Listener {
   /** The server that owns the listening socket: `server` itself, or a listening `net.Server` given as `handle`. */
   bound: NetServer;
   address: ListenAddress;
-}
-
-// A descriptor that is no listening socket (a backend started by hand, without flags, has a
-// terminal on fd 0) fails with a bare EINVAL or ENOTSOCK: say what to do instead.
-function notAListeningSocket(fd: number, err: Error): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code !== "EINVAL" && code !== "ENOTSOCK" && code !== "EBADF" && code !== "ENOTSUP") return err;
-  return new VsgiError(
-    ERR_INVALID_OPTION,
-    `fd ${fd} is no listening socket (${code}): give a port (-p) or a UNIX socket path (-s), ` +
-      "or let a front server hand one over on fd 0 (lighttpd bin-path, spawn-fcgi) or systemd with LISTEN_FDS",
-    { cause: err },
-  );
 }
 
 /** How long a stop that hands over leaves idle connections open (ms): see `idleGrace`. @default 1000 */
@@ -265,53 +253,10 @@ export abstract class SocketServer extends Server {
       return Promise.resolve(server);
     }
     this.limitConnections(server);
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => reject("fd" in address ? notAListeningSocket(address.fd, err) : err);
-      server.once("error", onError);
-      let renamed: (() => void) | null = null;
-      const done = (): void => {
-        server.off("error", onError);
-        try {
-          renamed?.();
-        } catch (err) {
-          server.close();
-          reject(err as Error);
-          return;
-        }
-        server.on("error", (err) => console.error(`${this.scheme} listener error:`, err));
-        this.listening.push({ server, bound: server, address });
-        resolve(server);
-      };
-      if ("handle" in address) server.listen(address.handle, done);
-      else if ("fd" in address) server.listen({ fd: address.fd }, done);
-      else if ("path" in address) {
-        const path = address.path;
-        // An abstract socket (Linux: a leading NUL) has no file to move or remove.
-        if (path.startsWith("\0")) {
-          server.listen({ path }, done);
-          return;
-        }
-        // Bound under a temporary name, moved into place (socket-paths.ts); stop() removes it.
-        let place;
-        try {
-          place = socketPlace(path);
-        } catch (err) {
-          reject(err as Error);
-          return;
-        }
-        const { temporary } = place;
-        renamed = () => {
-          place.place();
-          this.paths.push(path);
-        };
-        server.listen({ path: temporary }, done);
-      } else {
-        if (!Number.isInteger(address.port) || address.port < 0 || address.port > 65535) {
-          reject(new VsgiError(ERR_INVALID_OPTION, `invalid port ${address.port}: a port is an integer from 0 to 65535`));
-          return;
-        }
-        server.listen({ port: address.port, host: address.host ?? "127.0.0.1", ipv6Only: address.ipv6Only ?? false }, done);
-      }
+    return listenAt(server, address, this.scheme, (placed) => {
+      // A UNIX socket's path: stop() removes it, unless the socket was handed over.
+      if (placed !== null) this.paths.push(placed);
+      this.listening.push({ server, bound: server, address });
     });
   }
 
@@ -335,26 +280,8 @@ export abstract class SocketServer extends Server {
   get uris(): URL[] {
     const uris: URL[] = [];
     for (const listener of this.listening) {
-      const address = listener.address;
-      if ("fd" in address) {
-        // A systemd socket's name (FileDescriptorName=) shows which one it is.
-        const name = address.name !== undefined ? `?${new URLSearchParams({ name: address.name })}` : "";
-        uris.push(new URL(`${this.scheme}+fd://${address.fd}/${name}`));
-        continue;
-      }
-      if ("path" in address) {
-        uris.push(new URL(`${this.scheme}+unix://${address.path}/`));
-        continue;
-      }
-      const bound = listener.bound.address();
-      if (bound === null) continue;
-      if (typeof bound === "string") {
-        uris.push(new URL(`${this.scheme}+unix://${bound}/`));
-      } else {
-        const info = bound as AddressInfo;
-        const host = info.family === "IPv6" || info.address.includes(":") ? `[${info.address}]` : info.address;
-        uris.push(new URL(`${this.scheme}://${host}:${info.port}/`));
-      }
+      const uri = listenerUri(this.scheme, listener.address, listener.bound);
+      if (uri !== null) uris.push(uri);
     }
     return uris;
   }

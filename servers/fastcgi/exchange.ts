@@ -1,6 +1,7 @@
 // One FastCGI request on a connection, from BEGIN_REQUEST to END_REQUEST: its PARAMS, its body
 // fed from STDIN, and the channel its response writes through (STDOUT records, END_REQUEST).
-// The connection that reads records and runs exchanges is connection.ts.
+// The connection that reads records and runs exchanges is connection.ts (with input.ts); the
+// writes go through output.ts.
 import { Request } from "../../vsgi/request.js";
 import type { CgiRequestInit } from "../../vsgi/cgi-environment.js";
 import { VsgiError, ERR_REQUEST_ENDED } from "../../vsgi/errors.js";
@@ -16,6 +17,7 @@ import {
 } from "./records.js";
 import { StdinBody, type BodySource } from "./request.js";
 import { FastcgiResponse, type ResponseChannel } from "./response.js";
+import { out, outWhole, writeStream, waitDrain } from "./output.js";
 import type { FastcgiConnection } from "./connection.js";
 
 /** The request ended before the application finished writing. */
@@ -74,9 +76,9 @@ export class Exchange implements ResponseChannel, BodySource {
       const record = Buffer.allocUnsafe(HEADER_LENGTH + length);
       writeHeader(record, 0, STDOUT, this.id, length);
       record.write(head, HEADER_LENGTH, "latin1");
-      this.connection.out(record);
+      out(this.connection, record);
     } else {
-      this.connection.writeStream(STDOUT, this.id, Buffer.from(head, "latin1"));
+      writeStream(this.connection, STDOUT, this.id, Buffer.from(head, "latin1"));
     }
   }
 
@@ -85,10 +87,10 @@ export class Exchange implements ResponseChannel, BodySource {
       callback(endedError());
     } else if (!this.hasBody || chunk.length === 0) {
       callback();
-    } else if (this.connection.writeStream(STDOUT, this.id, chunk)) {
+    } else if (writeStream(this.connection, STDOUT, this.id, chunk)) {
       callback();
     } else {
-      this.connection.waitDrain(this, callback);
+      waitDrain(this.connection, this, callback);
     }
   }
 
@@ -102,14 +104,14 @@ export class Exchange implements ResponseChannel, BodySource {
       return;
     }
     let ok = true;
-    for (const chunk of chunks) if (chunk.length > 0) ok = this.connection.writeStream(STDOUT, this.id, chunk);
+    for (const chunk of chunks) if (chunk.length > 0) ok = writeStream(this.connection, STDOUT, this.id, chunk);
     if (ok) callback();
-    else this.connection.waitDrain(this, callback);
+    else waitDrain(this.connection, this, callback);
   }
 
   end(): void {
     if (this.done) return;
-    this.connection.out(this.trailer(0));
+    out(this.connection, this.trailer(0));
     this.connection.finish(this);
   }
 
@@ -129,15 +131,15 @@ export class Exchange implements ResponseChannel, BodySource {
         else record.set(body, HEADER_LENGTH + headLength);
       }
       this.writeTrailer(record, HEADER_LENGTH + total, 0);
-      this.connection.outWhole(record);
+      outWhole(this.connection, record);
     } else {
       this.hasBody = body !== null;
-      this.connection.writeStream(STDOUT, this.id, Buffer.from(head, "latin1"));
+      writeStream(this.connection, STDOUT, this.id, Buffer.from(head, "latin1"));
       if (body !== null) {
         const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-        this.connection.writeStream(STDOUT, this.id, bytes);
+        writeStream(this.connection, STDOUT, this.id, bytes);
       }
-      this.connection.out(this.trailer(0));
+      out(this.connection, this.trailer(0));
     }
     this.connection.finish(this);
   }
@@ -151,7 +153,7 @@ export class Exchange implements ResponseChannel, BodySource {
   stderr(text: string): boolean {
     if (this.done) return false;
     this.stderrSent = true;
-    this.connection.writeStream(STDERR, this.id, Buffer.from(text, "utf8"));
+    writeStream(this.connection, STDERR, this.id, Buffer.from(text, "utf8"));
     return true;
   }
 
