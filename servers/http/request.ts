@@ -125,13 +125,7 @@ export class HttpRequest extends Request {
   protected override loadHeaders(): Headers {
     const raw = this.node.rawHeaders;
     const headers = new Headers(null, false);
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      // node keeps the first of these and drops the others: the table answers as header() does,
-      // before it is built and after
-      if (headers.has(name) && FIRST_WINS.has(name.toLowerCase())) continue;
-      headers.append(name, raw[i + 1]!);
-    }
+    for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
     return headers;
   }
 

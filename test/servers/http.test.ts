@@ -27,21 +27,16 @@ describe("http backend", () => {
   });
 
   it("reads a repeated header as node does: the first of those node keeps one of, the others joined", async () => {
-    // header() reads the first-wins ones from the raw list, the others from node's table; once
-    // the table is built, header() reads it, and it must answer the same
-    served = await serve((req, res) => {
-      const before = [req.header("User-Agent"), req.header("referer"), req.header("AUTHORIZATION"), req.header("accept"), req.header("x-none")];
-      const table = [req.headers.get("user-agent"), req.headers.getAll("User-Agent"), req.headers.get("accept")];
-      const after = [req.header("User-Agent"), req.header("referer"), req.header("AUTHORIZATION"), req.header("accept"), req.header("x-none")];
-      return res.expandUtf8(JSON.stringify({ before, table, after }));
-    });
+    // header() reads the first-wins ones from the raw list, the others from node's table
+    served = await serve((req, res) =>
+      res.expandUtf8(JSON.stringify([req.header("User-Agent"), req.header("referer"), req.header("AUTHORIZATION"), req.header("accept"), req.header("x-none")])),
+    );
     const text = await raw(
       served.port,
       "GET / HTTP/1.1\r\nHost: x\r\nX-Agent-Ua: no\r\nuser-agent: first\r\nUser-Agent: second\r\nReferex: no\r\nReferer: http://r/\r\nAuthorization: Basic eDp5\r\n" +
         "Accept: a/b\r\nACCEPT: c/d\r\nConnection: close\r\n\r\n",
     );
-    const answers = ["first", "http://r/", "Basic eDp5", "a/b, c/d", null];
-    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual({ before: answers, table: ["first", ["first"], "a/b, c/d"], after: answers });
+    expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual(["first", "http://r/", "Basic eDp5", "a/b, c/d", null]);
   });
 
   it("reads a chunked request body", async () => {
