@@ -53,22 +53,26 @@ export class VsgiIncomingMessage extends IncomingMessage implements WatchedBody 
 }
 
 // The headers of which node keeps the first and drops the duplicates (`matchKnownFields` in
-// node's _http_incoming.js), read straight from rawHeaders, with the same answer: building
-// node's header object for a few look-ups (the access log's Referer, User-Agent and
-// Authorization) cost more than scanning the raw list.
-const FIRST_WINS: ReadonlySet<string> = new Set([
+// node's _http_incoming.js): node's header object has lost what the header table keeps, so
+// these are read from rawHeaders, every value joined by ", " as the table joins them: header()
+// answers as headers.get() does, whether or not the table was built, as on every backend. A
+// scan of the raw list also costs less than building node's object for a few look-ups (the
+// access log's Referer, User-Agent and Authorization).
+const NODE_KEEPS_FIRST: ReadonlySet<string> = new Set([
   "content-type", "content-length", "user-agent", "referer", "host", "authorization", "proxy-authorization",
   "if-modified-since", "if-unmodified-since", "from", "location", "max-forwards", "retry-after", "etag",
   "last-modified", "server", "age", "expires",
 ]);
 
-function firstRawHeader(raw: readonly string[], lower: string): string | null {
+/** The values of header `lower` in the raw list, joined by ", "; `null` if absent. */
+function joinedRawHeader(raw: readonly string[], lower: string): string | null {
   const n = lower.length;
+  let value: string | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === n && (name === lower || sameLetters(name, lower))) return raw[i + 1]!;
+    if (name.length === n && (name === lower || sameLetters(name, lower))) value = value === null ? raw[i + 1]! : value + ", " + raw[i + 1]!;
   }
-  return null;
+  return value;
 }
 
 /**
@@ -114,9 +118,9 @@ export class HttpRequest extends Request {
 
   protected override rawHeader(name: string): string | null {
     // the framework's own look-ups are in lower case already: no copy for them
-    if (FIRST_WINS.has(name)) return firstRawHeader(this.node.rawHeaders, name);
+    if (NODE_KEEPS_FIRST.has(name)) return joinedRawHeader(this.node.rawHeaders, name);
     const lower = name.toLowerCase();
-    if (FIRST_WINS.has(lower)) return firstRawHeader(this.node.rawHeaders, lower);
+    if (NODE_KEEPS_FIRST.has(lower)) return joinedRawHeader(this.node.rawHeaders, lower);
     const value = this.node.headers[lower];
     if (value === undefined) return null;
     return typeof value === "string" ? value : value.join(", ");
