@@ -1,6 +1,9 @@
 // AJP13's numbers: the magic of each direction, packet sizes, message types, the coded methods,
 // request and response headers, and request attributes (the AJPv13 protocol description of the
-// Tomcat connectors). Data only; wire.ts decodes and encode.ts encodes with them.
+// Tomcat connectors); wire.ts and forward-request.ts decode and encode.ts encodes with them.
+// Data, and the one error malformed input throws: it lives here, below every module that reads
+// the wire, so that none imports another for it.
+import { VsgiError, ERR_BAD_REQUEST } from "../../vsgi/errors.js";
 
 /** Magic of packets from the front server to the backend. */
 export const MAGIC_IN = 0x1234;
@@ -123,3 +126,16 @@ export const ATTR_SSL_KEY_SIZE = 0x0b;
 export const ATTR_SECRET = 0x0c;
 export const ATTR_STORED_METHOD = 0x0d;
 export const ATTR_END = 0xff;
+
+/**
+ * Malformed AJP input (`ERR_VSGI_BAD_REQUEST`, as the other protocols' framing errors): the
+ * connection it came from must be closed.
+ *
+ * @example try { parser.shift(); } catch (e) { if (e instanceof AjpWireError) socket.destroy(); }
+ */
+export class AjpWireError extends VsgiError {
+  constructor(message: string) {
+    super(ERR_BAD_REQUEST, message);
+    this.name = "AjpWireError";
+  }
+}

@@ -1,7 +1,8 @@
-// Properties of the AJP13 wire format (servers/ajp/wire.ts): packets split anywhere come out
-// whole; FORWARD_REQUESTs round-trip against the test client's encoder (Apache's encoding); the
-// backend's own encoders (SEND_HEADERS, SEND_BODY_CHUNK) against the client's decoders; mutated
-// and random bytes give a result or an AjpWireError, nothing else, the same however split.
+// Properties of the AJP13 wire format (servers/ajp/wire.ts, forward-request.ts, encode.ts):
+// packets split anywhere come out whole; FORWARD_REQUESTs round-trip against the test client's
+// encoder (Apache's encoding); the backend's own encoders (SEND_HEADERS, SEND_BODY_CHUNK)
+// against the client's decoders; mutated and random bytes give a result or an AjpWireError,
+// nothing else, the same however split.
 import { describe, it, expect } from "@jest/globals";
 import fc from "fast-check";
 import { Headers } from "../../../vsgi/index.js";

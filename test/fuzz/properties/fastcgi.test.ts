@@ -1,7 +1,7 @@
-// Properties of the FastCGI wire format (servers/fastcgi/records.ts): records and name-value
-// pairs round-trip against the encoders whole and split at random points; mutated and random
-// bytes give records or a FastcgiProtocolError, the same however split; values decode the one
-// way every backend decodes them (decodeVariable).
+// Properties of the FastCGI wire format (servers/fastcgi/records.ts, name-values.ts): records
+// and name-value pairs round-trip against the encoders whole and split at random points;
+// mutated and random bytes give records or a FastcgiProtocolError, the same however split;
+// values decode the one way every backend decodes them (decodeVariable).
 import { describe, it, expect } from "@jest/globals";
 import fc from "fast-check";
 import { decodeVariable } from "../../../vsgi/cgi-environment.js";
