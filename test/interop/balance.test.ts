@@ -75,12 +75,23 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
       removeFolder(dir);
     }, LONG);
 
-    it("spreads requests over every host", async () => {
+    /** Runs `check`; a failure carries the front server's log and each host's output (a flake's only trace). */
+    const explained = (check: () => Promise<void>) => async (): Promise<void> => {
+      try {
+        await check();
+      } catch (err) {
+        const logs = [`--- ${front} ---\n${fe.log().trim().slice(-3000)}`, ...hosts.map((h) => `--- ${h.name} ---\n${h.proc.log.trim().slice(-1500)}`)];
+        (err as Error).message += `\n${logs.join("\n")}`;
+        throw err;
+      }
+    };
+
+    it("spreads requests over every host", explained(async () => {
       const names = await hostsServing(fe, 24);
       expect(new Set(names)).toEqual(new Set(["h1", "h2", "h3"]));
-    }, LONG);
+    }), LONG);
 
-    it("answers right through any host: a page and an upload", async () => {
+    it("answers right through any host: a page and an upload", explained(async () => {
       for (let i = 0; i < 6; i++) {
         const hello = await send(fe.port, "GET", "/hello");
         expect({ status: hello.status, body: hello.body.toString() }).toEqual({ status: 200, body: "hello" });
@@ -89,11 +100,11 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
         expect(upload.status).toBe(200);
         expect(JSON.parse(upload.body.toString()).length).toBe(body.length);
       }
-    }, LONG);
+    }), LONG);
 
     // Over HTTP only: there the same bytes from the balancer's address get an answer, which shows
     // that the allow-list, not the protocol, closed the connection.
-    if (backend === "http") it("closes a connection to a host from an address other than the balancer's (allow)", async () => {
+    if (backend === "http") it("closes a connection to a host from an address other than the balancer's (allow)", explained(async () => {
       const host = hosts[0]!;
       // From 127.0.0.9: the host accepts the connection and closes it at once, before any answer.
       const outcome = await new Promise<string>((resolve) => {
@@ -115,14 +126,14 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
         s.on("close", () => resolve(text.split("\r\n")[0]!));
       });
       expect(allowed).toBe("HTTP/1.1 200 OK");
-    }, LONG);
+    }), LONG);
 
-    it("keeps answering every request with one host stopped", async () => {
+    it("keeps answering every request with one host stopped", explained(async () => {
       await hosts[1]!.proc.stop();
       const names = await hostsServing(fe, 24);
       expect(names).not.toContain("h2");
       expect(new Set(names)).toEqual(new Set(["h1", "h3"]));
-    }, LONG);
+    }), LONG);
   });
 }
 
