@@ -1,10 +1,11 @@
-// Instructions per request, counted by valgrind's callgrind: a count, not a time, so a busy or
-// drifting machine does not move it. V8 runs with --predictable and --predictable-gc-schedule
-// (no background threads, a heap that grows by a fixed rule) and ApacheBench keeps the same
-// eight connections: two runs of the same server then agree within 0.2%, where requests per
-// second on this machine's shared vCPUs drift by ±25%. What a count leaves out: the kernel (a
-// hello world's socket calls are much of its time), cache misses and stalls. It compares two
-// versions of the same code; it does not replace wrk's ratio.
+// Instructions per request, counted by valgrind's callgrind: a count, not a time. V8 runs with
+// --predictable and --predictable-gc-schedule (no background threads, a heap that grows by a
+// fixed rule) and ApacheBench keeps the same eight connections: two runs of the same server then
+// agree within 0.2% on an otherwise idle machine, where requests per second on this machine's
+// shared vCPUs drift by ±25%. Not immune to load: other jobs change how many requests one
+// event-loop turn serves, and the count with it. What a count leaves out: the kernel (a hello
+// world's socket calls are much of its time), cache misses and stalls. It compares two versions
+// of the same code; it does not replace wrk's ratio.
 import { spawn, execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { promisify } from "node:util";
@@ -29,7 +30,7 @@ export function haveValgrind(): boolean {
  * Sends `count` GETs of `/` with ApacheBench (Debian's `apache2-utils`): 8 connections kept
  * open, one request at a time on each. Not node's Agent: its sockets are sometimes replaced
  * between requests, a new connection costs the server more than a request, and the count
- * changed from run to run by 20%.
+ * differed by up to a quarter from run to run.
  */
 async function send(port: number, count: number): Promise<void> {
   const out = await run("ab", ["-q", "-k", "-n", String(count), "-c", "8", `http://127.0.0.1:${port}/`]);
