@@ -74,6 +74,9 @@ describe("205 Reset Content (RFC 9110 15.3.6: no content)", () => {
     const dir = await mkdtemp(join(tmpdir(), "vsgi-205-"));
     try {
       const copy = join(dir, "copy");
+      // The client has its answers before the copy is written and closed: the read waits for it.
+      let copied!: () => void;
+      const written = new Promise<void>((resolve) => (copied = resolve));
       const port = await with1(
         app(async (res) => {
           const file = createWriteStream(copy);
@@ -82,12 +85,14 @@ describe("205 Reset Content (RFC 9110 15.3.6: no content)", () => {
           res.convert(createGzip());
           await res.expandUtf8("ignored");
           if (!file.closed) await once(file, "close"); // the tee below the gzip was ended
+          copied();
           return true;
         }),
       );
       const text = await raw(port, PIPELINED);
       expect(text.slice(0, text.indexOf("\r\n\r\n"))).toMatch(/\r\nContent-Length: 0\r\n/i);
       expect(between(text)).toBe("");
+      await written;
       expect((await readFile(copy)).length).toBeGreaterThan(0); // the gzip trailer reached the tee, not the client
     } finally {
       await rm(dir, { recursive: true });
