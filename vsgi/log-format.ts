@@ -68,8 +68,7 @@ function clfStamp(ms: number): Uint8Array {
 }
 
 /** `{"time":"2000-10-10T20:55:36.`: the start of a JSON line, to the second (ISO 8601, UTC). */
-function isoStamp(ms: number): Uint8Array {
-  const second = Math.floor(ms / 1000);
+function isoStamp(second: number): Uint8Array {
   if (second !== isoSecond) {
     isoBytes = Buffer.from('{"time":"' + new Date(second * 1000).toISOString().slice(0, 20), "latin1");
     isoSecond = second;
@@ -122,9 +121,10 @@ export function writeCombined(out: LogBuffer, e: AccessEntry): void {
  * @example writeJson(file.batch, entry);
  */
 export function writeJson(out: LogBuffer, e: AccessEntry): void {
-  out.copy(isoStamp(e.time));
+  const second = Math.floor(e.time / 1000);
+  out.copy(isoStamp(second));
   // the milliseconds, three digits
-  const milli = Math.floor(e.time - Math.floor(e.time / 1000) * 1000);
+  const milli = Math.floor(e.time - second * 1000);
   out.byte(48 + Math.floor(milli / 100));
   out.byte(48 + (Math.floor(milli / 10) % 10));
   out.byte(48 + (milli % 10));

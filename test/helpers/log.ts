@@ -38,3 +38,19 @@ export function loggedLines(): string[] {
   });
   return lines;
 }
+
+/**
+ * Runs `check`; when it fails, what `trace()` returns (the output of the processes involved: a
+ * flaky failure's only trace) is appended to the error's message.
+ *
+ * @example it("answers", () => explained(() => front.log(), async () => { ... }));
+ */
+export async function explained(trace: () => string, check: () => Promise<void>): Promise<void> {
+  try {
+    await check();
+  } catch (err) {
+    const text = trace();
+    if (text !== "") (err as Error).message += `\n${text}`;
+    throw err;
+  }
+}

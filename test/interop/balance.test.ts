@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { EXAMPLES } from "../../examples/deploy/generate.js";
 import type { Mount } from "../../examples/deploy/templates.js";
 import { send } from "../helpers/http.js";
+import { explained } from "../helpers/log.js";
 import { DIST, Managed, frontServerAvailable, waitForPort, freePort, removeFolder, startFront, tempFolder, type Front, type FrontName } from "./harness.js";
 
 const HOST_APP = join(DIST, "test/fixtures/host-app.js");
@@ -75,23 +76,16 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
       removeFolder(dir);
     }, LONG);
 
-    /** Runs `check`; a failure carries the front server's log and each host's output (a flake's only trace). */
-    const explained = (check: () => Promise<void>) => async (): Promise<void> => {
-      try {
-        await check();
-      } catch (err) {
-        const logs = [`--- ${front} ---\n${fe.log().trim().slice(-3000)}`, ...hosts.map((h) => `--- ${h.name} ---\n${h.proc.log.trim().slice(-1500)}`)];
-        (err as Error).message += `\n${logs.join("\n")}`;
-        throw err;
-      }
-    };
+    /** A failure carries the front server's log and each host's output. */
+    const trace = (): string =>
+      [`--- ${front} ---\n${fe.log().trim().slice(-3000)}`, ...hosts.map((h) => `--- ${h.name} ---\n${h.proc.log.trim().slice(-1500)}`)].join("\n");
 
-    it("spreads requests over every host", explained(async () => {
+    it("spreads requests over every host", () => explained(trace, async () => {
       const names = await hostsServing(fe, 24);
       expect(new Set(names)).toEqual(new Set(["h1", "h2", "h3"]));
     }), LONG);
 
-    it("answers right through any host: a page and an upload", explained(async () => {
+    it("answers right through any host: a page and an upload", () => explained(trace, async () => {
       for (let i = 0; i < 6; i++) {
         const hello = await send(fe.port, "GET", "/hello");
         expect({ status: hello.status, body: hello.body.toString() }).toEqual({ status: 200, body: "hello" });
@@ -104,7 +98,7 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
 
     // Over HTTP only: there the same bytes from the balancer's address get an answer, which shows
     // that the allow-list, not the protocol, closed the connection.
-    if (backend === "http") it("closes a connection to a host from an address other than the balancer's (allow)", explained(async () => {
+    if (backend === "http") it("closes a connection to a host from an address other than the balancer's (allow)", () => explained(trace, async () => {
       const host = hosts[0]!;
       // From 127.0.0.9: the host accepts the connection and closes it at once, before any answer.
       const outcome = await new Promise<string>((resolve) => {
@@ -128,7 +122,7 @@ function balanced(front: FrontName, file: string, backend: Mount["backend"], var
       expect(allowed).toBe("HTTP/1.1 200 OK");
     }), LONG);
 
-    it("keeps answering every request with one host stopped", explained(async () => {
+    it("keeps answering every request with one host stopped", () => explained(trace, async () => {
       await hosts[1]!.proc.stop();
       const names = await hostsServing(fe, 24);
       expect(names).not.toContain("h2");

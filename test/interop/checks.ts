@@ -10,6 +10,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { Readable } from "node:stream";
 import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
 import { patternDigest, streamedBody } from "../servers/conformance.js";
+import { explained } from "../helpers/log.js";
 
 const MiB = 1024 * 1024;
 
@@ -437,17 +438,12 @@ export function runChecks(pair: PairSpec): void {
     });
     for (const check of CHECKS) {
       const exception = pair.exceptions?.[check.id];
-      const withLog = async (f: () => Promise<void>): Promise<void> => {
-        try {
-          await f();
-        } catch (err) {
-          const log = running?.log().trim();
-          if (log) (err as Error).message += `\n--- front server and app output ---\n${log.slice(-4000)}`;
-          throw err;
-        }
+      const trace = (): string => {
+        const log = running?.log().trim();
+        return log ? `--- front server and app output ---\n${log.slice(-4000)}` : "";
       };
-      if (exception === undefined) it(check.title, () => withLog(() => check.run(ctx)));
-      else it(`${check.title}: EXCEPTION ${exception.reason}`, () => withLog(() => exception.instead(ctx)));
+      if (exception === undefined) it(check.title, () => explained(trace, () => check.run(ctx)));
+      else it(`${check.title}: EXCEPTION ${exception.reason}`, () => explained(trace, () => exception.instead(ctx)));
     }
   });
 }
