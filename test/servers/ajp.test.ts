@@ -1005,15 +1005,20 @@ describe("ajp backend over sockets", () => {
 
 describe("ajp backend on a UNIX socket", () => {
   let server: Server;
+  let dir: string;
   beforeAll(async () => {
     const { mkdtemp } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
-    const dir = await mkdtemp(join(tmpdir(), "vsgi-ajp-"));
+    dir = await mkdtemp(join(tmpdir(), "vsgi-ajp-"));
     server = await Server.load("ajp", { handler: (req: Request, res: Response) => res.expandUtf8("unix") });
     await server.listen({ path: join(dir, "ajp.sock") });
   });
-  afterAll(() => server.stop());
+  afterAll(async () => {
+    await server.stop();
+    const { rm } = await import("node:fs/promises");
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("serves over a UNIX socket", async () => {
     const uri = server.uris[0]!;
