@@ -97,25 +97,6 @@ export function disableAccessLog(): void {
   log.file.close();
 }
 
-/**
- * The entry `finishEntry` fills for each request: one object for the process, as the line is
- * written before `finishEntry` returns (an object per request is garbage the collector pays for).
- */
-const entry: AccessEntry = {
-  remoteAddress: null,
-  user: null,
-  time: 0,
-  method: "",
-  target: "",
-  protocol: "",
-  status: 0,
-  bytes: 0,
-  referer: null,
-  userAgent: null,
-  duration: 0,
-  worker: 0,
-};
-
 /** The wall clock less `performance.now()`, and when it was last measured. */
 let clockOffset = 0;
 let clockCheckedAt = -Infinity;
@@ -143,18 +124,26 @@ export function finishEntry(res: Response, status: number): void {
     clockOffset = Date.now() - now;
     clockCheckedAt = now;
   }
-  entry.remoteAddress = req.remoteAddress;
-  entry.user = req.remoteUser ?? basicUser(req.header("authorization"));
-  entry.time = start + clockOffset;
-  entry.method = req.method;
-  entry.target = req.target;
-  entry.protocol = req.httpVersion === "1.1" ? "HTTP/1.1" : "HTTP/" + req.httpVersion;
-  entry.status = status;
-  entry.bytes = res.logBytes;
-  entry.referer = req.header("referer");
-  entry.userAgent = req.header("user-agent");
-  entry.duration = Math.round((now - start) * 1000);
-  entry.worker = log.worker;
+  // A new object each time: measured side by side against one object for the process, refilled
+  // for each request, the cost is the same (the young strings stored into a long-lived object
+  // cost a write barrier each, about what the allocation costs), and this one holds nothing
+  // between two requests.
+  const entry: AccessEntry = {
+    remoteAddress: req.remoteAddress,
+    user: null,
+    time: start + clockOffset,
+    method: req.method,
+    target: req.target,
+    protocol: req.httpVersion === "1.1" ? "HTTP/1.1" : "HTTP/" + req.httpVersion,
+    status,
+    bytes: res.logBytes,
+    referer: null,
+    userAgent: null,
+    duration: Math.round((now - start) * 1000),
+    worker: log.worker,
+  };
+  const authorization = req.logHeaders(entry);
+  entry.user = req.remoteUser ?? basicUser(authorization);
   log.write(entry);
 }
 

@@ -55,6 +55,84 @@ function plain(c: number): boolean {
 }
 
 /**
+ * Copies a CLF field into `b` at `at` when no character of it needs escaping (`-` when it is
+ * unknown or empty), and returns where it ends; -1, with part of it copied, at the first
+ * character to escape. `b` must have room for `value.length + 1` bytes. A line's fields copied
+ * by this, in one function with one room check, cost a third less than a call per field.
+ *
+ * @example const end = plainField(out.reserve(9), out.length, "127.0.0.1");
+ */
+export function plainField(b: Uint8Array, at: number, value: string | null): number {
+  if (value === null || value.length === 0) {
+    b[at] = 0x2d;
+    return at + 1;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // plain(c) written out: a call to a module's function is checked for being the same
+    // function at each character
+    if (c >= 0x80 || PLAIN[c] === 0) return -1;
+    b[at++] = c;
+  }
+  return at;
+}
+
+/**
+ * Copies a JSON string value into `b` at `at`, quoted, when no character of it needs escaping
+ * (`null` when it is null), and returns where it ends; -1, with part of it copied, at the first
+ * character to escape. `b` must have room for `value.length + 4` bytes.
+ *
+ * @example const end = plainJson(out.reserve(13), out.length, "127.0.0.1");
+ */
+export function plainJson(b: Uint8Array, at: number, value: string | null): number {
+  if (value === null) {
+    b[at++] = 0x6e; // null
+    b[at++] = 0x75;
+    b[at++] = 0x6c;
+    b[at++] = 0x6c;
+    return at;
+  }
+  b[at++] = 0x22;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80 || PLAIN[c] === 0) return -1;
+    b[at++] = c;
+  }
+  b[at++] = 0x22;
+  return at;
+}
+
+/**
+ * Writes a non-negative integer in decimal into `b` at `at` (`-` for any other number: an entry
+ * made by hand) and returns where it ends. `b` must have room for 16 bytes.
+ *
+ * @example const end = decimal(out.reserve(16), out.length, 200);
+ */
+export function decimal(b: Uint8Array, at: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    b[at] = 0x2d;
+    return at + 1;
+  }
+  if (n < 10) {
+    b[at] = 48 + n;
+    return at + 1;
+  }
+  const start = at;
+  do {
+    const rest = Math.floor(n / 10);
+    b[at++] = 48 + (n - rest * 10);
+    n = rest;
+  } while (n > 0);
+  // the digits came least significant first
+  for (let i = start, j = at - 1; i < j; i++, j--) {
+    const c = b[i]!;
+    b[i] = b[j]!;
+    b[j] = c;
+  }
+  return at;
+}
+
+/**
  * Lines of bytes, appended field by field; grows when a line does not fit (a long, escaped
  * header), and `clear` gives a grown buffer back.
  *
@@ -74,12 +152,14 @@ export class LogBuffer {
     this.bytes = Buffer.allocUnsafe(size);
   }
 
-  /** Makes room for `n` more bytes. */
-  private room(n: number): void {
-    if (this.length + n <= this.bytes.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + n));
-    this.bytes.copy(bigger, 0, 0, this.length);
-    this.bytes = bigger;
+  /** Makes room for `n` more bytes; returns `bytes` (which it may have replaced). */
+  reserve(n: number): Buffer {
+    if (this.length + n > this.bytes.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.length + n));
+      this.bytes.copy(bigger, 0, 0, this.length);
+      this.bytes = bigger;
+    }
+    return this.bytes;
   }
 
   /** Empties it, and gives back the memory of a buffer that grew. */
@@ -90,14 +170,14 @@ export class LogBuffer {
 
   /** One byte. */
   byte(c: number): void {
-    this.room(1);
+    this.reserve(1);
     this.bytes[this.length++] = c;
   }
 
   /** Text known to be printable ASCII (the framework's own: a formatted time, a separator). */
   ascii(text: string): void {
     const n = text.length;
-    this.room(n);
+    this.reserve(n);
     const b = this.bytes;
     let at = this.length;
     for (let i = 0; i < n; i++) b[at++] = text.charCodeAt(i);
@@ -107,40 +187,20 @@ export class LogBuffer {
   /** Bytes made once for many lines (a formatted second). */
   copy(src: Uint8Array): void {
     const n = src.length;
-    this.room(n);
+    this.reserve(n);
     this.bytes.set(src, this.length);
     this.length += n;
   }
 
   /** Text as UTF-8, as it is (`LogFile.write`'s lines). */
   utf8(text: string): void {
-    this.room(Buffer.byteLength(text));
+    this.reserve(Buffer.byteLength(text));
     this.length += this.bytes.write(text, this.length, "utf8");
   }
 
   /** A non-negative integer in decimal (a status, a byte count, microseconds); `-` for any other number. */
   integer(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) return this.byte(0x2d);
-    if (n < 10) {
-      this.byte(48 + n);
-      return;
-    }
-    this.room(16);
-    const b = this.bytes;
-    const start = this.length;
-    let at = start;
-    do {
-      const rest = Math.floor(n / 10);
-      b[at++] = 48 + (n - rest * 10);
-      n = rest;
-    } while (n > 0);
-    this.length = at;
-    // the digits came least significant first
-    for (let i = start, j = at - 1; i < j; i++, j--) {
-      const c = b[i]!;
-      b[i] = b[j]!;
-      b[j] = c;
-    }
+    this.length = decimal(this.reserve(16), this.length, n);
   }
 
   /** A non-negative integer as a JSON number; `null` for any other number. */
@@ -151,25 +211,16 @@ export class LogBuffer {
 
   /** A CLF field: `-` when unknown or empty, else escaped as `escapeLogText` does. */
   field(value: string | null): void {
-    if (value === null || value.length === 0) return this.byte(0x2d);
-    const n = value.length;
-    this.room(n);
-    const b = this.bytes;
-    let at = this.length;
-    for (let i = 0; i < n; i++) {
-      const c = value.charCodeAt(i);
-      // the first byte to escape: the copy so far is dropped and the whole field escaped
-      if (!plain(c)) return this.ascii(escapeLogText(value));
-      b[at++] = c;
-    }
-    this.length = at;
+    const at = plainField(this.reserve(value === null ? 1 : value.length + 1), this.length, value);
+    if (at >= 0) this.length = at;
+    else this.ascii(escapeLogText(value!));
   }
 
   /** A JSON value: `null`, or the string quoted and escaped as `JSON.stringify` does. */
   json(value: string | null): void {
     if (value === null) return this.ascii("null");
     const n = value.length;
-    this.room(n + 2);
+    this.reserve(n + 2);
     const b = this.bytes;
     let at = this.length;
     b[at++] = 0x22;

@@ -1,7 +1,7 @@
 // The access log's line formats, as pure functions: an entry in, one line out (with its "\n"),
 // written into a `LogBuffer` (what the log does) or returned as a string. No clock, no I/O: the
 // time is in the entry, so that a test can pin every byte of a line.
-import { LogBuffer } from "./log-buffer.js";
+import { decimal, LogBuffer, plainField, plainJson } from "./log-buffer.js";
 
 export { escapeLogText } from "./log-buffer.js";
 
@@ -54,17 +54,24 @@ function clfTime(date: Date): string {
 // one. Bytes, not the string: a string built by `+` is a rope, which each character read walks.
 let clfSecond = NaN;
 let clfBytes: Uint8Array = new Uint8Array(0);
+let anonymousBytes: Uint8Array = new Uint8Array(0);
 let isoSecond = NaN;
 let isoBytes: Uint8Array = new Uint8Array(0);
 
-/** ` [10/Oct/2000:13:55:36 -0700] "`: the time with the separators around it. */
-function clfStamp(ms: number): Uint8Array {
+/**
+ * ` [10/Oct/2000:13:55:36 -0700] "`: the time with the separators around it; with `anonymous`,
+ * the `-` of identd and the `-` of no user before it (` - - [10/Oct/...] "`), the usual case
+ * copied in one piece.
+ */
+function clfStamp(ms: number, anonymous: boolean): Uint8Array {
   const second = Math.floor(ms / 1000);
   if (second !== clfSecond) {
-    clfBytes = Buffer.from(" [" + clfTime(new Date(second * 1000)) + '] "', "latin1");
+    const time = " [" + clfTime(new Date(second * 1000)) + '] "';
+    clfBytes = Buffer.from(time, "latin1");
+    anonymousBytes = Buffer.from(" - -" + time, "latin1");
     clfSecond = second;
   }
-  return clfBytes;
+  return anonymous ? anonymousBytes : clfBytes;
 }
 
 /** `{"time":"2000-10-10T20:55:36.`: the start of a JSON line, to the second (ISO 8601, UTC). */
@@ -76,12 +83,9 @@ function isoStamp(second: number): Uint8Array {
   return isoBytes;
 }
 
-// `" 200 `: the end of the request line, the status and the space after it, made once per status.
-const STATUS_TEXT: string[] = [];
-
-function statusText(status: number): string {
-  if (status >= 100 && status <= 999) return (STATUS_TEXT[status] ??= '" ' + status + " ");
-  return '" ' + status + " ";
+/** The bytes a field takes at most when it needs no escaping (`-` when null or empty). */
+function plainLength(value: string | null): number {
+  return value === null ? 1 : value.length + 1;
 }
 
 /**
@@ -92,17 +96,77 @@ function statusText(status: number): string {
  * @example writeCombined(file.batch, entry);
  */
 export function writeCombined(out: LogBuffer, e: AccessEntry): void {
-  // Separators go with the constant text next to them: fewer calls per line is what costs least.
+  // The usual line, with nothing to escape, in one pass: one room check, the bytes stored here,
+  // no call per field (a call per field was a third of the cost). The first character to escape
+  // drops what was copied (`out.length` has not moved) and writes the line field by field.
+  const b = out.reserve(
+    plainLength(e.remoteAddress) + plainLength(e.user) + plainLength(e.method) + plainLength(e.target) +
+      plainLength(e.protocol) + plainLength(e.referer) + plainLength(e.userAgent) + 128,
+  );
+  let at = plainField(b, out.length, e.remoteAddress);
+  if (at < 0) return escapedCombined(out, e);
+  const user = e.user;
+  if (user !== null && user.length > 0) {
+    b[at++] = 0x20; // " - "
+    b[at++] = 0x2d;
+    b[at++] = 0x20;
+    if ((at = plainField(b, at, user)) < 0) return escapedCombined(out, e);
+  }
+  const stamp = clfStamp(e.time, user === null || user.length === 0);
+  b.set(stamp, at);
+  at += stamp.length;
+  if ((at = plainField(b, at, e.method)) < 0) return escapedCombined(out, e);
+  b[at++] = 0x20;
+  if ((at = plainField(b, at, e.target)) < 0) return escapedCombined(out, e);
+  if (e.protocol === "HTTP/1.1") {
+    // ' HTTP/1.1" ', the usual protocol, without a look at its characters
+    b[at++] = 0x20;
+    b[at++] = 0x48;
+    b[at++] = 0x54;
+    b[at++] = 0x54;
+    b[at++] = 0x50;
+    b[at++] = 0x2f;
+    b[at++] = 0x31;
+    b[at++] = 0x2e;
+    b[at++] = 0x31;
+  } else {
+    b[at++] = 0x20;
+    if ((at = plainField(b, at, e.protocol)) < 0) return escapedCombined(out, e);
+  }
+  b[at++] = 0x22; // '" '
+  b[at++] = 0x20;
+  at = decimal(b, at, e.status);
+  b[at++] = 0x20;
+  if (e.bytes === 0) b[at++] = 0x2d;
+  else at = decimal(b, at, e.bytes);
+  b[at++] = 0x20; // ' "'
+  b[at++] = 0x22;
+  if ((at = plainField(b, at, e.referer)) < 0) return escapedCombined(out, e);
+  b[at++] = 0x22; // '" "'
+  b[at++] = 0x20;
+  b[at++] = 0x22;
+  if ((at = plainField(b, at, e.userAgent)) < 0) return escapedCombined(out, e);
+  b[at++] = 0x22; // '" '
+  b[at++] = 0x20;
+  at = decimal(b, at, e.duration);
+  b[at++] = 0x0a;
+  out.length = at;
+}
+
+/** `writeCombined` for a line with a field to escape: field by field. */
+function escapedCombined(out: LogBuffer, e: AccessEntry): void {
   out.field(e.remoteAddress);
   out.ascii(" - ");
   out.field(e.user);
-  out.copy(clfStamp(e.time));
+  out.copy(clfStamp(e.time, false));
   out.field(e.method);
   out.byte(0x20);
   out.field(e.target);
   out.byte(0x20);
   out.field(e.protocol);
-  out.ascii(statusText(e.status));
+  out.ascii('" ');
+  out.integer(e.status);
+  out.byte(0x20);
   if (e.bytes === 0) out.byte(0x2d);
   else out.integer(e.bytes);
   out.ascii(' "');
@@ -121,34 +185,109 @@ export function writeCombined(out: LogBuffer, e: AccessEntry): void {
  * @example writeJson(file.batch, entry);
  */
 export function writeJson(out: LogBuffer, e: AccessEntry): void {
+  // As writeCombined: the usual line in one pass, the names between the values copied as bytes
+  // made once; the first character to escape writes the line value by value.
+  const b = out.reserve(
+    jsonLength(e.remoteAddress) + jsonLength(e.user) + jsonLength(e.method) + jsonLength(e.target) +
+      jsonLength(e.protocol) + jsonLength(e.referer) + jsonLength(e.userAgent) + 256,
+  );
+  const second = Math.floor(e.time / 1000);
+  const stamp = isoStamp(second);
+  let at = out.length;
+  b.set(stamp, at);
+  at += stamp.length;
+  // the milliseconds, three digits
+  const milli = Math.floor(e.time - second * 1000);
+  b[at++] = 48 + Math.floor(milli / 100);
+  b[at++] = 48 + (Math.floor(milli / 10) % 10);
+  b[at++] = 48 + (milli % 10);
+  at = name(b, at, JSON_NAMES.remoteAddress);
+  if ((at = plainJson(b, at, e.remoteAddress)) < 0) return escapedJson(out, e);
+  at = name(b, at, JSON_NAMES.user);
+  if ((at = plainJson(b, at, e.user)) < 0) return escapedJson(out, e);
+  at = name(b, at, JSON_NAMES.method);
+  if ((at = plainJson(b, at, e.method)) < 0) return escapedJson(out, e);
+  at = name(b, at, JSON_NAMES.target);
+  if ((at = plainJson(b, at, e.target)) < 0) return escapedJson(out, e);
+  at = name(b, at, JSON_NAMES.protocol);
+  if ((at = plainJson(b, at, e.protocol)) < 0) return escapedJson(out, e);
+  at = jsonDecimal(b, name(b, at, JSON_NAMES.status), e.status);
+  at = jsonDecimal(b, name(b, at, JSON_NAMES.bytes), e.bytes);
+  at = name(b, at, JSON_NAMES.referer);
+  if ((at = plainJson(b, at, e.referer)) < 0) return escapedJson(out, e);
+  at = name(b, at, JSON_NAMES.userAgent);
+  if ((at = plainJson(b, at, e.userAgent)) < 0) return escapedJson(out, e);
+  at = jsonDecimal(b, name(b, at, JSON_NAMES.duration), e.duration);
+  at = jsonDecimal(b, name(b, at, JSON_NAMES.worker), e.worker);
+  b[at++] = 0x7d; // "}\n"
+  b[at++] = 0x0a;
+  out.length = at;
+}
+
+/** The text between a JSON line's values, as bytes made once: the end of one, the name of the next. */
+const JSON_NAMES = {
+  remoteAddress: Buffer.from('Z","remoteAddress":', "latin1"),
+  user: Buffer.from(',"user":', "latin1"),
+  method: Buffer.from(',"method":', "latin1"),
+  target: Buffer.from(',"target":', "latin1"),
+  protocol: Buffer.from(',"protocol":', "latin1"),
+  status: Buffer.from(',"status":', "latin1"),
+  bytes: Buffer.from(',"bytes":', "latin1"),
+  referer: Buffer.from(',"referer":', "latin1"),
+  userAgent: Buffer.from(',"userAgent":', "latin1"),
+  duration: Buffer.from(',"duration":', "latin1"),
+  worker: Buffer.from(',"worker":', "latin1"),
+} as const;
+
+function name(b: Uint8Array, at: number, bytes: Uint8Array): number {
+  b.set(bytes, at);
+  return at + bytes.length;
+}
+
+/** The bytes a JSON value takes at most when it needs no escaping. */
+function jsonLength(value: string | null): number {
+  return value === null ? 4 : value.length + 2;
+}
+
+/** A count as a JSON number; `null` for a number that is none (an entry made by hand). */
+function jsonDecimal(b: Uint8Array, at: number, n: number): number {
+  if (Number.isSafeInteger(n) && n >= 0) return decimal(b, at, n);
+  b[at++] = 0x6e;
+  b[at++] = 0x75;
+  b[at++] = 0x6c;
+  b[at++] = 0x6c;
+  return at;
+}
+
+/** `writeJson` for a line with a value to escape: value by value. */
+function escapedJson(out: LogBuffer, e: AccessEntry): void {
   const second = Math.floor(e.time / 1000);
   out.copy(isoStamp(second));
-  // the milliseconds, three digits
   const milli = Math.floor(e.time - second * 1000);
   out.byte(48 + Math.floor(milli / 100));
   out.byte(48 + (Math.floor(milli / 10) % 10));
   out.byte(48 + (milli % 10));
-  out.ascii('Z","remoteAddress":');
+  out.copy(JSON_NAMES.remoteAddress);
   out.json(e.remoteAddress);
-  out.ascii(',"user":');
+  out.copy(JSON_NAMES.user);
   out.json(e.user);
-  out.ascii(',"method":');
+  out.copy(JSON_NAMES.method);
   out.json(e.method);
-  out.ascii(',"target":');
+  out.copy(JSON_NAMES.target);
   out.json(e.target);
-  out.ascii(',"protocol":');
+  out.copy(JSON_NAMES.protocol);
   out.json(e.protocol);
-  out.ascii(',"status":');
+  out.copy(JSON_NAMES.status);
   out.jsonInteger(e.status);
-  out.ascii(',"bytes":');
+  out.copy(JSON_NAMES.bytes);
   out.jsonInteger(e.bytes);
-  out.ascii(',"referer":');
+  out.copy(JSON_NAMES.referer);
   out.json(e.referer);
-  out.ascii(',"userAgent":');
+  out.copy(JSON_NAMES.userAgent);
   out.json(e.userAgent);
-  out.ascii(',"duration":');
+  out.copy(JSON_NAMES.duration);
   out.jsonInteger(e.duration);
-  out.ascii(',"worker":');
+  out.copy(JSON_NAMES.worker);
   out.jsonInteger(e.worker);
   out.ascii("}\n");
 }

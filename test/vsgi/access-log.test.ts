@@ -127,6 +127,20 @@ describe("--access-log on the http backend", () => {
     expect(line).toMatch(CLF);
   });
 
+  it("writes repeated headers joined, whatever their case, whether or not the app built the header table", async () => {
+    const file = join(dir, "repeated.log");
+    const p = run(["-p", "0", "--access-log", file]);
+    const port = await portOf(p);
+    const head = (path: string): string =>
+      `GET ${path} HTTP/1.1\r\nHost: x\r\nreferer: http://r/\r\nUSER-AGENT: one\r\nConnection: close\r\nUser-Agent: two\r\n` +
+      `authorization: Basic ${Buffer.from("bob:pw").toString("base64")}\r\n\r\n`;
+    expect(await raw(port, head("/raw"))).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await raw(port, head("/table"))).toMatch(/\r\n\r\n2$/);
+    const [scanned, tabled] = await lines(file, 2);
+    expect(scanned).toMatch(/^127\.0\.0\.1 - bob \[[^\]]+\] "GET \/raw HTTP\/1\.1" 200 5 "http:\/\/r\/" "one, two" \d+$/);
+    expect(tabled).toMatch(/^127\.0\.0\.1 - bob \[[^\]]+\] "GET \/table HTTP\/1\.1" 200 1 "http:\/\/r\/" "one, two" \d+$/);
+  });
+
   it("exits 1 naming a file it cannot open, before listening", async () => {
     const file = join(dir, "no-such-folder", "access.log");
     const p = run(["-p", "0", "--access-log", file]);
