@@ -73,6 +73,13 @@ describe("formatCombined", () => {
     // every quote left unescaped is one of the six that delimit the three quoted fields
     expect(line.replace(/\\\\/g, "").replace(/\\"/g, "").split('"')).toHaveLength(7);
   });
+
+  it("escapes a long field whose only character to escape is its last (long fields are tested and copied in one piece)", () => {
+    const long = "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0";
+    expect(formatCombined(entry({ userAgent: long }))).toContain(` "${long}" 1520\n`);
+    expect(formatCombined(entry({ userAgent: long + "\xe9", referer: long + '"' }))).toContain(` "${long}\\"" "${long}\\xe9" 1520\n`);
+    expect(JSON.parse(formatJson(entry({ userAgent: long + "\xe9", target: long + "\\" })))).toMatchObject({ userAgent: long + "\xe9", target: long + "\\" });
+  });
 });
 
 describe("escapeLogText", () => {
