@@ -15,6 +15,8 @@ import {
   declaredOver,
   charsetOf,
   parseJsonBody,
+  readBody,
+  decodeForm,
 } from "./body.js";
 import { VsgiError, ERR_INVALID_OPTION, abortedError } from "./errors.js";
 
@@ -353,42 +355,7 @@ export class Request {
     // NaN would compare false against every size: no limit at all, silently.
     if (!(limit >= 0)) return Promise.reject(new VsgiError(ERR_INVALID_OPTION, `a body limit is a number of bytes, got ${String(limit)}`));
     if (declaredOver(this.header("content-length"), limit)) return Promise.reject(bodyTooLarge(limit));
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = this.body;
-      const onData = (chunk: Buffer | string): void => {
-        const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-        size += buf.length;
-        if (size > limit) {
-          cleanup();
-          body.pause();
-          reject(bodyTooLarge(limit));
-          return;
-        }
-        chunks.push(buf);
-      };
-      const onEnd = (): void => {
-        cleanup();
-        resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      const cleanup = (): void => {
-        body.off("data", onData);
-        body.off("end", onEnd);
-        body.off("error", onError);
-      };
-      if (body.readableEnded) {
-        resolve(Buffer.alloc(0));
-        return;
-      }
-      body.on("data", onData);
-      body.once("end", onEnd);
-      body.once("error", onError);
-    });
+    return readBody(this.body, limit);
   }
 
   /** The whole body as UTF-8 text, bounded like `flatten` (`BODY_LIMIT` by default). */
@@ -409,9 +376,7 @@ export class Request {
     const type = this.header("content-type");
     if (mediaTypeEssence(type) !== FORM_MEDIA_TYPE) throw unsupportedMediaType(type, FORM_MEDIA_TYPE);
     const text = await this.flattenUtf8(limit);
-    const form: Record<string, string> = Object.create(null);
-    for (const [k, v] of new URLSearchParams(text)) form[k] = v;
-    return form;
+    return decodeForm(text);
   }
 
   /**
