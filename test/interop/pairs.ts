@@ -37,6 +37,11 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
     }
     if (o.secret !== undefined) mount.secret = o.secret;
     const server = await startFront(front, dir, [mount], o.edit !== undefined ? { edit: o.edit } : {});
+    // With --forks the main process serves until its first worker accepts, then only supervises
+    // (vsgi/supervisor.ts): what it served in that window is out of reach of the requests after
+    // (the disconnect check's /seen polls missed an abort counted there). The checks begin once
+    // the workers hold the sockets.
+    if (o.appArgs?.includes("--forks")) await waitForText(() => server.log() + (app?.proc.log ?? ""), "the workers hold the listening sockets now");
     return {
       port: server.port,
       log: () => server.log() + (app !== undefined ? `\n--- app ---\n${app.proc.log}` : ""),
@@ -50,6 +55,13 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
     await app?.stop();
     removeFolder(dir);
     throw err;
+  }
+}
+
+/** Resolves once `text` appears in what `read` returns; rejects after 30 s with what it had. */
+async function waitForText(read: () => string, text: string): Promise<void> {
+  for (const start = Date.now(); !read().includes(text); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - start > 30000) throw new Error(`never saw "${text}" in:\n${read()}`);
   }
 }
 
