@@ -41,7 +41,14 @@ export async function startPair(front: FrontName, backend: Backend, prefix: stri
     // (vsgi/supervisor.ts): what it served in that window is out of reach of the requests after
     // (the disconnect check's /seen polls missed an abort counted there). The checks begin once
     // the workers hold the sockets.
-    if (o.appArgs?.includes("--forks")) await waitForText(() => server.log() + (app?.proc.log ?? ""), "the workers hold the listening sockets now");
+    if (o.appArgs?.includes("--forks")) {
+      try {
+        await waitForText(() => server.log() + (app?.proc.log ?? ""), "the workers hold the listening sockets now");
+      } catch (err) {
+        await server.stop();
+        throw err;
+      }
+    }
     return {
       port: server.port,
       log: () => server.log() + (app !== undefined ? `\n--- app ---\n${app.proc.log}` : ""),
