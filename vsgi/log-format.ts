@@ -191,17 +191,7 @@ export function writeJson(out: LogBuffer, e: AccessEntry): void {
     jsonLength(e.remoteAddress) + jsonLength(e.user) + jsonLength(e.method) + jsonLength(e.target) +
       jsonLength(e.protocol) + jsonLength(e.referer) + jsonLength(e.userAgent) + 256,
   );
-  const second = Math.floor(e.time / 1000);
-  const stamp = isoStamp(second);
-  let at = out.length;
-  b.set(stamp, at);
-  at += stamp.length;
-  // the milliseconds, three digits
-  const milli = Math.floor(e.time - second * 1000);
-  b[at++] = 48 + Math.floor(milli / 100);
-  b[at++] = 48 + (Math.floor(milli / 10) % 10);
-  b[at++] = 48 + (milli % 10);
-  at = name(b, at, JSON_NAMES.remoteAddress);
+  let at = name(b, isoTime(b, out.length, e.time), JSON_NAMES.remoteAddress);
   if ((at = plainJson(b, at, e.remoteAddress)) < 0) return escapedJson(out, e);
   at = name(b, at, JSON_NAMES.user);
   if ((at = plainJson(b, at, e.user)) < 0) return escapedJson(out, e);
@@ -239,6 +229,23 @@ const JSON_NAMES = {
   worker: Buffer.from(',"worker":', "latin1"),
 } as const;
 
+/** The bytes `isoTime` writes: `{"time":"2000-10-10T20:55:36.123`. */
+const ISO_TIME_BYTES = 32;
+
+/** Writes the start of a JSON line, its time to the millisecond, into `b` at `at`; returns where it ends. */
+function isoTime(b: Uint8Array, at: number, time: number): number {
+  const second = Math.floor(time / 1000);
+  const stamp = isoStamp(second);
+  b.set(stamp, at);
+  at += stamp.length;
+  // the milliseconds, three digits
+  const milli = Math.floor(time - second * 1000);
+  b[at++] = 48 + Math.floor(milli / 100);
+  b[at++] = 48 + (Math.floor(milli / 10) % 10);
+  b[at++] = 48 + (milli % 10);
+  return at;
+}
+
 function name(b: Uint8Array, at: number, bytes: Uint8Array): number {
   b.set(bytes, at);
   return at + bytes.length;
@@ -261,12 +268,7 @@ function jsonDecimal(b: Uint8Array, at: number, n: number): number {
 
 /** `writeJson` for a line with a value to escape: value by value. */
 function escapedJson(out: LogBuffer, e: AccessEntry): void {
-  const second = Math.floor(e.time / 1000);
-  out.copy(isoStamp(second));
-  const milli = Math.floor(e.time - second * 1000);
-  out.byte(48 + Math.floor(milli / 100));
-  out.byte(48 + (Math.floor(milli / 10) % 10));
-  out.byte(48 + (milli % 10));
+  out.length = isoTime(out.reserve(ISO_TIME_BYTES), out.length, e.time);
   out.copy(JSON_NAMES.remoteAddress);
   out.json(e.remoteAddress);
   out.copy(JSON_NAMES.user);
