@@ -30,7 +30,17 @@ export const ACCESS_LOG_DEFAULTS = {
 } as const satisfies Required<AccessLogOptions>;
 
 /**
- * An access log: entries formatted and written in batches to its `LogFile`.
+ * Entries queued, then formatted together. A line formatted as its response ended cost more
+ * time than its instructions tell; 64 formatted in a row cost the whole log 1.7% less CPU per
+ * request, side by side (bench/README.md, "Access log"): the formatter's compiled code runs in
+ * a row, and the rest of the time leaves the caches to the request's path. An entry holds
+ * strings and numbers, not the request: 64 of them waiting keep little alive.
+ */
+const QUEUE_ENTRIES = 64;
+
+/**
+ * An access log: entries queued, formatted 64 at a time, and written in batches to its
+ * `LogFile`, within 100 ms.
  *
  * @example const log = enableAccessLog({ file: "/var/log/app/access.log" }); log.reopen();
  */
@@ -40,18 +50,33 @@ export class AccessLog {
   /** `VSGI_WORKER` of this process, read once. */
   readonly worker: number;
   private readonly writeLine: (out: LogBuffer, entry: AccessEntry) => void;
+  /** Entries not yet formatted: the first `queued` slots. */
+  private readonly queue: (AccessEntry | null)[] = new Array<AccessEntry | null>(QUEUE_ENTRIES).fill(null);
+  private queued = 0;
 
   constructor(options: AccessLogOptions = {}) {
     this.format = options.format ?? ACCESS_LOG_DEFAULTS.format;
     this.writeLine = lineWriter(this.format);
-    this.file = new LogFile(options.file ?? ACCESS_LOG_DEFAULTS.file);
+    this.file = new LogFile(options.file ?? ACCESS_LOG_DEFAULTS.file, (batch) => this.drain(batch));
     this.worker = Number.parseInt(process.env.VSGI_WORKER ?? "0", 10) || 0;
   }
 
-  /** Writes one entry. */
+  /** Writes one entry: formatted with the next ones, written within 100 ms (or at exit). */
   write(entry: AccessEntry): void {
-    this.writeLine(this.file.batch, entry);
+    this.queue[this.queued++] = entry;
+    if (this.queued === QUEUE_ENTRIES) this.drain(this.file.batch);
     this.file.wrote();
+  }
+
+  /** Formats the queued entries into `batch`, and lets them go. */
+  private drain(batch: LogBuffer): void {
+    const queue = this.queue;
+    const writeLine = this.writeLine;
+    for (let i = 0; i < this.queued; i++) {
+      writeLine(batch, queue[i]!);
+      queue[i] = null;
+    }
+    this.queued = 0;
   }
 
   /** Opens the file again (logrotate); see `LogFile.reopen`. */
@@ -124,10 +149,10 @@ export function finishEntry(res: Response, status: number): void {
     clockOffset = Date.now() - now;
     clockCheckedAt = now;
   }
-  // A new object each time: measured side by side against one object for the process, refilled
-  // for each request, the cost is the same (the young strings stored into a long-lived object
-  // cost a write barrier each, about what the allocation costs), and this one holds nothing
-  // between two requests.
+  // A new object each time, which the queue holds until it is formatted: measured side by side
+  // against one object for the process, refilled for each request (formatted at once), the cost
+  // was the same (the young strings stored into a long-lived object cost a write barrier each,
+  // about what the allocation costs).
   const entry: AccessEntry = {
     remoteAddress: req.remoteAddress,
     user: null,

@@ -2,7 +2,9 @@
 // gathered and written together, FLUSH_MS after the first of a batch or once BATCH_BYTES are
 // gathered: a write per request (or per event-loop turn, which under load is little more) cost
 // about 4% of the hello world's CPU in a profile; a write per batch costs nothing measurable.
-// The batch is bytes in one reused buffer (see log-buffer.ts for why not a string).
+// The batch is bytes in one reused buffer (see log-buffer.ts for why not a string). Lines may
+// also wait elsewhere, not yet formatted (the access log's queue): `fill` puts them in the batch
+// before anything is written.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { VsgiError, ERR_LOG_FILE } from "./errors.js";
 import { logError } from "./handler.js";
@@ -10,6 +12,11 @@ import { LogBuffer } from "./log-buffer.js";
 
 /** Gathered lines past this many bytes are written at once. */
 const BATCH_BYTES = 64 * 1024;
+/**
+ * The batch's room past BATCH_BYTES: what a `fill` adds at once (the access log's queue of 64
+ * lines, a browser's at about 300 bytes) fits without the buffer growing and shrinking again.
+ */
+const BATCH_ROOM = 32 * 1024;
 /** Milliseconds a line may wait for the lines after it, at most. */
 const FLUSH_MS = 100;
 
@@ -29,38 +36,47 @@ export class LogFile {
   /** The file's path; `null` for standard output. */
   readonly path: string | null;
   /** The lines gathered: the access log writes into it, then calls `wrote`. */
-  readonly batch = new LogBuffer(BATCH_BYTES + 4096);
+  readonly batch = new LogBuffer(BATCH_BYTES + BATCH_ROOM);
+  private readonly fill: ((batch: LogBuffer) => void) | null;
   private fd: number;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private failing = false;
 
-  constructor(path: string | null) {
+  /**
+   * `fill`, when given, writes lines held elsewhere into the batch (whole lines): it is called
+   * before each write of the batch and before `write` adds to it, so that no line is left
+   * behind or put out of order. `wrote()` after holding a line makes sure it goes within 100 ms.
+   */
+  constructor(path: string | null, fill: ((batch: LogBuffer) => void) | null = null) {
     this.path = path === "-" ? null : path;
     this.fd = this.path === null ? -1 : openLog(this.path);
+    this.fill = fill;
     this.flush = this.flush.bind(this);
     process.on("exit", this.flush);
   }
 
   /** Adds `text` (whole lines) to the batch: written within 100 ms, at once past 64 KiB, or at exit. */
   write(text: string): void {
+    if (this.fill !== null) this.fill(this.batch);
     this.batch.utf8(text);
     this.wrote();
   }
 
-  /** Whole lines were written into `batch`: they go out within 100 ms, at once past 64 KiB. */
+  /** Whole lines were written into `batch`, or are held for `fill`: they go out within 100 ms, at once past 64 KiB. */
   wrote(): void {
     if (this.closed) this.batch.clear();
     else if (this.batch.length >= BATCH_BYTES) this.flush();
     else if (this.timer === null) this.timer = setTimeout(this.flush, FLUSH_MS).unref();
   }
 
-  /** Writes the batch now. */
+  /** Writes the batch now, with what `fill` holds. */
   flush(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    if (this.fill !== null && !this.closed) this.fill(this.batch);
     const { bytes, length } = this.batch;
     if (length === 0) return;
     if (this.fd === -1) {

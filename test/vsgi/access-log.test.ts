@@ -141,6 +141,17 @@ describe("--access-log on the http backend", () => {
     expect(tabled).toMatch(/^127\.0\.0\.1 - bob \[[^\]]+\] "GET \/table HTTP\/1\.1" 200 1 "http:\/\/r\/" "one, two" \d+$/);
   });
 
+  it("writes the lines not yet written when the process dies of an uncaught exception", async () => {
+    const file = join(dir, "crash.log");
+    const p = run(["-p", "0", "--access-log", file]);
+    const port = await portOf(p);
+    expect((await send(port, "GET", "/before")).status).toBe(200);
+    expect((await send(port, "GET", "/crash")).body.toString()).toBe("bye");
+    expect(await p.exited).not.toBe(0);
+    // both were queued, neither formatted (64 are), the 100 ms not yet up: the exit wrote them
+    expect((await read(file)).split("\n").slice(0, -1).map((line) => CLF.exec(line)![4])).toEqual(["GET /before HTTP/1.1", "GET /crash HTTP/1.1"]);
+  });
+
   it("exits 1 naming a file it cannot open, before listening", async () => {
     const file = join(dir, "no-such-folder", "access.log");
     const p = run(["-p", "0", "--access-log", file]);

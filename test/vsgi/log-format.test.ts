@@ -5,7 +5,7 @@ import { mkdtemp, rm, readFile, rename, writeFile } from "node:fs/promises";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { formatCombined, formatJson, escapeLogText, LogFile, parseCommandLine, type AccessEntry } from "../../vsgi/index.js";
+import { AccessLog, formatCombined, formatJson, escapeLogText, LogFile, parseCommandLine, type AccessEntry } from "../../vsgi/index.js";
 import { capturingErrors } from "../helpers/log.js";
 
 // Apache's own example line: 10/Oct/2000:13:55:36 -0700 is 20:55:36 UTC.
@@ -227,5 +227,44 @@ describe("LogFile", () => {
 
   it("refuses a file it cannot open, naming it", () => {
     expect(() => new LogFile(join(dir, "no", "such", "folder.log"))).toThrow(/^cannot open the access log .*no\/such\/folder\.log: ENOENT/);
+  });
+});
+
+describe("AccessLog", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "vsgi-access-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const numbered = (n: number): AccessEntry => entry({ target: `/${n}` });
+
+  it("formats entries 64 at a time, and writes the ones queued, in order, when the file is written", () => {
+    const path = join(dir, "queue.log");
+    const log = new AccessLog({ file: path, reopenOnSignal: false });
+    for (let n = 0; n < 63; n++) log.write(numbered(n));
+    expect(log.file.batch.length).toBe(0); // queued, not formatted yet
+    log.write(numbered(63));
+    expect(log.file.batch.toString()).toBe(Array.from({ length: 64 }, (_, n) => formatCombined(numbered(n))).join(""));
+    log.write(numbered(64));
+    log.file.flush();
+    expect(readFileSync(path, "utf8")).toBe(Array.from({ length: 65 }, (_, n) => formatCombined(numbered(n))).join(""));
+    log.file.close();
+  });
+
+  it("writes a queued entry within 100 ms with no other request after it, and before text written to its file later", async () => {
+    const path = join(dir, "alone.log");
+    const log = new AccessLog({ file: path, format: "json", reopenOnSignal: false });
+    log.write(numbered(1));
+    expect(readFileSync(path, "utf8")).toBe("");
+    await new Promise((resolve) => setTimeout(resolve, 150)); // set after the file's own 100 ms: fires after it
+    expect(readFileSync(path, "utf8")).toBe(formatJson(numbered(1)));
+    log.write(numbered(2));
+    log.file.write("text\n");
+    log.write(numbered(3));
+    log.file.close(); // what disableAccessLog and reopen do too: the queue first
+    expect(readFileSync(path, "utf8")).toBe(formatJson(numbered(1)) + formatJson(numbered(2)) + "text\n" + formatJson(numbered(3)));
   });
 });
