@@ -7,14 +7,12 @@
  * const app = new Router();
  * app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user #${ctx.id}`), "user");
  */
+export { type MethodHelperName, type MethodHelpers } from "./method-helpers.js";
 export {
   Router,
-  type MethodHelperName,
-  type MethodHelpers,
   type NameMap,
   type RuleContext,
   type RuleHandler,
-  type StatusContext,
 } from "./router.js";
 export { Method, methodFromString, methodsFromStrings, methodsToStrings } from "./method.js";
 export {
@@ -51,6 +49,7 @@ export {
   statusFromCode,
   statusIsBodiless,
   toStatus,
+  type StatusContext,
   type StatusHelpers,
   type StatusOptions,
 } from "./status.js";

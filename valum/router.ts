@@ -2,12 +2,16 @@
  * The Router, the public API: registration (rules, exact paths, regexes, matchers, middlewares,
  * scopes, types, names), `urlFor`, and handling: the matching routes run in insertion order with
  * `next` continuations and a context per route, then the default answers (TRACE echo, automatic
- * OPTIONS, 405, 404, thrown statuses). The routing table and its indexes are in table.ts.
+ * OPTIONS, 405, 404, thrown statuses). The routing table and its indexes are in table.ts, the
+ * method helpers' list in method-helpers.ts, the answers when no route handles a request in
+ * default-answers.ts.
  */
 import { HANDLED, type Handler, type Request, type Response } from "../vsgi/index.js";
 import type { Context } from "./context.js";
 import type { HandlerCallback, MatcherCallback, NextCallback } from "./handler.js";
-import { Method, methodFromString, methodsToStrings } from "./method.js";
+import { exhausted } from "./default-answers.js";
+import { installMethodHelpers, type MethodHelpers } from "./method-helpers.js";
+import { Method, methodFromString } from "./method.js";
 import {
   CompiledRule,
   RuleError,
@@ -19,7 +23,7 @@ import {
   type TypeMap,
   type UrlParams,
 } from "./rule.js";
-import { ClientError, respondToError, toStatus, type Status } from "./status.js";
+import { catchStatus, respondToError, type StatusContext } from "./status.js";
 import { REGEX, RULE, Route, STATIC, Table, USE, find, type LiteHandler, type Reverser } from "./table.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -34,9 +38,6 @@ export type RuleContext<R extends string, T = BuiltinTypes> = Context & RulePara
 /** A handler for a rule: its context is typed from the rule string. */
 export type RuleHandler<R extends string, T = BuiltinTypes> = HandlerCallback<RuleContext<R, T>>;
 
-/** The context of a `status` handler: the status caught, and its message. */
-export type StatusContext = Context & { status: Status; message: string };
-
 type UrlArgs<P> = {} extends P ? [params?: P] : [params: P];
 
 function stripAnchors(source: string): string {
@@ -48,53 +49,6 @@ function stripAnchors(source: string): string {
   }
   return s;
 }
-
-const SENSITIVE = new Set(["authorization", "proxy-authorization", "cookie"]);
-
-/**
- * The method helpers, one per standard method: `app.get(rule, handler, name?)` is
- * `app.rule(Method.GET, rule, handler, name?)`. One list (as Hono's `METHODS`), from which the
- * Router's prototype gets the functions and its interface their types.
- */
-const METHOD_HELPERS = {
-  /**
-   * A GET route (HEAD requests included; HEAD never sends the body).
-   *
-   * @example app.get("/users/<int:id>", (req, res, next, ctx) => res.expandUtf8(`user ${ctx.id}`), "user");
-   */
-  get: Method.GET,
-  /** A POST route. @example app.post("/users", async (req, res) => ...); */
-  post: Method.POST,
-  /** A PUT route. @example app.put("/users/<int:id>", (req, res, next, ctx) => ...); */
-  put: Method.PUT,
-  /** A DELETE route. @example app.delete("/users/<int:id>", (req, res, next, ctx) => ...); */
-  delete: Method.DELETE,
-  /** A HEAD-only route (a GET route answers HEAD already). @example app.head("/ping", (req, res) => res.end()); */
-  head: Method.HEAD,
-  /** An OPTIONS route (the router answers OPTIONS itself otherwise). @example app.options("/x", (req, res) => res.end()); */
-  options: Method.OPTIONS,
-  /** A TRACE route (the router echoes TRACE itself otherwise). @example app.trace("/x", (req, res) => ...); */
-  trace: Method.TRACE,
-  /** A CONNECT route. @example app.connect("/x", (req, res) => ...); */
-  connect: Method.CONNECT,
-  /** A PATCH route. @example app.patch("/users/<int:id>", (req, res, next, ctx) => ...); */
-  patch: Method.PATCH,
-} as const;
-
-/** The name of a method helper: `get`, `post`, ... */
-export type MethodHelperName = keyof typeof METHOD_HELPERS;
-
-/**
- * The method helpers' types: each is `rule` with its method, its handler's context typed from
- * the rule (under the scope prefix), and the name added to the router's names.
- */
-export type MethodHelpers<Types extends TypeMap, Names extends NameMap, Prefix extends string> = {
-  [K in MethodHelperName]: <R extends string, N extends string = never>(
-    rule: R,
-    handler: RuleHandler<`${Prefix}${R}`, Types>,
-    name?: N,
-  ) => Router<Types, Names & { [K in N]: UrlParams<`${Prefix}${R}`, Types> }, Prefix>;
-};
 
 // The helpers' types, merged into the class below (which gets the functions after it).
 export interface Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap = {}, Prefix extends string = "">
@@ -283,29 +237,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
    */
   status(code: number, handler: HandlerCallback<StatusContext>): this {
     if (typeof handler !== "function") throw new TypeError("status() takes a handler");
-    const recover = (req: Request, res: Response, next: NextCallback, ctx: Context, error: unknown): boolean | Promise<boolean> => {
-      const status = toStatus(error);
-      if (status === null || status.code !== code || res.headWritten) throw error;
-      const child = Object.create(ctx) as StatusContext;
-      child.status = status;
-      child.message = status.message;
-      return handler(req, res, next, child);
-    };
-    this.pushEverywhere(
-      Method.ANY,
-      (req, res, next, ctx) => {
-        let result: boolean | Promise<boolean>;
-        try {
-          result = next();
-        } catch (error) {
-          return recover(req, res, next, ctx, error);
-        }
-        if (result === true || result === false) return result;
-        return Promise.resolve(result).then(undefined, (error: unknown) => recover(req, res, next, ctx, error));
-      },
-      null,
-      false,
-    );
+    this.pushEverywhere(Method.ANY, catchStatus(code, handler), null, false);
     return this;
   }
 
@@ -437,7 +369,7 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
       if (route.lite) return (route.handler as LiteHandler)(req, res);
       return this.invoke(route, req, res, list, i, bit, path, parent, m);
     }
-    return this.exhausted(req, res, bit, req.path);
+    return exhausted(this.table, req, res, bit, req.path);
   }
 
   private invoke(
@@ -479,47 +411,6 @@ export class Router<Types extends TypeMap = BuiltinTypes, Names extends NameMap 
       return this.run(req, res, again, j, bit, now, ctx);
     };
   }
-
-  /**
-   * Nothing (more) handles the request: echo a TRACE; if routes serve this path with other
-   * methods, answer OPTIONS with them or throw a 405 listing them; otherwise throw a 404.
-   */
-  private exhausted(req: Request, res: Response, bit: number, path: string): boolean | Promise<boolean> {
-    if (bit === Method.TRACE) return this.echo(req, res);
-    let allow: number;
-    if (path === "*" && bit === Method.OPTIONS) {
-      // OPTIONS *: the server as a whole
-      allow = this.table.methods;
-      if (allow === 0) throw ClientError.notFound();
-    } else {
-      allow = this.table.allowed(path);
-      if (allow === 0 || (allow & bit) !== 0) throw ClientError.notFound();
-    }
-    const methods = methodsToStrings(allow).join(", ");
-    if (bit === Method.OPTIONS) {
-      res.headers.set("Allow", methods);
-      return res.expand("");
-    }
-    throw ClientError.methodNotAllowed(methods);
-  }
-
-  /** TRACE: the request as received, as `message/http` (credentials left out, RFC 9110 9.3.8). */
-  private echo(req: Request, res: Response): Promise<boolean> {
-    let text = `${req.method} ${req.target} HTTP/${req.httpVersion}\r\n`;
-    for (const [name, value] of req.headers) {
-      if (!SENSITIVE.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
-    }
-    res.status = 200;
-    res.headers.set("Content-Type", "message/http");
-    return res.expand(Buffer.from(text + "\r\n", "latin1"));
-  }
 }
 
-for (const name of Object.keys(METHOD_HELPERS) as MethodHelperName[]) {
-  const method = METHOD_HELPERS[name];
-  const helper = function (this: Router, rule: string, handler: RuleHandler<string>, routeName?: string) {
-    return this.rule(method, rule, handler, routeName);
-  };
-  Object.defineProperty(helper, "name", { value: name });
-  Object.defineProperty(Router.prototype, name, { value: helper, writable: true, configurable: true });
-}
+installMethodHelpers(Router.prototype);

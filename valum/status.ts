@@ -4,7 +4,8 @@
  * up. The named helpers (`ClientError.notFound()`, ...) come from one table per class.
  */
 import { answerError, answerStatus, statusHasBody, VsgiError, type Request, type Response } from "../vsgi/index.js";
-import type { HandlerCallback } from "./handler.js";
+import type { Context } from "./context.js";
+import type { HandlerCallback, NextCallback } from "./handler.js";
 import {
   ClientError as ClientErrorClass,
   Informational as InformationalClass,
@@ -337,5 +338,36 @@ export function basic(): HandlerCallback {
     }
     if (typeof result === "boolean") return result;
     return Promise.resolve(result).then(undefined, (error: unknown) => respondToError(req, res, error));
+  };
+}
+
+/** The context of a `status` handler: the status caught, and its message. */
+export type StatusContext = Context & { status: Status; message: string };
+
+/**
+ * What `router.status(code, handler)` registers: a middleware that runs the following routes
+ * and, when they throw the status `code` before a head was sent, runs `handler` with it in a
+ * child context; anything else goes on up.
+ *
+ * @example router.use(catchStatus(404, (req, res, next, ctx) => res.expandUtf8(`nothing at ${req.path}`)));
+ */
+export function catchStatus(code: number, handler: HandlerCallback<StatusContext>): HandlerCallback {
+  const recover = (req: Request, res: Response, next: NextCallback, ctx: Context, error: unknown): boolean | Promise<boolean> => {
+    const status = toStatus(error);
+    if (status === null || status.code !== code || res.headWritten) throw error;
+    const child = Object.create(ctx) as StatusContext;
+    child.status = status;
+    child.message = status.message;
+    return handler(req, res, next, child);
+  };
+  return (req, res, next, ctx) => {
+    let result: boolean | Promise<boolean>;
+    try {
+      result = next();
+    } catch (error) {
+      return recover(req, res, next, ctx, error);
+    }
+    if (result === true || result === false) return result;
+    return Promise.resolve(result).then(undefined, (error: unknown) => recover(req, res, next, ctx, error));
   };
 }
