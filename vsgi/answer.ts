@@ -2,7 +2,8 @@
  * The one place a status or an error becomes a response: the dispatcher's 404 and 500 here, and
  * the router's thrown statuses (valum's `respondWithStatus` and `respondToError` call these).
  */
-import { statusHasBody, type Response } from "./response.js";
+import { statusHasBody } from "./content-rules.js";
+import type { Response } from "./response.js";
 import { VsgiError, ERR_ABORTED } from "./errors.js";
 import { reasonPhrase } from "./reason-phrases.js";
 

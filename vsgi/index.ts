@@ -5,7 +5,8 @@
 export { Request, type RequestInit } from "./request.js";
 export { BODY_LIMIT, mediaTypeEssence, isJsonMediaType } from "./body.js";
 export { parseMediaType, formatMediaType, isMultipartBoundary, MediaTypeError, type MediaType } from "./media-type.js";
-export { Response, statusHasBody, HANDLED, type HeadListener, type TakenConnection } from "./response.js";
+export { Response, HANDLED, type HeadListener, type TakenConnection } from "./response.js";
+export { statusHasBody } from "./content-rules.js";
 export { Headers, type ReadonlyHeaders, assertHeaderName, assertHeaderValue } from "./headers.js";
 export { parseCookies, unsignCookie, serializeCookie, type CookieOptions } from "./cookies.js";
 export { normalizePath, encodePath, pathEncodes } from "./path.js";

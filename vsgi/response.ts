@@ -9,6 +9,7 @@ import type { Request } from "./request.js";
 import { logError } from "./handler.js";
 import { finishEntry } from "./access-log.js";
 import { ChainBottom, ResponseBody, Tee, waitDrain } from "./response-body.js";
+import { hasCharset, statusAllowsContent, statusHasBody, withUtf8Charset } from "./content-rules.js";
 
 /**
  * The promise the response helpers return when the response is complete at once (`expand`,
@@ -18,41 +19,6 @@ import { ChainBottom, ResponseBody, Tee, waitDrain } from "./response-body.js";
  */
 export const HANDLED: Promise<true> = Promise.resolve(true);
 const TRUE = HANDLED;
-
-const WITH_CHARSET = new Map<string, string>();
-
-/** `type; charset=UTF-8`, remembered: applications use a handful of types. */
-function withCharset(type: string): string {
-  let full = WITH_CHARSET.get(type);
-  if (full === undefined) {
-    full = type + "; charset=UTF-8";
-    if (WITH_CHARSET.size < 256) WITH_CHARSET.set(type, full);
-  }
-  return full;
-}
-
-function hasCharset(type: string): boolean {
-  return type.indexOf(";") !== -1 && /;\s*charset=/i.test(type);
-}
-
-/**
- * Whether a status allows content at all: not 1xx, 204 and 304 (RFC 9110 6.4.1), nor 205,
- * whose server "MUST NOT generate content" (RFC 9110 15.3.6). The one rule, for the router's
- * statuses as well.
- */
-function statusAllowsContent(status: number): boolean {
-  return status >= 200 && status !== 204 && status !== 205 && status !== 304;
-}
-
-/**
- * Whether a response with this status to this method carries a body: never for HEAD, 1xx,
- * 204, 205 and 304 (RFC 9110 6.4.1 and 15.3.6).
- *
- * @example statusHasBody("GET", 205); // false
- */
-export function statusHasBody(method: string, status: number): boolean {
-  return method !== "HEAD" && statusAllowsContent(status);
-}
 
 /**
  * Something that must see a response just before its head is sent (see `Response.onHead`):
@@ -325,7 +291,7 @@ export abstract class Response {
     if (!this._headWritten) {
       const type = this.headers.firstLower("content-type");
       if (type === null) this.headers.setTrusted("Content-Type", "text/plain; charset=UTF-8");
-      else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", withCharset(type));
+      else if (!hasCharset(type)) this.headers.setTrusted("Content-Type", withUtf8Charset(type));
     }
     return this.expand(text);
   }
