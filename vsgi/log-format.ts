@@ -83,6 +83,55 @@ function isoStamp(second: number): Uint8Array {
   return isoBytes;
 }
 
+/**
+ * The bytes of plain user agents seen before: a client sends the same one with each request.
+ * Looking a value up (V8 hashes the string in native code) costs a fraction of the character
+ * loop on a long one: a browser's line, 10,500 instructions before, 7,500 with it. Not for the
+ * short fields: through it, the address of wrk's lines cost 1-2% more CPU side by side, for
+ * fewer instructions. Bounded: it starts over past KNOWN_ENTRIES, and keeps no value longer
+ * than KNOWN_LENGTH (at most 128 KiB of bytes, whatever clients send).
+ */
+const KNOWN = new Map<string, Uint8Array>();
+const KNOWN_ENTRIES = 512;
+const KNOWN_LENGTH = 256;
+
+/**
+ * As `plainField` for a value that is not empty (no `-`): its bytes copied from KNOWN when it
+ * was seen before; else copied, checked and, when plain, remembered. -1 at a character to escape.
+ */
+function knownPlain(b: Uint8Array, at: number, value: string): number {
+  const bytes = KNOWN.get(value);
+  if (bytes !== undefined) {
+    b.set(bytes, at);
+    return at + bytes.length;
+  }
+  const end = plainField(b, at, value);
+  if (end >= 0 && value.length <= KNOWN_LENGTH) {
+    if (KNOWN.size >= KNOWN_ENTRIES) KNOWN.clear();
+    // a copy (a Buffer's `slice` is a view): `b` is the batch, written over once it has gone out
+    KNOWN.set(value, new Uint8Array(b.subarray(at, end)));
+  }
+  return end;
+}
+
+/** `plainField` through KNOWN. */
+function knownField(b: Uint8Array, at: number, value: string | null): number {
+  if (value === null || value.length === 0) {
+    b[at] = 0x2d;
+    return at + 1;
+  }
+  return knownPlain(b, at, value);
+}
+
+/** `plainJson` through KNOWN. */
+function knownJson(b: Uint8Array, at: number, value: string | null): number {
+  if (value === null || value.length === 0) return plainJson(b, at, value);
+  b[at++] = 0x22;
+  if ((at = knownPlain(b, at, value)) < 0) return -1;
+  b[at++] = 0x22;
+  return at;
+}
+
 /** The bytes a field takes at most when it needs no escaping (`-` when null or empty). */
 function plainLength(value: string | null): number {
   return value === null ? 1 : value.length + 1;
@@ -145,7 +194,7 @@ export function writeCombined(out: LogBuffer, e: AccessEntry): void {
   b[at++] = 0x22; // '" "'
   b[at++] = 0x20;
   b[at++] = 0x22;
-  if ((at = plainField(b, at, e.userAgent)) < 0) return escapedCombined(out, e);
+  if ((at = knownField(b, at, e.userAgent)) < 0) return escapedCombined(out, e);
   b[at++] = 0x22; // '" '
   b[at++] = 0x20;
   at = decimal(b, at, e.duration);
@@ -206,7 +255,7 @@ export function writeJson(out: LogBuffer, e: AccessEntry): void {
   at = name(b, at, JSON_NAMES.referer);
   if ((at = plainJson(b, at, e.referer)) < 0) return escapedJson(out, e);
   at = name(b, at, JSON_NAMES.userAgent);
-  if ((at = plainJson(b, at, e.userAgent)) < 0) return escapedJson(out, e);
+  if ((at = knownJson(b, at, e.userAgent)) < 0) return escapedJson(out, e);
   at = jsonDecimal(b, name(b, at, JSON_NAMES.duration), e.duration);
   at = jsonDecimal(b, name(b, at, JSON_NAMES.worker), e.worker);
   b[at++] = 0x7d; // "}\n"

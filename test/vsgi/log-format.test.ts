@@ -7,6 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AccessLog, formatCombined, formatJson, escapeLogText, LogFile, parseCommandLine, type AccessEntry } from "../../vsgi/index.js";
 import { capturingErrors } from "../helpers/log.js";
+import { writeCombined, writeJson } from "../../vsgi/log-format.js";
+import { LogBuffer } from "../../vsgi/log-buffer.js";
 
 // Apache's own example line: 10/Oct/2000:13:55:36 -0700 is 20:55:36 UTC.
 const TIME = Date.UTC(2000, 9, 10, 20, 55, 36, 123);
@@ -79,6 +81,36 @@ describe("formatCombined", () => {
     expect(formatCombined(entry({ userAgent: long }))).toContain(` "${long}" 1520\n`);
     expect(formatCombined(entry({ userAgent: long + "\xe9", referer: long + '"' }))).toContain(` "${long}\\"" "${long}\\xe9" 1520\n`);
     expect(JSON.parse(formatJson(entry({ userAgent: long + "\xe9", target: long + "\\" })))).toMatchObject({ userAgent: long + "\xe9", target: long + "\\" });
+  });
+});
+
+describe("a user agent a client sends again (its bytes are kept)", () => {
+  it("are written the same the next time, from a buffer since written over", () => {
+    const out = new LogBuffer(256);
+    const seen = entry({ remoteAddress: "198.51.100.7", userAgent: "kept-agent/1.0" });
+    for (const write of [writeCombined, writeJson]) {
+      const first = (write(out, seen), out.toString());
+      out.clear();
+      // the same bytes of the buffer now hold another line
+      write(out, entry({ remoteAddress: "203.0.113.99", userAgent: "other-agent/2.0" }));
+      out.clear();
+      write(out, seen);
+      expect(out.toString()).toBe(first);
+      out.clear();
+    }
+  });
+
+  it("stay right past the number kept, and an escaped one is escaped each time", () => {
+    const agents = Array.from({ length: 1100 }, (_, n) => `agent-${n}/1.0`);
+    for (const userAgent of [...agents, ...agents.slice(0, 10)]) {
+      expect(formatCombined(entry({ userAgent }))).toContain(` "${userAgent}" 1520\n`);
+    }
+    const forged = 'x"\r\n1.2.3.4 - admin';
+    for (let i = 0; i < 2; i++) {
+      expect(formatCombined(entry({ userAgent: forged }))).toContain(' "x\\"\\r\\n1.2.3.4 - admin" 1520\n');
+      expect(JSON.parse(formatJson(entry({ userAgent: forged, remoteAddress: "" }))).userAgent).toBe(forged);
+    }
+    expect(JSON.parse(formatJson(entry({ remoteAddress: "" }))).remoteAddress).toBe("");
   });
 });
 
