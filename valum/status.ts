@@ -345,11 +345,11 @@ export function basic(): HandlerCallback {
 export type StatusContext = Context & { status: Status; message: string };
 
 /**
- * What `router.status(code, handler)` registers: a middleware that runs the following routes
- * and, when they throw the status `code` before a head was sent, runs `handler` with it in a
- * child context; anything else goes on up.
+ * @internal What `router.status(code, handler)` registers everywhere: a middleware that runs
+ * the following routes and, when they throw the status `code` before a head was sent, runs
+ * `handler` with it in a child context; anything else goes on up.
  *
- * @example router.use(catchStatus(404, (req, res, next, ctx) => res.expandUtf8(`nothing at ${req.path}`)));
+ * @example this.pushEverywhere(Method.ANY, catchStatus(code, handler), null, false);
  */
 export function catchStatus(code: number, handler: HandlerCallback<StatusContext>): HandlerCallback {
   const recover = (req: Request, res: Response, next: NextCallback, ctx: Context, error: unknown): boolean | Promise<boolean> => {
