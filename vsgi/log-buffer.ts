@@ -42,16 +42,21 @@ export function escapeLogText(text: string): string {
   return out;
 }
 
-/** 1 for the ASCII characters copied as they are: printable, but `"` and `\`. */
+/**
+ * 1 for the ASCII characters copied as they are, in a CLF field and in a JSON string alike:
+ * printable, but `"` and `\`. A table read, one comparison fewer per character than four
+ * (formatting a line took 5% less).
+ */
 const PLAIN = new Uint8Array(0x80);
 for (let c = 0x20; c < 0x7f; c++) PLAIN[c] = c === 34 || c === 92 ? 0 : 1;
 
-/**
- * Whether a character is copied as it is, in a CLF field and in a JSON string alike: a table
- * read, one comparison fewer per character than four (formatting a line took 5% less).
- */
-function plain(c: number): boolean {
-  return c < 0x80 && PLAIN[c] === 1;
+/** Writes `null` into `b` at `at`; returns where it ends. */
+function writeNull(b: Uint8Array, at: number): number {
+  b[at] = 0x6e;
+  b[at + 1] = 0x75;
+  b[at + 2] = 0x6c;
+  b[at + 3] = 0x6c;
+  return at + 4;
 }
 
 /**
@@ -69,8 +74,8 @@ export function plainField(b: Uint8Array, at: number, value: string | null): num
   }
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    // plain(c) written out: a call to a module's function is checked for being the same
-    // function at each character
+    // the table read here, not in a function: a call to a module's function is checked for
+    // being the same function at each character
     if (c >= 0x80 || PLAIN[c] === 0) return -1;
     b[at++] = c;
   }
@@ -85,13 +90,7 @@ export function plainField(b: Uint8Array, at: number, value: string | null): num
  * @example const end = plainJson(out.reserve(13), out.length, "127.0.0.1");
  */
 export function plainJson(b: Uint8Array, at: number, value: string | null): number {
-  if (value === null) {
-    b[at++] = 0x6e; // null
-    b[at++] = 0x75;
-    b[at++] = 0x6c;
-    b[at++] = 0x6c;
-    return at;
-  }
+  if (value === null) return writeNull(b, at);
   b[at++] = 0x22;
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
@@ -130,6 +129,16 @@ export function decimal(b: Uint8Array, at: number, n: number): number {
     b[j] = c;
   }
   return at;
+}
+
+/**
+ * A count as a JSON number into `b` at `at` (`null` for a number that is none: an entry made by
+ * hand); returns where it ends. `b` must have room for 16 bytes.
+ *
+ * @example const end = jsonDecimal(out.reserve(16), out.length, 200);
+ */
+export function jsonDecimal(b: Uint8Array, at: number, n: number): number {
+  return Number.isSafeInteger(n) && n >= 0 ? decimal(b, at, n) : writeNull(b, at);
 }
 
 /**
@@ -205,8 +214,7 @@ export class LogBuffer {
 
   /** A non-negative integer as a JSON number; `null` for any other number. */
   jsonInteger(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) return this.ascii("null");
-    this.integer(n);
+    this.length = jsonDecimal(this.reserve(16), this.length, n);
   }
 
   /** A CLF field: `-` when unknown or empty, else escaped as `escapeLogText` does. */
@@ -218,19 +226,9 @@ export class LogBuffer {
 
   /** A JSON value: `null`, or the string quoted and escaped as `JSON.stringify` does. */
   json(value: string | null): void {
-    if (value === null) return this.ascii("null");
-    const n = value.length;
-    this.reserve(n + 2);
-    const b = this.bytes;
-    let at = this.length;
-    b[at++] = 0x22;
-    for (let i = 0; i < n; i++) {
-      const c = value.charCodeAt(i);
-      if (!plain(c)) return this.utf8(JSON.stringify(value));
-      b[at++] = c;
-    }
-    b[at++] = 0x22;
-    this.length = at;
+    const at = plainJson(this.reserve(value === null ? 4 : value.length + 2), this.length, value);
+    if (at >= 0) this.length = at;
+    else this.utf8(JSON.stringify(value));
   }
 
   /** The bytes as text. */

@@ -1,7 +1,7 @@
 // The access log's line formats, as pure functions: an entry in, one line out (with its "\n"),
 // written into a `LogBuffer` (what the log does) or returned as a string. No clock, no I/O: the
 // time is in the entry, so that a test can pin every byte of a line.
-import { decimal, LogBuffer, plainField, plainJson } from "./log-buffer.js";
+import { decimal, jsonDecimal, LogBuffer, plainField, plainJson } from "./log-buffer.js";
 
 export { escapeLogText } from "./log-buffer.js";
 
@@ -117,11 +117,7 @@ function knownPlain(b: Uint8Array, at: number, value: string): number {
 
 /** `plainField` through KNOWN. */
 function knownField(b: Uint8Array, at: number, value: string | null): number {
-  if (value === null || value.length === 0) {
-    b[at] = 0x2d;
-    return at + 1;
-  }
-  return knownPlain(b, at, value);
+  return value === null || value.length === 0 ? plainField(b, at, value) : knownPlain(b, at, value);
 }
 
 /** `plainJson` through KNOWN. */
@@ -304,16 +300,6 @@ function name(b: Uint8Array, at: number, bytes: Uint8Array): number {
 /** The bytes a JSON value takes at most when it needs no escaping. */
 function jsonLength(value: string | null): number {
   return value === null ? 4 : value.length + 2;
-}
-
-/** A count as a JSON number; `null` for a number that is none (an entry made by hand). */
-function jsonDecimal(b: Uint8Array, at: number, n: number): number {
-  if (Number.isSafeInteger(n) && n >= 0) return decimal(b, at, n);
-  b[at++] = 0x6e;
-  b[at++] = 0x75;
-  b[at++] = 0x6c;
-  b[at++] = 0x6c;
-  return at;
 }
 
 /** `writeJson` for a line with a value to escape: value by value. */
