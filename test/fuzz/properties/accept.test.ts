@@ -1,7 +1,8 @@
-// Properties of the Accept-* parsers (valum/http/accept.ts): a server's expectations written
-// with q-values read back exactly (or an ExpectationError, never another exception); any client
-// header ranks a subset of the offers, each once, never throwing; a header giving each offer a
-// distinct q-value ranks them by it; negotiator's preferredValues likewise.
+// Properties of the Accept-* parsers (valum/http/accept.ts, accept-list.ts): a server's
+// expectations written with q-values read back exactly (or an ExpectationError, never another
+// exception); any client header ranks a subset of the offers, each once, never throwing; a
+// header giving each offer a distinct q-value ranks them by it; negotiator's preferredValues
+// likewise.
 import { describe, it, expect } from "@jest/globals";
 import fc from "fast-check";
 import { ExpectationError, chooseExpectation, chooseValue, parseExpectations, preferredValues, rankExpectations, type AcceptHeaderName, type NegotiationKind } from "../../../valum/http/accept.js";
