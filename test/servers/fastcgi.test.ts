@@ -38,7 +38,7 @@ import {
   type RecordHandler,
 } from "../../servers/fastcgi/records.js";
 import { FastcgiClient, fastcgiTransport, nginxParams, parseCgiResponse, startFastcgi } from "../helpers/fastcgi-client.js";
-import { distPath } from "../helpers/process.js";
+import { distPath, start } from "../helpers/process.js";
 
 conformance(fastcgiTransport("keep-conn"));
 conformance(fastcgiTransport("per-request"));
@@ -900,6 +900,28 @@ describe("fastcgi over sockets", () => {
       expect(parseCgiResponse((await pending).stdout).body.toString()).toBe("s-1;s-2;");
       await stopped;
       await busy.closed;
+    });
+
+    it("closes a kept connection during a stop right after its answer, not at the event loop's next turn", async () => {
+      // The server in its own process, whose event loop stays busy after the answer until this
+      // side saw the close: nginx would have given the connection to its next request meanwhile
+      // ("upstream prematurely closed", a 502 for a POST)
+      const dir = mkdtempSync(join(tmpdir(), "vsgi-fastcgi-close-"));
+      const seen = join(dir, "closed");
+      const program = start(distPath("test/fixtures/runtime-app.js"), ["-p", "0"], { FIXTURE_BACKEND: "fastcgi", FIXTURE_CLOSED_FILE: seen });
+      try {
+        const [, port] = await program.waitFor(/Listening on 'fastcgi:\/\/127\.0\.0\.1:(\d+)\/'/);
+        const client = await FastcgiClient.connect({ port: Number(port) });
+        const answer = client.request({ params: nginxParams("GET", "/answer-then-block"), keepConn: true });
+        expect(parseCgiResponse((await answer).stdout).body.toString()).toBe("answered");
+        await client.closed;
+        writeFileSync(seen, "");
+        await program.waitFor(/still open|closed while/, "stdout");
+        expect(program.stdout()).toBe("closed while the loop was busy\n");
+      } finally {
+        program.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 
