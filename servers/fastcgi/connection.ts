@@ -261,8 +261,8 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
    * (AJP's END_RESPONSE says reuse = 0, http says Connection: close), and `socket.end()` sends
    * the FIN only at the event loop's next turn, milliseconds later under load: nginx meanwhile
    * gave the connection back to its next request, which met the close ("upstream prematurely
-   * closed": retried for a GET, a 502 for a POST). 14 requests of 16 connections at each
-   * hand-over of the scaling benchmark; 0 to 7 closed at once.
+   * closed": retried for a GET, a 502 for a POST): 13 to 14 requests at each hand-over of the
+   * scaling benchmark (nginx keeping 16 connections), 1 to 7 closed at once (bench/README.md).
    *
    * At once only when node holds nothing unwritten (the kernel sends what it has, then the FIN)
    * and no input is due for a request already answered (the rest of a body it did not read):
