@@ -99,6 +99,8 @@ export class Application {
       if (shareable) supervisor.supervise(line.forks + 1);
       else console.error(`vsgi: --forks ignored: the ${this.server.scheme} server has no listening socket to share`);
     }
+    // The server done by itself (the cgi backend's one request, the application's own stop()
+    // while this process serves): the run ends as after SIGTERM. A hand-over does not settle it.
     const done = this.server.done;
     if (done !== null) void done.then(onStop);
     return supervisor.finished.finally(() => {
@@ -128,6 +130,8 @@ export class Application {
       // for whoever writes a log file, and with a listener node starts no inspector.
       const ignore = (): void => undefined;
       process.on("SIGTERM", onStop).on("SIGINT", onStop).on("SIGHUP", ignore).on("SIGUSR1", ignore);
+      // The application stopping its server itself ends the worker, as a signal does.
+      void this.server.done?.then(onStop);
       void (async () => {
         try {
           do await this.server.listen();

@@ -189,8 +189,12 @@ export abstract class Server {
   abstract get uris(): URL[];
 
   /**
-   * Settles when the server has nothing more to serve by itself (the cgi backend after its one
-   * request); `null` for servers that serve until stopped.
+   * Settles when the server has nothing more to serve: the cgi backend after its one request, a
+   * socket backend once stopped (by a signal under `run()`, or by the application's own
+   * `stop()`), unless it handed its sockets over to processes that serve on. `null` for a
+   * backend that does not tell.
+   *
+   * @example await server.done; // the server stopped
    */
   get done(): Promise<void> | null {
     return null;

@@ -92,6 +92,9 @@ export abstract class SocketServer extends Server {
   private readonly paths: string[] = [];
   /** Other processes serve the sockets: see `handOver`. */
   private handedOver = false;
+  /** `done`, once asked for, and what settles it. */
+  private finished: Promise<void> | null = null;
+  private settleFinished: (() => void) | null = null;
 
   constructor(options: SocketServerOptions) {
     super(options);
@@ -113,6 +116,16 @@ export abstract class SocketServer extends Server {
    */
   protected shortestTimeout(): number {
     return 4000;
+  }
+
+  /**
+   * Settles once the server stopped, unless it handed its sockets over to processes that serve
+   * on (`handOver`): `run()` ends then, whether a signal or the application's own `stop()`
+   * stopped it.
+   */
+  override get done(): Promise<void> {
+    if (this.finished === null) this.finished = new Promise<void>((resolve) => (this.settleFinished = resolve));
+    return this.finished;
   }
 
   /** True while a stop is under way: backends refuse new requests on kept-alive connections. */
@@ -305,6 +318,10 @@ export abstract class SocketServer extends Server {
         for (const path of this.paths.splice(0)) removeSocket(path);
         // A worker lets go of its parent once its server stopped, so that it can exit.
         if (this.adopted) leavePrimary();
+        if (!this.handedOver) {
+          if (this.finished === null) this.finished = Promise.resolve();
+          else this.settleFinished?.();
+        }
       });
     }
     return this.stopping;

@@ -133,6 +133,25 @@ describe("worker supervision", () => {
   }, 60000);
 });
 
+describe("the application's own server.stop() under run()", () => {
+  it("ends run() without --forks: the request answered, the process exits 0", async () => {
+    const { p, port } = await serving([]);
+    expect(await ask("http", port, "/stop")).toBe("200 stopping");
+    expect(await p.exited).toBe(0);
+    // node's "unsettled top-level await" (exit 13) when run() never resolved
+    expect(p.stderr()).not.toMatch(/Warning/);
+  });
+
+  it("with --forks, ends that worker only: it exits 0 and is replaced, the others answering meanwhile", async () => {
+    const { p, port } = await serving(["--forks", "1"]);
+    expect(await ask("http", port, "/stop")).toBe("200 stopping");
+    const [, pid] = await p.waitFor(/worker \d+ \(pid (\d+)\) exited with code 0; starting another/);
+    expect(alive(Number(pid))).toBe(false);
+    expect(await ask("http", port, "/version")).toBe("200 none");
+    expect(alive(p.child.pid!)).toBe(true);
+  });
+});
+
 describe("--start-timeout", () => {
   it("is read in seconds, decimals allowed, into the start timeout in ms, and --help lists it", () => {
     expect(parseCommandLine(["--start-timeout", "120"]).startTimeout).toBe(120000);
