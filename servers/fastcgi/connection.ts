@@ -66,6 +66,8 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
   ignoredId = -1;
   /** @internal */
   ignored: Set<number> | null = null;
+  /** @internal */
+  multiplexes = false;
   /** @internal Requests whose PARAMS ended in the chunk being read: run after it (input.ts). */
   ready: Exchange | null = null;
   /** @internal */
@@ -265,8 +267,11 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
    * scaling benchmark (nginx keeping 16 connections), 1 to 7 closed at once (bench/README.md).
    *
    * At once only when node holds nothing unwritten (the kernel sends what it has, then the FIN)
-   * and no input is due for a request already answered (the rest of a body it did not read):
-   * closing with unread bytes is a reset, which drops what the kernel has not sent yet.
+   * and nothing can be on its way in: no input due for a request already answered (the rest of
+   * a body it did not read), and a front server that sends a request only after the last answer
+   * (nginx, Apache), not one that multiplexes (HAProxy's mpxs-conns). Closing with unread bytes
+   * is a reset, which drops what the kernel has not sent yet; a front server that sent its next
+   * request after reading the last answer has all of it.
    */
   override closeIdle(): void {
     if (this.closed) return;
@@ -275,7 +280,7 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       this.corked = false;
       socket.uncork();
     }
-    const inputDue = this.ignoredId !== -1 || (this.ignored !== null && this.ignored.size > 0);
+    const inputDue = this.multiplexes || this.ignoredId !== -1 || (this.ignored !== null && this.ignored.size > 0);
     if (socket.writableLength === 0 && !socket.writableEnded && !inputDue) this.destroy();
     else this.end();
   }

@@ -49,7 +49,10 @@ export function onManagement(c: FastcgiConnection, type: number, content: Buffer
   for (const [name] of decodePairs(content)) {
     if (name === "FCGI_MAX_CONNS") result.push([name, String(c.host.maxConnections)]);
     else if (name === "FCGI_MAX_REQS") result.push([name, String(c.host.maxRequests)]);
-    else if (name === "FCGI_MPXS_CONNS") result.push([name, c.host.multiplex ? "1" : "0"]);
+    else if (name === "FCGI_MPXS_CONNS") {
+      result.push([name, c.host.multiplex ? "1" : "0"]);
+      if (c.host.multiplex) c.multiplexes = true;
+    }
   }
   out(c, encodeRecord(GET_VALUES_RESULT, 0, encodePairs(result)));
 }

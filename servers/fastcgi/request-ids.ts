@@ -23,6 +23,11 @@ export interface RequestIds {
    */
   ignoredId: number;
   ignored: Set<number> | null;
+  /**
+   * The front server multiplexes on this connection (two requests were in flight at once, or it
+   * asked whether it may): it may send a request at any moment, not only after an answer.
+   */
+  multiplexes: boolean;
 }
 
 /**
@@ -58,6 +63,7 @@ export function addExchange(ids: RequestIds, exchange: Exchange): void {
   } else {
     let many = ids.many;
     if (many === null) {
+      ids.multiplexes = true;
       many = ids.many = new Map();
       const first = ids.single!;
       many.set(first.id, first);

@@ -1,5 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from "@jest/globals";
 import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { connect as connectTcp } from "node:net";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +29,7 @@ import {
   STDOUT,
   STDERR,
   END_REQUEST,
+  GET_VALUES,
   UNKNOWN_TYPE,
   AUTHORIZER,
   FILTER,
@@ -923,6 +926,41 @@ describe("fastcgi over sockets", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    // HAProxy (mpxs-conns) may send a request before it has the last answer: closed at once with
+    // that request unread, the connection would be reset, and the kernel would drop what it had
+    // not sent yet of the answer
+    const multiplexing: [string, (request: (id: number, name: string) => Buffer) => Buffer, string[]][] = [
+      ["two requests were in flight at once", (request) => Buffer.concat([request(1, "mx1"), request(2, "mx2")]), ["mx1", "mx2"]],
+      ["it asked for FCGI_MPXS_CONNS", (request) => Buffer.concat([encodeRecord(GET_VALUES, 0, encodePairs([["FCGI_MPXS_CONNS", ""]])), request(1, "gv1")]), ["gv1"]],
+    ];
+    for (const [how, sent, names] of multiplexing) {
+      it(`during a stop, ends a connection on which ${how} instead of closing it at once: open until the front server ends its side, what it still sends dropped`, async () => {
+        const own = await startFastcgi(app, { stopTimeout: 5000 });
+        const socket = connectTcp({ port: own.port, host: "127.0.0.1", allowHalfOpen: true });
+        const answers = new Collect();
+        const parser = new RecordParser(answers);
+        socket.on("data", (chunk: Buffer) => parser.push(chunk));
+        const ended = once(socket, "end");
+        const closed = once(socket, "close");
+        await once(socket, "connect");
+        const request = (id: number, name: string): Buffer =>
+          Buffer.concat([beginRequestRecord(id, 1, KEEP_CONN), encodeRecord(PARAMS, id, encodePairs(params("GET", `/wait?name=${name}`))), encodeRecord(PARAMS, id), encodeRecord(STDIN, id)]);
+        socket.write(sent(request));
+        for (const name of names) await gateFor(started, name).promise;
+        const stopped = own.stop();
+        for (const name of names) gateFor(gates, name).open();
+        await ended;
+        expect(answers.records.filter((r) => r.type === END_REQUEST).map((r) => r.requestId)).toEqual(names.map((_, i) => i + 1));
+        // half-closed: still reading (a closed socket would reset what comes)
+        expect(own.server.connectionCount).toBe(1);
+        socket.write(request(3, "late"));
+        socket.end();
+        await closed;
+        await stopped;
+        expect(answers.records.filter((r) => r.requestId === 3)).toEqual([]);
+      });
+    }
   });
 
   describe("real third-party clients and launchers", () => {
