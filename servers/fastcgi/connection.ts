@@ -280,8 +280,8 @@ export class FastcgiConnection extends TrackedConnection implements RecordHandle
       this.corked = false;
       socket.uncork();
     }
-    const inputDue = this.multiplexes || this.ignoredId !== -1 || (this.ignored !== null && this.ignored.size > 0);
-    if (socket.writableLength === 0 && !socket.writableEnded && !inputDue) this.destroy();
+    const moreMayCome = this.multiplexes || this.ignoredId !== -1 || (this.ignored !== null && this.ignored.size > 0);
+    if (socket.writableLength === 0 && !socket.writableEnded && !moreMayCome) this.destroy();
     else this.end();
   }
 
