@@ -1,7 +1,8 @@
 // The supervisor of `run(argv)` with --forks: a crashing worker is replaced while the others
 // serve; workers that cannot start (or do not accept within --start-timeout), and workers that
 // crash soon after they accept, are retried with a growing delay, then given up on; stops wait
-// for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly.
+// for requests in flight up to --stop-timeout; SIGUSR1 reaches the workers harmlessly; the
+// application's own server.stop() ends the run of the process that called it.
 import { describe, it, expect, afterEach } from "@jest/globals";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
