@@ -87,10 +87,10 @@ function isoStamp(second: number): Uint8Array {
  * The bytes of plain user agents seen before: a client sends the same one with each request.
  * Looking a value up (V8 hashes the string in native code) costs a fraction of the character
  * loop on a long one: a browser's line, 9,560 instructions before, 6,600 with it. A cache only:
- * the lines are the same with or without it. Not for the
- * short fields: through it, the address of wrk's lines cost 1-2% more CPU side by side, for
- * fewer instructions. Bounded: it starts over past KNOWN_ENTRIES, and keeps no value longer
- * than KNOWN_LENGTH (at most 128 KiB of bytes, whatever clients send).
+ * the lines are the same with or without it. Not for the short fields: through it, the address
+ * of wrk's lines cost 1-2% more CPU side by side, for fewer instructions. Bounded: it starts
+ * over past KNOWN_ENTRIES, and keeps no value longer than KNOWN_LENGTH (at most 128 KiB of
+ * bytes, whatever clients send).
  */
 const KNOWN = new Map<string, Uint8Array>();
 const KNOWN_ENTRIES = 512;

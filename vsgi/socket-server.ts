@@ -92,9 +92,9 @@ export abstract class SocketServer extends Server {
   private readonly paths: string[] = [];
   /** Other processes serve the sockets: see `handOver`. */
   private handedOver = false;
-  /** `done`, once asked for, and what settles it. */
-  private finished: Promise<void> | null = null;
-  private settleFinished: (() => void) | null = null;
+  /** `done`, and what settles it. */
+  private settleStopped!: () => void;
+  private readonly stopped = new Promise<void>((resolve) => (this.settleStopped = resolve));
 
   constructor(options: SocketServerOptions) {
     super(options);
@@ -124,8 +124,7 @@ export abstract class SocketServer extends Server {
    * stopped it.
    */
   override get done(): Promise<void> {
-    if (this.finished === null) this.finished = new Promise<void>((resolve) => (this.settleFinished = resolve));
-    return this.finished;
+    return this.stopped;
   }
 
   /** True while a stop is under way: backends refuse new requests on kept-alive connections. */
@@ -318,10 +317,7 @@ export abstract class SocketServer extends Server {
         for (const path of this.paths.splice(0)) removeSocket(path);
         // A worker lets go of its parent once its server stopped, so that it can exit.
         if (this.adopted) leavePrimary();
-        if (!this.handedOver) {
-          if (this.finished === null) this.finished = Promise.resolve();
-          else this.settleFinished?.();
-        }
+        if (!this.handedOver) this.settleStopped();
       });
     }
     return this.stopping;

@@ -10,6 +10,15 @@ import { capturingErrors } from "../helpers/log.js";
 import { writeCombined, writeJson } from "../../vsgi/log-format.js";
 import { LogBuffer } from "../../vsgi/log-buffer.js";
 
+// The log files the LogFile and AccessLog tests write, each under its own name.
+let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "vsgi-log-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
 // Apache's own example line: 10/Oct/2000:13:55:36 -0700 is 20:55:36 UTC.
 const TIME = Date.UTC(2000, 9, 10, 20, 55, 36, 123);
 
@@ -187,14 +196,6 @@ describe("--access-log and --log-format", () => {
 });
 
 describe("LogFile", () => {
-  let dir = "";
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vsgi-log-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it("writes lines together, once the batch waited its 100 ms or at once past 64 KiB", async () => {
     const path = join(dir, "batch.log");
     const log = new LogFile(path);
@@ -263,14 +264,6 @@ describe("LogFile", () => {
 });
 
 describe("AccessLog", () => {
-  let dir = "";
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "vsgi-access-"));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   const numbered = (n: number): AccessEntry => entry({ target: `/${n}` });
 
   it("formats entries 64 at a time, and writes the ones queued, in order, when the file is written", () => {
