@@ -157,7 +157,7 @@ export class ScgiConnection extends TrackedConnection {
       this.expireIn(this.host.readTimeout);
       if (start < chunk.length) this.bodyData(chunk, start);
     }
-    const response = new ScgiResponse(request, socket);
+    const response = new ScgiResponse(request, socket, this);
     this.response = response;
     void dispatch(this.host.handler, request, response);
   }
@@ -241,12 +241,35 @@ export class ScgiConnection extends TrackedConnection {
     // After the whole request: a half-close is allowed; the response still goes out.
   }
 
-  /** The response is written and our side closed. */
   /** The socket drained: the body write that waited goes on. */
   override onDrain(): void {
     this.response?.drained();
   }
 
+  /**
+   * The response's last bytes are handed to the socket, which is ending. `end()` sends its FIN
+   * only at the event loop's next turn, under load milliseconds later, and the front server
+   * waits for it: SCGI's response ends with the connection. So the socket is closed now when
+   * nothing can reset it: the whole request read (no byte can be left unread, which would make
+   * the close a reset) and nothing left unwritten in node. Else `end()` goes its way, and
+   * `onFinish` reads and drops what still comes.
+   */
+  responseEnded(): void {
+    const socket = this.socket;
+    if (this.state !== RESPONDING || this.overflowed || socket.destroyed || socket.writableLength !== 0) return;
+    this.state = DONE;
+    this.finish();
+    socket.destroy();
+  }
+
+  /**
+   * A stop's close of an idle connection: nothing to do, as an SCGI connection is idle only once
+   * its response ended it (one request per connection; busy from the first byte). Ending it
+   * again would make node build, and drop, an error with its stack.
+   */
+  override closeIdle(): void {}
+
+  /** Our side is ended and flushed: the response is out. */
   override onFinish(): void {
     if (this.state === BODY && !this.body!.destroyed) this.body!.destroy();
     this.state = DONE;

@@ -16,6 +16,11 @@ function uncork(socket: Socket): void {
   socket.uncork();
 }
 
+/** The connection's part once the response has ended the socket (it may close it at once). */
+export interface ScgiEnding {
+  responseEnded(): void;
+}
+
 /**
  * Where the body of an SCGI response goes: the socket, with its back-pressure (a write waits for
  * 'drain' when the socket's buffer is full), or nowhere when the response has no body (HEAD,
@@ -24,11 +29,13 @@ function uncork(socket: Socket): void {
 class ScgiSink extends Writable {
   dropping = false;
   private readonly socket: Socket;
+  private readonly ending: ScgiEnding;
   private pending: ((error?: Error | null) => void) | null = null;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, ending: ScgiEnding) {
     super({ decodeStrings: false });
     this.socket = socket;
+    this.ending = ending;
     // A write released with an error (the connection closed under it, e.g. after an EPIPE left
     // the socket errored but not yet closed) reaches the application
     // through its own write callback; as an 'error' event with no listener it would crash the
@@ -68,7 +75,10 @@ class ScgiSink extends Writable {
   override _final(callback: (error?: Error | null) => void): void {
     const socket = this.socket;
     // Ending twice makes node build (and drop) an error with its stack.
-    if (!socket.destroyed && !socket.writableEnded) socket.end();
+    if (!socket.destroyed && !socket.writableEnded) {
+      socket.end();
+      this.ending.responseEnded();
+    }
     callback();
   }
 
@@ -83,15 +93,17 @@ class ScgiSink extends Writable {
  * A response written on an SCGI connection: a CGI head (`Status:` last), then the body, then
  * the connection closes. Built by the connection for each request.
  *
- * @example void dispatch(handler, request, new ScgiResponse(request, socket));
+ * @example void dispatch(handler, request, new ScgiResponse(request, socket, connection));
  */
 export class ScgiResponse extends CgiResponse {
   private readonly socket: Socket;
+  private readonly ending: ScgiEnding;
   private _sink: ScgiSink | null = null;
 
-  constructor(request: Request, socket: Socket) {
+  constructor(request: Request, socket: Socket, ending: ScgiEnding) {
     super(request);
     this.socket = socket;
+    this.ending = ending;
   }
 
   protected writeCgiHead(head: string, hasBody: boolean): void {
@@ -105,7 +117,7 @@ export class ScgiResponse extends CgiResponse {
   }
 
   private get sinkStream(): ScgiSink {
-    if (this._sink === null) this._sink = new ScgiSink(this.socket);
+    if (this._sink === null) this._sink = new ScgiSink(this.socket, this.ending);
     return this._sink;
   }
 
@@ -132,6 +144,7 @@ export class ScgiResponse extends CgiResponse {
       socket.write(head, "latin1");
       socket.end(body);
     }
+    this.ending.responseEnded();
   }
 
   /** The socket drained or closed: let the body write that waited go on. */

@@ -2,14 +2,14 @@ import { describe, it, expect, beforeAll, afterAll, afterEach } from "@jest/glob
 import { loggedLines } from "../helpers/log.js";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, rename, rm } from "node:fs/promises";
+import { mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { createServer, connect, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { conformance } from "./conformance.js";
 import { scgiTransport, scgiClient, scgiRequest, exchange, type ScgiTarget } from "../helpers/scgi-client.js";
 import { parseCgiResponse } from "../helpers/cgi-client.js";
-import { distPath } from "../helpers/process.js";
+import { distPath, start as startProgram } from "../helpers/process.js";
 import { Server, type HandlerLike, type Request } from "../../vsgi/index.js";
 import { handler as echo } from "../../examples/echo/handler.js";
 import { ScgiHeadParser, ScgiProtocolError, parseHeaderBlock, encodeHead, DEFAULT_MAX_HEADER_SIZE } from "../../servers/scgi/index.js";
@@ -341,6 +341,47 @@ describe("scgi backend", () => {
     // exchange() does not end its side: it returns once the backend closed the connection.
     const reply = parseCgiResponse(await exchange(target, encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/"]], 0)));
     expect(reply.body.toString()).toBe("hello");
+  });
+
+  it("closes the connection right after the response, not at the event loop's next turn", async () => {
+    // The server in its own process, whose event loop stays busy after the answer until this
+    // side saw the close: the front server waits for the close to end the response (SCGI has
+    // no other end), and frees its connection only then
+    const dir = await mkdtemp(join(tmpdir(), "vsgi-scgi-close-"));
+    const seen = join(dir, "closed");
+    const program = startProgram(distPath("test/fixtures/runtime-app.js"), ["-p", "0"], { FIXTURE_BACKEND: "scgi", FIXTURE_CLOSED_FILE: seen });
+    try {
+      const [, port] = await program.waitFor(/Listening on 'scgi:\/\/127\.0\.0\.1:(\d+)\/'/);
+      const reply = await exchange({ port: Number(port) }, encodeHead([["REQUEST_METHOD", "GET"], ["REQUEST_URI", "/answer-then-busy"]], 0));
+      expect(parseCgiResponse(reply).body.toString()).toBe("answered");
+      await writeFile(seen, "");
+      await program.waitFor(/still open|closed while/, "stdout");
+      expect(program.stdout()).toBe("closed while the loop was busy\n");
+    } finally {
+      program.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("ends, not closes, a connection whose request body is still coming when the response ends: the rest is read and dropped, nothing reset", async () => {
+    // Closed at once, the connection would answer the rest of the body with a reset, which can
+    // also make the front server drop the end of a response it has not read yet
+    const target = await start(hello);
+    const socket = connect({ port: (target as { port: number }).port, host: "127.0.0.1", allowHalfOpen: true });
+    await once(socket, "connect");
+    const chunks: Buffer[] = [];
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    const errors: Error[] = [];
+    socket.on("error", (err) => errors.push(err));
+    socket.write(Buffer.concat([encodeHead([["REQUEST_METHOD", "POST"], ["REQUEST_URI", "/"]], 200000), Buffer.alloc(1000)]));
+    await once(socket, "end");
+    expect(parseCgiResponse(Buffer.concat(chunks)).body.toString()).toBe("hello");
+    // a closed socket would answer what comes with a reset, which the write after the pause sees
+    socket.write(Buffer.alloc(99000));
+    await sleep(100);
+    socket.end(Buffer.alloc(100000));
+    const [hadError] = (await once(socket, "close")) as [boolean];
+    expect({ hadError, errors }).toEqual({ hadError: false, errors: [] });
   });
 
   it("refuses a second request on the same connection: bytes past the body", async () => {
