@@ -196,7 +196,7 @@ describe("--access-log and --log-format", () => {
 });
 
 describe("LogFile", () => {
-  it("writes lines together, once the batch waited its 100 ms or at once past 64 KiB", async () => {
+  it("writes lines together, once the batch waited its 100 ms or at once past 256 KiB", async () => {
     const path = join(dir, "batch.log");
     const log = new LogFile(path);
     log.write("one\n");
@@ -204,10 +204,13 @@ describe("LogFile", () => {
     expect(readFileSync(path, "utf8")).toBe("");
     await new Promise((resolve) => setTimeout(resolve, 150)); // set after the log's own 100 ms: fires after it
     expect(readFileSync(path, "utf8")).toBe("one\ntwo\n");
-    // past 64 KiB gathered, the batch goes at once
-    const big = "x".repeat(70 * 1024) + "\n";
+    // under 256 KiB gathered, the batch waits; past it, it goes at once
+    const big = "x".repeat(200 * 1024) + "\n";
     log.write(big);
-    expect(readFileSync(path, "utf8")).toBe("one\ntwo\n" + big);
+    expect(readFileSync(path, "utf8")).toBe("one\ntwo\n");
+    const more = "y".repeat(60 * 1024) + "\n";
+    log.write(more);
+    expect(readFileSync(path, "utf8")).toBe("one\ntwo\n" + big + more);
     log.close();
   });
 
@@ -266,16 +269,23 @@ describe("LogFile", () => {
 describe("AccessLog", () => {
   const numbered = (n: number): AccessEntry => entry({ target: `/${n}` });
 
-  it("formats entries 64 at a time, and writes the ones queued, in order, when the file is written", () => {
+  it("formats entries when their batch is written, at once when they make about 256 KiB, in order", () => {
     const path = join(dir, "queue.log");
     const log = new AccessLog({ file: path, reopenOnSignal: false });
-    for (let n = 0; n < 63; n++) log.write(numbered(n));
-    expect(log.file.batch.length).toBe(0); // queued, not formatted yet
-    log.write(numbered(63));
-    expect(log.file.batch.toString()).toBe(Array.from({ length: 64 }, (_, n) => formatCombined(numbered(n))).join(""));
-    log.write(numbered(64));
+    // lines of about 1 KiB: a long target, as a client may send, counts towards the batch
+    const long = (n: number): AccessEntry => entry({ target: `/${n}/${"t".repeat(1000)}` });
+    let n = 0;
+    while (readFileSync(path, "utf8") === "" && n < 1000) {
+      log.write(long(n++));
+      if (readFileSync(path, "utf8") === "") expect(log.file.batch.length).toBe(0); // queued, not formatted yet
+    }
+    const written = readFileSync(path, "utf8");
+    expect(written).toBe(Array.from({ length: n }, (_, i) => formatCombined(long(i))).join(""));
+    expect(written.length).toBeGreaterThan(240 * 1024);
+    expect(written.length).toBeLessThan(272 * 1024);
+    log.write(numbered(n));
     log.file.flush();
-    expect(readFileSync(path, "utf8")).toBe(Array.from({ length: 65 }, (_, n) => formatCombined(numbered(n))).join(""));
+    expect(readFileSync(path, "utf8")).toBe(written + formatCombined(numbered(n)));
     log.file.close();
   });
 
