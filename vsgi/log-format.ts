@@ -231,33 +231,40 @@ function escapedCombined(out: LogBuffer, e: AccessEntry): void {
  * @example writeJson(file.batch, entry);
  */
 export function writeJson(out: LogBuffer, e: AccessEntry): void {
-  // As writeCombined: the usual line in one pass, the names between the values copied as bytes
-  // made once; the first character to escape writes the line value by value.
+  // As writeCombined: the usual line in one pass, the text between the values copied as bytes
+  // made once, and a usual value (no user, HTTP/1.1, no Referer, this process's worker) copied
+  // with the names around it; the first character to escape writes the line value by value.
   const b = out.reserve(
     jsonLength(e.remoteAddress) + jsonLength(e.user) + jsonLength(e.method) + jsonLength(e.target) +
       jsonLength(e.protocol) + jsonLength(e.referer) + jsonLength(e.userAgent) + 256,
   );
   let at = name(b, isoTime(b, out.length, e.time), JSON_NAMES.remoteAddress);
   if ((at = plainJson(b, at, e.remoteAddress)) < 0) return escapedJson(out, e);
-  at = name(b, at, JSON_NAMES.user);
-  if ((at = plainJson(b, at, e.user)) < 0) return escapedJson(out, e);
-  at = name(b, at, JSON_NAMES.method);
+  if (e.user === null) at = name(b, at, JSON_USUAL.noUser);
+  else {
+    at = name(b, at, JSON_NAMES.user);
+    if ((at = plainJson(b, at, e.user)) < 0) return escapedJson(out, e);
+    at = name(b, at, JSON_NAMES.method);
+  }
   if ((at = plainJson(b, at, e.method)) < 0) return escapedJson(out, e);
   at = name(b, at, JSON_NAMES.target);
   if ((at = plainJson(b, at, e.target)) < 0) return escapedJson(out, e);
-  at = name(b, at, JSON_NAMES.protocol);
-  if ((at = plainJson(b, at, e.protocol)) < 0) return escapedJson(out, e);
-  at = jsonDecimal(b, name(b, at, JSON_NAMES.status), e.status);
-  at = jsonDecimal(b, name(b, at, JSON_NAMES.bytes), e.bytes);
-  at = name(b, at, JSON_NAMES.referer);
-  if ((at = plainJson(b, at, e.referer)) < 0) return escapedJson(out, e);
-  at = name(b, at, JSON_NAMES.userAgent);
+  if (e.protocol === "HTTP/1.1") at = name(b, at, JSON_USUAL.http11);
+  else {
+    at = name(b, at, JSON_NAMES.protocol);
+    if ((at = plainJson(b, at, e.protocol)) < 0) return escapedJson(out, e);
+    at = name(b, at, JSON_NAMES.status);
+  }
+  at = jsonDecimal(b, name(b, jsonDecimal(b, at, e.status), JSON_NAMES.bytes), e.bytes);
+  if (e.referer === null) at = name(b, at, JSON_USUAL.noReferer);
+  else {
+    at = name(b, at, JSON_NAMES.referer);
+    if ((at = plainJson(b, at, e.referer)) < 0) return escapedJson(out, e);
+    at = name(b, at, JSON_NAMES.userAgent);
+  }
   if ((at = knownJson(b, at, e.userAgent)) < 0) return escapedJson(out, e);
   at = jsonDecimal(b, name(b, at, JSON_NAMES.duration), e.duration);
-  at = jsonDecimal(b, name(b, at, JSON_NAMES.worker), e.worker);
-  b[at++] = 0x7d; // "}\n"
-  b[at++] = 0x0a;
-  out.length = at;
+  out.length = name(b, at, workerEnd(e.worker));
 }
 
 /** The text between a JSON line's values, as bytes made once: the end of one, the name of the next. */
@@ -274,6 +281,25 @@ const JSON_NAMES = {
   duration: Buffer.from(',"duration":', "latin1"),
   worker: Buffer.from(',"worker":', "latin1"),
 } as const;
+
+/** The usual values with the names before and after them, as bytes made once. */
+const JSON_USUAL = {
+  noUser: Buffer.from(',"user":null,"method":', "latin1"),
+  http11: Buffer.from(',"protocol":"HTTP/1.1","status":', "latin1"),
+  noReferer: Buffer.from(',"referer":null,"userAgent":', "latin1"),
+} as const;
+
+// The end of a line, `,"worker":N}` and its newline, made once for the process's worker.
+let endWorker = NaN;
+let endBytes: Uint8Array = new Uint8Array(0);
+
+function workerEnd(worker: number): Uint8Array {
+  if (worker !== endWorker) {
+    endBytes = Buffer.from(`,"worker":${Number.isSafeInteger(worker) && worker >= 0 ? worker : "null"}}\n`, "latin1");
+    endWorker = worker;
+  }
+  return endBytes;
+}
 
 /** The bytes `isoTime` writes: `{"time":"2000-10-10T20:55:36.123`. */
 const ISO_TIME_BYTES = 32;

@@ -158,6 +158,17 @@ describe("formatJson", () => {
     });
   });
 
+  it("writes a usual line (no user, HTTP/1.1, no Referer) byte for byte, and each process's worker, or null for a number that is none", () => {
+    const usual = { user: null, protocol: "HTTP/1.1", referer: null, userAgent: null, target: "/", bytes: 12, duration: 45 };
+    const line = (worker: number | "null"): string =>
+      `{"time":"2000-10-10T20:55:36.123Z","remoteAddress":"127.0.0.1","user":null,"method":"GET","target":"/","protocol":"HTTP/1.1",` +
+      `"status":200,"bytes":12,"referer":null,"userAgent":null,"duration":45,"worker":${worker}}\n`;
+    expect(formatJson(entry({ ...usual, worker: 2 }))).toBe(line(2));
+    expect(formatJson(entry({ ...usual, worker: 7 }))).toBe(line(7));
+    expect(formatJson(entry({ ...usual, worker: -1 }))).toBe(line("null"));
+    expect(formatJson(entry({ ...usual, worker: 2 }))).toBe(line(2));
+  });
+
   it("pads the milliseconds and keeps a forged line inside its string", () => {
     const line = formatJson(entry({ time: TIME - 118, userAgent: '"}\n{"status":200' }));
     expect(line.split("\n")).toHaveLength(2);
