@@ -81,8 +81,11 @@ export class LogFile {
    * (a guess is enough): they go out within 100 ms, at once past 256 KiB.
    */
   wrote(held = 0): void {
-    if (this.closed) this.batch.clear();
-    else if (this.batch.length + (this.held += held) >= BATCH_BYTES) this.flush();
+    if (this.closed) {
+      // dropped, the held lines too: nothing waits for a write that will not come
+      if (this.fill !== null) this.fill(this.batch);
+      this.batch.clear();
+    } else if (this.batch.length + (this.held += held) >= BATCH_BYTES) this.flush();
     else if (this.timer === null) this.timer = setTimeout(this.flush, FLUSH_MS).unref();
   }
 

@@ -300,6 +300,16 @@ describe("AccessLog", () => {
     log.file.close();
   });
 
+  it("drops what is written after its file is closed, holding none of it", () => {
+    const path = join(dir, "closed.log");
+    const log = new AccessLog({ file: path, reopenOnSignal: false });
+    log.write(numbered(1));
+    log.file.close();
+    for (let n = 2; n < 1000; n++) log.write(numbered(n));
+    expect(readFileSync(path, "utf8")).toBe(formatCombined(numbered(1)));
+    expect((log as unknown as { queued: number }).queued).toBe(0);
+  });
+
   it("writes a queued entry within 100 ms with no other request after it, and before text written to its file later", async () => {
     const path = join(dir, "alone.log");
     const log = new AccessLog({ file: path, format: "json", reopenOnSignal: false });
