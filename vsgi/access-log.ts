@@ -31,9 +31,10 @@ export const ACCESS_LOG_DEFAULTS = {
 
 /**
  * What a line takes besides its target, Referer and User-Agent (the address, the time, the
- * method, the numbers, the separators), about: how the queue tells the file how much it holds.
+ * method, the numbers, the separators, JSON's names), about: how the queue tells the file how
+ * much it holds, so that a batch's lines fit its buffer.
  */
-const LINE_REST = 100;
+const LINE_REST: Readonly<Record<LogFormat, number>> = { clf: 100, json: 220 };
 
 /**
  * An access log: entries queued, and formatted when their batch is written to its `LogFile`:
@@ -52,6 +53,7 @@ export class AccessLog {
   /** `VSGI_WORKER` of this process, read once. */
   readonly worker: number;
   private readonly writeLine: (out: LogBuffer, entry: AccessEntry) => void;
+  private readonly lineRest: number;
   /** Entries not yet formatted: the first `queued` slots; it grows to a batch's worth. */
   private readonly queue: (AccessEntry | null)[] = [];
   private queued = 0;
@@ -59,6 +61,7 @@ export class AccessLog {
   constructor(options: AccessLogOptions = {}) {
     this.format = options.format ?? ACCESS_LOG_DEFAULTS.format;
     this.writeLine = lineWriter(this.format);
+    this.lineRest = LINE_REST[this.format];
     this.file = new LogFile(options.file ?? ACCESS_LOG_DEFAULTS.file, (batch) => this.drain(batch));
     this.worker = Number.parseInt(process.env.VSGI_WORKER ?? "0", 10) || 0;
   }
@@ -66,7 +69,7 @@ export class AccessLog {
   /** Writes one entry: formatted with the others of its batch, written within 100 ms (or at exit). */
   write(entry: AccessEntry): void {
     this.queue[this.queued++] = entry;
-    this.file.wrote(LINE_REST + entry.target.length + (entry.referer?.length ?? 0) + (entry.userAgent?.length ?? 0));
+    this.file.wrote(this.lineRest + entry.target.length + (entry.referer?.length ?? 0) + (entry.userAgent?.length ?? 0));
   }
 
   /** Formats the queued entries into `batch`, and lets them go. */

@@ -280,9 +280,12 @@ describe("LogFile", () => {
 describe("AccessLog", () => {
   const numbered = (n: number): AccessEntry => entry({ target: `/${n}` });
 
-  it("formats entries when their batch is written, at once when they make about 256 KiB, in order", () => {
-    const path = join(dir, "queue.log");
-    const log = new AccessLog({ file: path, reopenOnSignal: false });
+  it.each([
+    ["clf", formatCombined],
+    ["json", formatJson],
+  ] as const)("formats entries when their batch is written, at once when they make about 256 KiB, in order (%s)", (format, formatLine) => {
+    const path = join(dir, `queue.${format}.log`);
+    const log = new AccessLog({ file: path, format, reopenOnSignal: false });
     // lines of about 1 KiB: a long target, as a client may send, counts towards the batch
     const long = (n: number): AccessEntry => entry({ target: `/${n}/${"t".repeat(1000)}` });
     let n = 0;
@@ -291,12 +294,28 @@ describe("AccessLog", () => {
       if (readFileSync(path, "utf8") === "") expect(log.file.batch.length).toBe(0); // queued, not formatted yet
     }
     const written = readFileSync(path, "utf8");
-    expect(written).toBe(Array.from({ length: n }, (_, i) => formatCombined(long(i))).join(""));
+    expect(written).toBe(Array.from({ length: n }, (_, i) => formatLine(long(i))).join(""));
     expect(written.length).toBeGreaterThan(240 * 1024);
     expect(written.length).toBeLessThan(272 * 1024);
     log.write(numbered(n));
     log.file.flush();
-    expect(readFileSync(path, "utf8")).toBe(written + formatCombined(numbered(n)));
+    expect(readFileSync(path, "utf8")).toBe(written + formatLine(numbered(n)));
+    log.file.close();
+  });
+
+  it.each(["clf", "json"] as const)("writes a batch of short lines before they outgrow its buffer (%s)", (format) => {
+    const path = join(dir, `short.${format}.log`);
+    const log = new AccessLog({ file: path, format, reopenOnSignal: false });
+    const size = log.file.batch.bytes.length;
+    const short = entry({ target: "/", referer: null, userAgent: null });
+    let n = 0;
+    while (readFileSync(path, "utf8") === "" && n < 10000) {
+      log.write(short);
+      n++;
+    }
+    const written = readFileSync(path, "utf8").length;
+    expect(written).toBeGreaterThan(150 * 1024);
+    expect(written).toBeLessThanOrEqual(size);
     log.file.close();
   });
 
