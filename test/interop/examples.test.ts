@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, it, expect, afterAll } from "@jest/globals";
+import { describe, it, expect, beforeAll, afterAll } from "@jest/globals";
 import { EXAMPLES, SOURCE_DIR } from "../../examples/deploy/generate.js";
 import { FRONT_SERVERS, frontServerAvailable, removeFolder, tempFolder, type FrontName } from "./harness.js";
 
@@ -23,8 +23,15 @@ const CONFIG_TEST: Record<FrontName, (conf: string, dir: string) => string[]> = 
 };
 
 describe("examples/deploy accepted by the front servers", () => {
-  const dir = tempFolder("examples");
-  afterAll(() => removeFolder(dir));
+  // made when the tests run, not when they are collected: a run that filters them all out
+  // (jest -t) runs no afterAll, and would leave the folder behind
+  let dir = "";
+  beforeAll(() => {
+    dir = tempFolder("examples");
+  });
+  afterAll(() => {
+    if (dir !== "") removeFolder(dir);
+  });
   for (const e of EXAMPLES) {
     const front = (e.file.startsWith("lighttpd") ? "lighttpd" : e.file.startsWith("nginx") ? "nginx" : e.file.startsWith("apache") ? "apache" : "haproxy") as FrontName;
     if (!frontServerAvailable(front)) {
