@@ -5,12 +5,14 @@
 //   npm run build && node dist/bench/scaling.js        (5 s per run, 2 rounds)
 //   node dist/bench/scaling.js 10 3                    (10 s per run, 3 rounds)
 //
-// Nothing is pinned: the serving processes need every core, and wrk and nginx cost little next
-// to 1 ms per request. Runs are interleaved round by round; the best round counts. The machine
-// must have two cores free for the ratio to mean anything.
+// The serving processes and nginx are not pinned: they need every core. wrk runs on CPU 1, as
+// `load` runs it for every benchmark here; it and nginx cost little next to 1 ms per request.
+// Runs are interleaved round by round; the best round counts. The machine must have two cores
+// free for the ratio to mean anything. Each round also prints where the CPU went: the serving
+// processes' time on a CPU and runnable without one, and nginx's (`cpuOfTree`).
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,7 +98,51 @@ async function machineCeiling(iterations: number): Promise<number> {
   return best;
 }
 
-async function measure(run: Run, iterations: number, dir: string): Promise<number> {
+/** Nanoseconds a process tree spent on a CPU, and runnable but waiting for one. */
+interface CpuTime {
+  onCpu: number;
+  waiting: number;
+}
+
+/**
+ * The CPU time of `pid` and its descendants, every thread, from the scheduler's own accounting
+ * (`/proc/<pid>/task/<tid>/schedstat`). What shows where two cores go: a serving process that
+ * waits while runnable lacked a CPU, not work.
+ */
+function cpuOfTree(pid: number): CpuTime {
+  const total = { onCpu: 0, waiting: 0 };
+  const pending = [pid];
+  while (pending.length > 0) {
+    const p = pending.pop()!;
+    let threads: string[];
+    try {
+      threads = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue; // gone
+    }
+    for (const t of threads) {
+      try {
+        const [onCpu, waiting] = readFileSync(`/proc/${p}/task/${t}/schedstat`, "utf8").split(" ").map(Number);
+        total.onCpu += onCpu!;
+        total.waiting += waiting!;
+        const children = readFileSync(`/proc/${p}/task/${t}/children`, "utf8").trim();
+        if (children !== "") pending.push(...children.split(" ").map(Number));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return total;
+}
+
+/** `after - before` as a line: the serving processes' and the front server's CPU seconds. */
+function cpuLine(app: [CpuTime, CpuTime], front: [CpuTime, CpuTime] | null): string {
+  const s = (ns: number): string => (ns / 1e9).toFixed(2);
+  const line = `serving on CPU ${s(app[1].onCpu - app[0].onCpu)} s, runnable but waiting ${s(app[1].waiting - app[0].waiting)} s`;
+  return front === null ? line : `${line}; nginx on CPU ${s(front[1].onCpu - front[0].onCpu)} s`;
+}
+
+async function measure(run: Run, iterations: number, dir: string): Promise<{ rps: number; cpu: string }> {
   const appPort = await freePort();
   const args = [APP, run.backend, "-p", String(appPort), ...(run.forks > 0 ? ["--forks", String(run.forks)] : [])];
   const app = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WORK_ITERATIONS: String(iterations) } });
@@ -113,9 +159,12 @@ async function measure(run: Run, iterations: number, dir: string): Promise<numbe
     // handing its sockets over under load: no request may fail there either.
     const warm = load(url, 2, CONNECTIONS);
     if (warm.errors > 0) throw new Error(`${key(run)}: ${warm.errors} errors while warming up (the hand-over): ${warm.errorKinds}`);
+    const appBefore = cpuOfTree(app.pid!);
+    const frontBefore = front === null ? null : cpuOfTree(front.pid!);
     const result = load(url, seconds, CONNECTIONS);
+    const cpu = cpuLine([appBefore, cpuOfTree(app.pid!)], frontBefore === null ? null : [frontBefore, cpuOfTree(front!.pid!)]);
     if (result.errors > 0) throw new Error(`${key(run)}: ${result.errors} errors: ${result.errorKinds}`);
-    return result.requestsPerSecond;
+    return { rps: result.requestsPerSecond, cpu };
   } finally {
     if (front !== null) {
       front.kill("SIGTERM");
@@ -139,9 +188,9 @@ const best = new Map<string, number>();
 try {
   for (let round = 1; round <= rounds; round++) {
     for (const run of runs) {
-      const rps = await measure(run, iterations, dir);
+      const { rps, cpu } = await measure(run, iterations, dir);
       best.set(key(run), Math.max(best.get(key(run)) ?? 0, rps));
-      console.log(`  round ${round}: ${key(run).padEnd(20)} ${rps.toFixed(0).padStart(7)} req/s`);
+      console.log(`  round ${round}: ${key(run).padEnd(20)} ${rps.toFixed(0).padStart(7)} req/s   ${cpu}`);
     }
   }
 } finally {
