@@ -20,7 +20,7 @@ import { LogBuffer } from "./log-buffer.js";
 const BATCH_BYTES = 256 * 1024;
 /**
  * The batch's room past BATCH_BYTES: a `fill` adds about BATCH_BYTES at once (the access log's
- * queue says how much it holds, its lines' sizes guessed), and a guess short by up to half fits
+ * queue says how much it holds, its lines' sizes guessed), and a guess short by up to a quarter fits
  * without the buffer growing and shrinking again.
  */
 const BATCH_ROOM = 64 * 1024;
