@@ -68,10 +68,7 @@ export class LogFile {
 
   /** Adds `text` (whole lines) to the batch: written within 100 ms, at once past 256 KiB, or at exit. */
   write(text: string): void {
-    if (this.fill !== null) {
-      this.fill(this.batch);
-      this.held = 0;
-    }
+    this.takeHeld();
     this.batch.utf8(text);
     this.wrote();
   }
@@ -83,10 +80,16 @@ export class LogFile {
   wrote(held = 0): void {
     if (this.closed) {
       // dropped, the held lines too: nothing waits for a write that will not come
-      if (this.fill !== null) this.fill(this.batch);
+      this.takeHeld();
       this.batch.clear();
     } else if (this.batch.length + (this.held += held) >= BATCH_BYTES) this.flush();
     else if (this.timer === null) this.timer = setTimeout(this.flush, FLUSH_MS).unref();
+  }
+
+  /** Puts the lines `fill` holds into the batch, after the lines already there. */
+  private takeHeld(): void {
+    if (this.fill !== null) this.fill(this.batch);
+    this.held = 0;
   }
 
   /** Writes the batch now, with what `fill` holds. */
@@ -95,8 +98,7 @@ export class LogFile {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.fill !== null && !this.closed) this.fill(this.batch);
-    this.held = 0;
+    if (!this.closed) this.takeHeld();
     const { bytes, length } = this.batch;
     if (length === 0) return;
     if (this.fd === -1) {
