@@ -86,7 +86,8 @@ async function spin(iterations: number): Promise<number> {
 /**
  * What two processes of the work alone do against one, the best of three tries: on a VM whose
  * two vCPUs share a physical core's units or its caches, less than 2 before any server is
- * involved (1.73 on this project's development VM).
+ * involved (1.99 on this project's development VM); above 2 if the work kept helper threads busy
+ * on the other core (bench/apps/cpu-work.ts says how it once did).
  */
 async function machineCeiling(iterations: number): Promise<number> {
   let best = 0;
@@ -180,7 +181,7 @@ if (!haveWrk()) {
 }
 const load1 = loadavg()[0]!;
 const iterations = calibrate(1);
-console.log(`node ${process.version}, ${availableParallelism()} CPUs; work: ${iterations} SHA-256 iterations = about 1 ms here; ${seconds} s per run, ${rounds} rounds, wrk -c${CONNECTIONS}`);
+console.log(`node ${process.version}, ${availableParallelism()} CPUs; work: SHA-256 over ${iterations} KiB = about 1 ms here; ${seconds} s per run, ${rounds} rounds, wrk -c${CONNECTIONS}`);
 const ceiling = await machineCeiling(iterations);
 console.log(`the machine's own ceiling for this work: two processes do ${ceiling.toFixed(2)} times one's (no server)`);
 const dir = mkdtempSync(join(tmpdir(), "valum-scaling-"));

@@ -1,7 +1,7 @@
 // The scaling benchmark's ceiling (bench/scaling.ts): the same unit of work as the application,
 // with no server around it, repeated for SECONDS; prints how many units it did. Run as one
 // process, then as two at once: what the machine itself gives two processes of this work.
-//   node dist/bench/apps/cpu-spin.js 650 3
+//   node dist/bench/apps/cpu-spin.js 1700 3
 import { work } from "./cpu-work.js";
 
 const iterations = Number(process.argv[2]);

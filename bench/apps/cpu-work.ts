@@ -1,19 +1,26 @@
 // The unit of CPU work of the scaling benchmark, shared by the application and the calibration
-// so that both measure the same thing: SHA-256 hashes of a 1 KiB buffer, each fed the previous
-// digest (nothing can be skipped or cached).
+// so that both measure the same thing: one SHA-256 hash fed the same 1 KiB block over and over
+// (nothing can be skipped or cached: each block changes the hash's state).
+//
+// One hash object per call, not one per block: until 2026-12-05 each block got a hash object of
+// its own (about 750 a millisecond), and their garbage kept V8's helper threads busy for 14% of
+// another core (4.65 s of CPU in a 4.07 s run of `cpu-spin`; 4.08 s since). A single process
+// got that core for free and two did not, so the work alone scaled by more than 2 (the ceiling
+// measured 2.09 to 2.80) and a served ratio said more about the garbage collector than about
+// `--forks`. The work is CPU-bound in the serving thread only now (ceiling 1.99).
 import { createHash } from "node:crypto";
 
 const BLOCK = Buffer.alloc(1024, 0x5a);
 
 /**
- * Hashes `iterations` times; returns the last digest in hex.
+ * Hashes `iterations` blocks of 1 KiB in a row; returns the digest in hex.
  *
- * @example work(400); // about 1 ms on a 2020s core
+ * @example work(1700); // about 1 ms on a 2020s core
  */
 export function work(iterations: number): string {
-  let digest = Buffer.alloc(32);
-  for (let i = 0; i < iterations; i++) digest = createHash("sha256").update(digest).update(BLOCK).digest();
-  return digest.toString("hex");
+  const hash = createHash("sha256");
+  for (let i = 0; i < iterations; i++) hash.update(BLOCK);
+  return hash.digest("hex");
 }
 
 /**

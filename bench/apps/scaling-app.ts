@@ -1,7 +1,7 @@
-// The scaling benchmark's application (bench/scaling.ts): a CPU-bound handler that hashes a
-// buffer WORK_ITERATIONS times (about 1 ms, calibrated by the benchmark) and answers the last
+// The scaling benchmark's application (bench/scaling.ts): a CPU-bound handler that hashes
+// WORK_ITERATIONS blocks of 1 KiB (about 1 ms, calibrated by the benchmark) and answers the
 // digest, on any backend, with run(argv)'s flags after the backend's name:
-//   WORK_ITERATIONS=400 node dist/bench/apps/scaling-app.js http -p 3003 --forks 1
+//   WORK_ITERATIONS=1700 node dist/bench/apps/scaling-app.js http -p 3003 --forks 1
 import { Server, type Request, type Response } from "valum/vsgi";
 import { work } from "./cpu-work.js";
 
